@@ -1,0 +1,46 @@
+# custodian: build, run, test.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Tools the tests need that are built from source are cached here (git-ignored).
+TOOLS := $(CURDIR)/.cache/bin
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+export PATH := $(TOOLS):$(PATH)
+
+.PHONY: build run test deps vet unit e2e bench fuzz clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/custodian ./cmd/custodian
+
+# Quick start: local-only daemon on configs/quickstart.yaml.
+run: build
+	mkdir -p var/docks/dock-a
+	./bin/custodian serve --config configs/quickstart.yaml
+
+test: deps vet unit e2e
+
+# deps installs what the tests need when it is missing.
+deps:
+	@bash scripts/test-deps.sh
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+e2e: build
+	$(GO) test -count=1 -tags e2e -timeout 20m ./e2e/...
+
+bench:
+	bash bench/ingest.sh
+
+# Short fuzzing of every parser of outside input; the corpus is committed.
+fuzz:
+	$(GO) test ./hardware -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./hardware -run '^$$' -fuzz FuzzPrintable -fuzztime 30s
+	$(GO) test ./cmd/custodian -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s
+
+clean:
+	rm -rf bin var

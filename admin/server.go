@@ -1,0 +1,267 @@
+// Package admin is the station administrators' surface: the HTTP API the CLI
+// talks to, the status page and the Prometheus metrics.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"custodian/storage"
+)
+
+// Catalog is what the admin surface reads from the catalog.
+type Catalog interface {
+	List(storage.Filter) ([]storage.Recording, error)
+	Counts() (map[storage.State]int, error)
+	RecentEvents(n int) ([]storage.Event, error)
+}
+
+var _ Catalog = (*storage.Catalog)(nil)
+
+// Config of the admin server.
+type Config struct {
+	Station string
+	Version string
+	// Location is the station's zone, for dates given without one.
+	Location *time.Location
+	// Status returns the live state of the sources (docks, rooms) as JSON-able values.
+	Status func() map[string]any
+	// MaxResults caps one listing.
+	MaxResults int
+}
+
+// DefaultMaxResults caps a listing that gives no limit.
+const DefaultMaxResults = 10000
+
+// Server serves the admin API and metrics.
+type Server struct {
+	cfg Config
+	cat Catalog
+	reg *prometheus.Registry
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New builds the admin server; reg is the daemon's own metrics registry.
+func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *Server {
+	if cfg.MaxResults == 0 {
+		cfg.MaxResults = DefaultMaxResults
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	s := &Server{cfg: cfg, cat: cat, reg: reg, log: log, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /api/v1/recordings", s.recordings)
+	s.mux.HandleFunc("GET /api/v1/status", s.status)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return s
+}
+
+// Handler is the whole admin surface.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Serve answers on ln until ctx is done, then shuts down within a few seconds.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("admin: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("admin: shutdown: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	if _, err := s.cat.Counts(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "catalog unreadable")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// RecordingsResponse is the body of GET /api/v1/recordings.
+type RecordingsResponse struct {
+	Recordings []storage.Recording `json:"recordings"`
+	Truncated  bool                `json:"truncated,omitempty"`
+}
+
+func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
+	f, err := ParseFilter(r.URL.Query(), s.cfg.Location)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	limit := f.Limit
+	if limit == 0 || limit > s.cfg.MaxResults {
+		limit = s.cfg.MaxResults
+	}
+	f.Limit = limit + 1
+	recs, err := s.cat.List(f)
+	if err != nil {
+		s.log.Error("list recordings", "err", err)
+		writeError(w, http.StatusInternalServerError, "catalog read failed")
+		return
+	}
+	resp := RecordingsResponse{Recordings: recs}
+	if len(recs) > limit {
+		resp.Recordings, resp.Truncated = recs[:limit], true
+	}
+	if resp.Recordings == nil {
+		resp.Recordings = []storage.Recording{}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+	counts, err := s.cat.Counts()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "catalog read failed")
+		return
+	}
+	events, err := s.cat.RecentEvents(20)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "catalog read failed")
+		return
+	}
+	out := map[string]any{
+		"station": s.cfg.Station,
+		"version": s.cfg.Version,
+		"counts":  counts,
+		"events":  events,
+	}
+	if s.cfg.Status != nil {
+		for k, v := range s.cfg.Status() {
+			out[k] = v
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ParseFilter reads the recordings filter from query parameters: officer,
+// device, state, from, to (RFC 3339 or a date in the station zone), limit.
+// Unknown parameters are errors, so a typo never silently widens a query.
+func ParseFilter(q url.Values, loc *time.Location) (storage.Filter, error) {
+	var f storage.Filter
+	for k, v := range q {
+		if len(v) != 1 {
+			return f, fmt.Errorf("parameter %q given %d times", k, len(v))
+		}
+		val := v[0]
+		var err error
+		switch k {
+		case "officer":
+			f.Officer, err = id(k, val)
+		case "device":
+			f.Device, err = id(k, val)
+		case "source_id":
+			f.SourceID, err = id(k, val)
+		case "source":
+			f.Source = storage.Source(val)
+			if f.Source != storage.SourceDock && f.Source != storage.SourceRoom {
+				err = fmt.Errorf("source: want dock or room")
+			}
+		case "state":
+			f.State = storage.State(val)
+			if !f.State.Valid() {
+				err = fmt.Errorf("state %q: want one of %v", val, storage.States)
+			}
+		case "from":
+			f.From, err = ParseTime(val, loc)
+		case "to":
+			f.To, err = ParseTime(val, loc)
+		case "limit":
+			f.Limit, err = strconv.Atoi(val)
+			if err != nil || f.Limit < 1 {
+				err = fmt.Errorf("limit: want a positive number")
+			}
+		default:
+			err = fmt.Errorf("unknown parameter %q", k)
+		}
+		if err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+func id(key, v string) (string, error) {
+	if len(v) == 0 || len(v) > 32 {
+		return "", fmt.Errorf("%s: want 1-32 characters", key)
+	}
+	for _, c := range []byte(v) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return "", fmt.Errorf("%s: only letters, digits, '.', '_' and '-'", key)
+		}
+	}
+	return v, nil
+}
+
+// ParseTime reads RFC 3339, or a date or date-time in the station's zone.
+func ParseTime(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{time.DateOnly, "2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q: want 2026-11-21, 2026-11-21T08:30 or RFC 3339", truncate(s, 40))
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+// ErrorResponse is the body of every 4xx and 5xx answer.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, ErrorResponse{Error: msg})
+}

@@ -1,0 +1,368 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"custodian/hardware"
+	"custodian/ingest"
+)
+
+// Config is custodian.yaml. Its key names are a contract that outside scripts
+// rely on: extend, never rename.
+type Config struct {
+	Station  string                 `yaml:"station"`
+	DataDir  string                 `yaml:"data_dir"`
+	Timezone string                 `yaml:"timezone"`
+	Admin    AdminConfig            `yaml:"admin"`
+	Log      LogConfig              `yaml:"log"`
+	Docks    []DockConfig           `yaml:"docks"`
+	Devices  []DeviceConfig         `yaml:"devices"`
+	Profiles []hardware.ProfileSpec `yaml:"profiles"`
+}
+
+// AdminConfig is the admin HTTP surface.
+type AdminConfig struct {
+	Listen string `yaml:"listen"`
+}
+
+// LogConfig chooses the log level and format.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// DockConfig is one docking station.
+type DockConfig struct {
+	ID                string   `yaml:"id"`
+	Path              string   `yaml:"path"`
+	Profile           string   `yaml:"profile"`
+	DeleteAfterIngest *bool    `yaml:"delete_after_ingest"`
+	Settle            Duration `yaml:"settle"`
+	ScanInterval      Duration `yaml:"scan_interval"`
+	Copies            int      `yaml:"copies"`
+}
+
+// DeviceConfig is a row of the devices table; from/to are optional dates or
+// RFC 3339 times bounding when the officer had the camera.
+type DeviceConfig struct {
+	Serial  string `yaml:"serial"`
+	Officer string `yaml:"officer"`
+	From    string `yaml:"from"`
+	To      string `yaml:"to"`
+}
+
+// Defaults of the config file; configs/custodian.yaml documents each.
+const (
+	DefaultDataDir  = "/var/lib/custodian"
+	DefaultListen   = "127.0.0.1:9420"
+	DefaultTimezone = "Local"
+	DefaultProfile  = "gat947"
+)
+
+// Defaults returns the config every file is decoded on top of.
+func Defaults() Config {
+	return Config{
+		DataDir:  DefaultDataDir,
+		Timezone: DefaultTimezone,
+		Admin:    AdminConfig{Listen: DefaultListen},
+		Log:      LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// dockDefaults fills what a dock entry left out.
+func dockDefaults(d *DockConfig) {
+	if d.Profile == "" {
+		d.Profile = DefaultProfile
+	}
+	if d.DeleteAfterIngest == nil {
+		t := true
+		d.DeleteAfterIngest = &t
+	}
+	if d.Settle.raw == "" {
+		d.Settle = Duration{raw: ingest.DefaultSettle.String(), d: ingest.DefaultSettle}
+	}
+	if d.ScanInterval.raw == "" {
+		d.ScanInterval = Duration{raw: ingest.DefaultScanInterval.String(), d: ingest.DefaultScanInterval}
+	}
+	if d.Copies == 0 {
+		d.Copies = ingest.DefaultCopies
+	}
+}
+
+// LoadConfig reads, decodes strictly and validates a config file. The error
+// lists every problem found, each with its key path.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s:\n%w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig decodes and validates config text.
+func ParseConfig(b []byte) (*Config, error) {
+	cfg := Defaults()
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("  the file is empty")
+		}
+		return nil, fmt.Errorf("  %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("  more than one YAML document")
+	}
+	problems := unknownKeys(&doc, reflect.TypeOf(cfg), "")
+	if err := doc.Decode(&cfg); err != nil {
+		problems = append(problems, yamlProblems(err)...)
+	}
+	if len(problems) == 0 {
+		for i := range cfg.Docks {
+			dockDefaults(&cfg.Docks[i])
+		}
+		problems = cfg.validate()
+	}
+	if len(problems) > 0 {
+		return nil, problemList(problems)
+	}
+	return &cfg, nil
+}
+
+// problemList is every config problem, one per line.
+type problemList []string
+
+func (p problemList) Error() string {
+	var b strings.Builder
+	for i, s := range p {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("  " + s)
+	}
+	return b.String()
+}
+
+func yamlProblems(err error) []string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return te.Errors
+	}
+	return []string{err.Error()}
+}
+
+// unknownKeys walks the document beside the Go type and names every key the
+// type does not have, by its key path.
+func unknownKeys(n *yaml.Node, t reflect.Type, path string) []string {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		return unknownKeys(n.Content[0], t, path)
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []string
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != "" && name != "-" {
+				fields[name] = f.Type
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			p := joinPath(path, key)
+			ft, ok := fields[key]
+			if !ok {
+				out = append(out, fmt.Sprintf("%s: unknown key (line %d)%s", p, n.Content[i].Line, suggest(key, fields)))
+				continue
+			}
+			out = append(out, unknownKeys(n.Content[i+1], ft, p)...)
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, c := range n.Content {
+			out = append(out, unknownKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	}
+	return out
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func suggest(key string, fields map[string]reflect.Type) string {
+	var names []string
+	for f := range fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		if closeTo(key, f) {
+			return fmt.Sprintf("; did you mean %q?", f)
+		}
+	}
+	return ""
+}
+
+// closeTo is true for a one-edit typo.
+func closeTo(a, b string) bool {
+	if a == b || len(a)-len(b) > 1 || len(b)-len(a) > 1 {
+		return false
+	}
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return a[min(i+1, len(a)):] == b[min(i+1, len(b)):] || a[i:] == b[min(i+1, len(b)):] || a[min(i+1, len(a)):] == b[i:]
+}
+
+func (c *Config) validate() []string {
+	var p []string
+	add := func(path, format string, args ...any) { p = append(p, path+": "+fmt.Sprintf(format, args...)) }
+	if c.Station == "" {
+		add("station", "required (the station id that goes into every record)")
+	} else if !hardware.ValidID(c.Station) {
+		add("station", "%q: want 1-32 letters, digits, '.', '_' or '-'", c.Station)
+	}
+	if c.DataDir == "" {
+		add("data_dir", "required")
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		add("timezone", "%q: %v", c.Timezone, err)
+	}
+	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
+		add("admin.listen", "%q: want host:port", c.Admin.Listen)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "%q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		add("log.format", "%q: want text or json", c.Log.Format)
+	}
+	profiles, err := hardware.NewProfiles(c.Profiles)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			add("profiles", "%s", line)
+		}
+	}
+	ids := map[string]int{}
+	for i, d := range c.Docks {
+		at := fmt.Sprintf("docks[%d]", i)
+		switch {
+		case d.ID == "":
+			add(at+".id", "required")
+		case !hardware.ValidID(d.ID):
+			add(at+".id", "%q: want 1-32 letters, digits, '.', '_' or '-'", d.ID)
+		default:
+			if j, dup := ids[d.ID]; dup {
+				add(at+".id", "duplicate dock id %q (also docks[%d])", d.ID, j)
+			}
+			ids[d.ID] = i
+		}
+		if d.Path == "" {
+			add(at+".path", "required")
+		} else if fi, err := os.Stat(d.Path); err != nil {
+			add(at+".path", "%s: %v", d.Path, errors.Unwrap(err))
+		} else if !fi.IsDir() {
+			add(at+".path", "%s: not a directory", d.Path)
+		} else if c.DataDir != "" && overlaps(d.Path, c.DataDir) {
+			add(at+".path", "%s overlaps data_dir %s: custodian would ingest its own staging", d.Path, c.DataDir)
+		}
+		if _, ok := profiles[d.Profile]; !ok && err == nil {
+			add(at+".profile", "%q: unknown profile (built in: gat947, generic; or define it under profiles)", d.Profile)
+		}
+		if msg := d.Settle.check(0); msg != "" {
+			add(at+".settle", "%s", msg)
+		}
+		if msg := d.ScanInterval.check(time.Second); msg != "" {
+			add(at+".scan_interval", "%s", msg)
+		}
+		if d.Copies < 1 || d.Copies > 16 {
+			add(at+".copies", "%d: want 1 to 16", d.Copies)
+		}
+	}
+	for i, d := range c.Devices {
+		at := fmt.Sprintf("devices[%d]", i)
+		if !hardware.ValidID(d.Serial) {
+			add(at+".serial", "%q: want 1-32 letters, digits, '.', '_' or '-'", d.Serial)
+		}
+		if !hardware.ValidID(d.Officer) {
+			add(at+".officer", "%q: want 1-32 letters, digits, '.', '_' or '-'", d.Officer)
+		}
+		for _, f := range []struct{ key, v string }{{"from", d.From}, {"to", d.To}} {
+			if _, err := parseWhen(f.v, time.UTC); err != nil {
+				add(at+"."+f.key, "%v", err)
+			}
+		}
+	}
+	return p
+}
+
+func overlaps(a, b string) bool {
+	a, _ = filepath.Abs(a)
+	b, _ = filepath.Abs(b)
+	sep := string(filepath.Separator)
+	return a == b || strings.HasPrefix(a, b+sep) || strings.HasPrefix(b, a+sep)
+}
+
+// Location is the station's time zone.
+func (c *Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return time.Local // validated already
+	}
+	return loc
+}
+
+// DeviceTable converts the devices section.
+func (c *Config) DeviceTable() hardware.Devices {
+	loc := c.Location()
+	out := make(hardware.Devices, 0, len(c.Devices))
+	for _, d := range c.Devices {
+		from, _ := parseWhen(d.From, loc)
+		to, _ := parseWhen(d.To, loc)
+		out = append(out, hardware.Device{Serial: d.Serial, Officer: d.Officer, From: from, To: to})
+	}
+	return out
+}
+
+// parseWhen reads "", a date (2026-11-21) or an RFC 3339 time.
+func parseWhen(s string, loc *time.Location) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02T15:04:05", s, loc); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q: want a date (2026-11-21) or a time (2026-11-21T08:30:00+08:00)", s)
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"custodian/admin"
+	"custodian/storage"
+)
+
+// ls lists recordings: from the running daemon's API when it answers, else
+// straight from the catalog, read-only.
+func ls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", defaultConfigPath, "config file")
+	asJSON := fs.Bool("json", false, "print JSON")
+	q := url.Values{}
+	for _, name := range []string{"officer", "device", "state", "from", "to", "limit"} {
+		fs.Func(name, "filter by "+name, func(v string) error { q.Set(name, v); return nil })
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	filter, err := admin.ParseFilter(q, cfg.Location())
+	if err != nil {
+		return usageError{err}
+	}
+	resp, err := listRemote(ctx, cfg.Admin.Listen, q)
+	if err != nil {
+		if !isNotListening(err) {
+			return err
+		}
+		resp, err = listLocal(cfg, filter)
+		if err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(resp)
+	}
+	printRecordings(stdout, resp.Recordings, cfg.Location())
+	if resp.Truncated {
+		fmt.Fprintln(stderr, "(more recordings match; narrow the filter or raise --limit)")
+	}
+	return nil
+}
+
+// apiBase turns a listen address into a URL to reach it from this host.
+func apiBase(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func listRemote(ctx context.Context, listen string, q url.Values) (admin.RecordingsResponse, error) {
+	var out admin.RecordingsResponse
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, apiBase(listen)+"/api/v1/recordings?"+q.Encode(), nil)
+	if err != nil {
+		return out, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return out, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		var e admin.ErrorResponse
+		_ = json.NewDecoder(io.LimitReader(res.Body, 1<<16)).Decode(&e)
+		return out, fmt.Errorf("admin API: %s: %s", res.Status, e.Error)
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		return out, fmt.Errorf("admin API: %w", err)
+	}
+	return out, nil
+}
+
+func isNotListening(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func listLocal(cfg *Config, f storage.Filter) (admin.RecordingsResponse, error) {
+	var out admin.RecordingsResponse
+	cat, err := storage.OpenCatalog(filepath.Join(cfg.DataDir, "custodian.db"), storage.CatalogOptions{ReadOnly: true})
+	if errors.Is(err, storage.ErrLocked) {
+		return out, fmt.Errorf("%w, but its admin API at %s does not answer", err, cfg.Admin.Listen)
+	}
+	if err != nil {
+		return out, err
+	}
+	defer cat.Close()
+	limit := f.Limit
+	if limit == 0 {
+		limit = admin.DefaultMaxResults
+	}
+	f.Limit = limit + 1
+	recs, err := cat.List(f)
+	if err != nil {
+		return out, err
+	}
+	out.Recordings = recs
+	if len(recs) > limit {
+		out.Recordings, out.Truncated = recs[:limit], true
+	}
+	return out, nil
+}
+
+func printRecordings(w io.Writer, recs []storage.Recording, loc *time.Location) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tSTARTED\tSOURCE\tDEVICE\tOFFICER\tSIZE\tSHA256\tFLAGS\tNAME")
+	for _, r := range recs {
+		flags := r.Flags
+		if r.Important {
+			flags = append([]string{"important"}, flags...)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n",
+			r.ID, r.State, r.StartedAt.In(loc).Format("2006-01-02 15:04:05"), r.SourceID,
+			dash(r.Device), dash(r.Officer), r.Size, r.SHA256[:12], dash(strings.Join(flags, ",")), r.Name)
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"custodian/admin"
+	"custodian/hardware"
+	"custodian/ingest"
+	"custodian/storage"
+)
+
+const defaultConfigPath = "/etc/custodian/custodian.yaml"
+
+// serve runs the daemon. It reads top to bottom like the architecture: load
+// config, open catalog and staging, reconcile, start sources, serve admin.
+// Shutdown runs in reverse: intake stops first, the catalog closes last.
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", defaultConfigPath, "config file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	profiles, err := hardware.NewProfiles(cfg.Profiles)
+	if err != nil {
+		return configError{err} // validated already; kept for safety
+	}
+
+	cat, err := storage.OpenCatalog(filepath.Join(cfg.DataDir, "custodian.db"), storage.CatalogOptions{})
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	staging, err := storage.OpenStaging(filepath.Join(cfg.DataDir, "staging"))
+	if err != nil {
+		return err
+	}
+	report, err := storage.Reconcile(cat, staging, log)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "custodian_build_info",
+		Help: "Always 1; labels give the custodian version and Go version.",
+	}, []string{"version", "goversion"})
+	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
+	reg.MustRegister(buildInfo)
+	metrics := ingest.NewMetrics(reg)
+
+	env := ingest.Env{
+		Station:  cfg.Station,
+		Location: cfg.Location(),
+		Devices:  cfg.DeviceTable(),
+		Catalog:  cat,
+		Staging:  staging,
+		Log:      log,
+		Metrics:  metrics,
+	}
+	var docks []*ingest.Dock
+	for _, d := range cfg.Docks {
+		docks = append(docks, ingest.NewDock(ingest.DockConfig{
+			ID:                d.ID,
+			Path:              d.Path,
+			Profile:           profiles[d.Profile],
+			DeleteAfterIngest: *d.DeleteAfterIngest,
+			Settle:            d.Settle.D(),
+			ScanInterval:      d.ScanInterval.D(),
+			Copies:            d.Copies,
+		}, env))
+	}
+
+	ln, err := net.Listen("tcp", cfg.Admin.Listen)
+	if err != nil {
+		return fmt.Errorf("admin listen: %w", err)
+	}
+	srv := admin.New(admin.Config{
+		Station:  cfg.Station,
+		Version:  version,
+		Location: cfg.Location(),
+		Status: func() map[string]any {
+			st := make([]ingest.DockStatus, 0, len(docks))
+			for _, d := range docks {
+				st = append(st, d.Status())
+			}
+			return map[string]any{"docks": st, "reconcile": report}
+		},
+	}, cat, reg, log)
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, d := range docks {
+		g.Go(func() error { return d.Run(gctx) })
+	}
+	g.Go(func() error { return srv.Serve(gctx, ln) })
+	log.Info("custodian started", "version", version, "station", cfg.Station,
+		"docks", len(docks), "admin", ln.Addr().String(), "data_dir", cfg.DataDir)
+	err = g.Wait()
+	log.Info("custodian stopped")
+	return err
+}
+
+func newLogger(c LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

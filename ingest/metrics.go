@@ -1,0 +1,60 @@
+// Package ingest finds new recordings, from docking stations and interview
+// rooms, and brings them into staging and the catalog.
+package ingest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Error kinds counted by custodian_ingest_errors_total; a bounded set.
+const (
+	ErrKindRead        = "read"         // the source could not be read (camera unplugged, I/O error)
+	ErrKindStagingFull = "staging_full" // no space left in staging
+	ErrKindStage       = "stage"        // any other staging write or fsync failure
+	ErrKindVerify      = "verify"       // a re-read did not match
+	ErrKindCatalog     = "catalog"      // the catalog refused a write
+	ErrKindRelease     = "release"      // a verified source could not be deleted from the camera
+	ErrKindChanged     = "changed"      // the source changed while it was copied
+)
+
+// Metrics are the ingest counters; one set is shared by every dock and room.
+type Metrics struct {
+	Files   *prometheus.CounterVec
+	Bytes   *prometheus.CounterVec
+	Errors  *prometheus.CounterVec
+	Skipped *prometheus.CounterVec
+	Cameras *prometheus.GaugeVec
+	Pending *prometheus.GaugeVec
+}
+
+// NewMetrics registers the ingest metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Files: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custodian_ingest_files_total",
+			Help: "Recordings staged, verified and catalogued, by source (dock or room).",
+		}, []string{"source"}),
+		Bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custodian_ingest_bytes_total",
+			Help: "Bytes staged, verified and catalogued, by source.",
+		}, []string{"source"}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custodian_ingest_errors_total",
+			Help: "Failed ingest steps by source and kind; the source is kept and retried.",
+		}, []string{"source", "kind"}),
+		Skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custodian_ingest_skipped_total",
+			Help: "Dock entries never read: symlinks, FIFOs, device nodes, sockets.",
+		}, []string{"reason"}),
+		Cameras: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "custodian_dock_cameras",
+			Help: "Cameras currently docked, by dock.",
+		}, []string{"dock"}),
+		Pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "custodian_dock_pending_files",
+			Help: "Files seen on docked cameras and not yet ingested, by dock.",
+		}, []string{"dock"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Files, m.Bytes, m.Errors, m.Skipped, m.Cameras, m.Pending)
+	}
+	return m
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the tests need when it is missing. Debian packages are
+# installed only when running as root (CI); otherwise a missing package is
+# reported and the tests that need it fail in CI or skip elsewhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOOLS="$PWD/.cache/bin"
+mkdir -p "$TOOLS"
+
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+if [ ! -x "$TOOLS/minio" ]; then
+  echo "deps: building MinIO $MINIO_VERSION (about 3 minutes, cached in .cache/bin)"
+  GOBIN="$TOOLS" go install "github.com/minio/minio@$MINIO_VERSION"
+fi
+
+# Debian packages: command -> package.
+declare -A need=(
+  [ffprobe]=ffmpeg
+  [promtool]=prometheus
+  [chromium]=chromium
+  [gst-launch-1.0]=gstreamer1.0-tools
+)
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
+done
+# The GStreamer RTSP server is a library: check for its typelib.
+if ! ls /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1; then
+  missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "deps: apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "deps: missing Debian packages (install as root): ${missing[*]}" >&2
+  fi
+fi

@@ -1,0 +1,93 @@
+package storage
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// Every bucket name and key encoding of the catalog lives in this file.
+//
+// recordings   u64(id)                                 -> JSON Recording
+// events       u64(seq)                                -> JSON Event
+// meta         "schema" | "last_event_hash"            -> value
+// counts       state                                   -> u64 count
+// idx_state    state 0 u64(id)                         -> nil
+// idx_time     u64(started) u64(id)                    -> nil
+// idx_officer  officer 0 u64(started) u64(id)          -> nil
+// idx_device   device 0 u64(started) u64(id)           -> nil
+// idx_sha      sha256 0 u64(id)                        -> nil
+// idx_content  device 0 name 0 sha256                  -> u64(id)
+// idx_quick    device 0 name 0 u64(size) u64(mtime)    -> u64(id)
+//
+// Names from devices never contain 0 (POSIX forbids it in file names), and
+// device and officer ids are restricted by the hardware package, so 0 is a
+// safe separator.
+var (
+	bucketRecordings = []byte("recordings")
+	bucketEvents     = []byte("events")
+	bucketMeta       = []byte("meta")
+	bucketCounts     = []byte("counts")
+	bucketIdxState   = []byte("idx_state")
+	bucketIdxTime    = []byte("idx_time")
+	bucketIdxOfficer = []byte("idx_officer")
+	bucketIdxDevice  = []byte("idx_device")
+	bucketIdxSHA     = []byte("idx_sha")
+	bucketIdxContent = []byte("idx_content")
+	bucketIdxQuick   = []byte("idx_quick")
+
+	allBuckets = [][]byte{
+		bucketRecordings, bucketEvents, bucketMeta, bucketCounts,
+		bucketIdxState, bucketIdxTime, bucketIdxOfficer, bucketIdxDevice,
+		bucketIdxSHA, bucketIdxContent, bucketIdxQuick,
+	}
+
+	keySchema        = []byte("schema")
+	keyLastEventHash = []byte("last_event_hash")
+)
+
+// SchemaVersion is written on first open and checked on every open.
+const SchemaVersion = "1"
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// timeKey orders times before 1970 (reset camera clocks can say anything) first.
+func timeKey(t time.Time) uint64 {
+	n := t.UnixNano()
+	if n < 0 || t.IsZero() {
+		return 0
+	}
+	return uint64(n)
+}
+
+func join(parts ...[]byte) []byte {
+	var n int
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+var sep = []byte{0}
+
+func stateKey(s State, id uint64) []byte { return join([]byte(s), sep, u64(id)) }
+func timeIdxKey(t time.Time, id uint64) []byte {
+	return join(u64(timeKey(t)), u64(id))
+}
+func prefixTimeKey(prefix string, t time.Time, id uint64) []byte {
+	return join([]byte(prefix), sep, u64(timeKey(t)), u64(id))
+}
+func shaKey(sha string, id uint64) []byte { return join([]byte(sha), sep, u64(id)) }
+func contentKey(device, name, sha string) []byte {
+	return join([]byte(device), sep, []byte(name), sep, []byte(sha))
+}
+func quickKey(device, name string, size int64, mtime time.Time) []byte {
+	return join([]byte(device), sep, []byte(name), sep, u64(uint64(size)), u64(timeKey(mtime)))
+}
