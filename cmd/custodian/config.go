@@ -134,12 +134,11 @@ func ParseConfig(b []byte) (*Config, error) {
 	if err := doc.Decode(&cfg); err != nil {
 		problems = append(problems, yamlProblems(err)...)
 	}
-	if len(problems) == 0 {
-		for i := range cfg.Docks {
-			dockDefaults(&cfg.Docks[i])
-		}
-		problems = cfg.validate()
+	// Validate even when keys were unknown: every problem at once.
+	for i := range cfg.Docks {
+		dockDefaults(&cfg.Docks[i])
 	}
+	problems = append(problems, cfg.validate()...)
 	if len(problems) > 0 {
 		return nil, problemList(problems)
 	}
