@@ -29,8 +29,9 @@ const (
 	MaxDepth = 12
 	// maxRetryDelay caps the wait after a failed copy of one file.
 	maxRetryDelay = 5 * time.Minute
-	// fullPause is how long a dock waits after staging reported ENOSPC.
-	fullPause = time.Minute
+	// fullRetry is the wait after staging had no room; the retry is cheap
+	// (free space is checked before any byte is written).
+	fullRetry = 15 * time.Second
 )
 
 // DockConfig is one docking station.
@@ -72,7 +73,6 @@ type Dock struct {
 	busy     map[string]bool
 	slots    map[string]*SlotStatus
 	reported map[string]bool // entries already logged as skipped
-	pauseTil time.Time
 	lastScan time.Time
 	scanErr  string
 }
@@ -202,7 +202,7 @@ func (d *Dock) Scan(ctx context.Context, w *fsnotify.Watcher) time.Duration {
 	if err != nil {
 		d.scanErr = err.Error()
 	}
-	paused := now.Before(d.pauseTil) || (d.env.Paused != nil && d.env.Paused())
+	paused := d.env.Paused != nil && d.env.Paused()
 	d.mu.Unlock()
 	if err != nil {
 		d.env.Log.Warn("dock scan failed", keyErr, err)
@@ -394,7 +394,7 @@ func (d *Dock) Status() DockStatus {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := DockStatus{ID: d.cfg.ID, Path: d.cfg.Path, LastScan: d.lastScan, Error: d.scanErr,
-		Paused: d.env.Now().Before(d.pauseTil) || (d.env.Paused != nil && d.env.Paused())}
+		Paused: d.env.Paused != nil && d.env.Paused()}
 	for _, s := range d.slots {
 		st.Slots = append(st.Slots, *s)
 	}
@@ -408,14 +408,14 @@ func (d *Dock) fail(c candidate, kind string, err error) {
 	d.mu.Lock()
 	r := d.retry[c.path]
 	r.failures++
-	delay := time.Duration(1<<min(r.failures, 16)) * time.Second
-	r.at = now.Add(min(delay, maxRetryDelay))
+	delay := min(time.Duration(1<<min(r.failures, 16))*time.Second, maxRetryDelay)
+	if kind == ErrKindStagingFull {
+		delay = fullRetry
+	}
+	r.at = now.Add(delay)
 	d.retry[c.path] = r
 	if s := d.slots[c.slot]; s != nil {
 		s.LastError = kind + ": " + err.Error()
-	}
-	if kind == ErrKindStagingFull {
-		d.pauseTil = now.Add(fullPause)
 	}
 	d.mu.Unlock()
 	if d.env.Metrics != nil {
@@ -430,7 +430,7 @@ func errKind(err error) string {
 	switch {
 	case errors.As(err, &re), errors.Is(err, storage.ErrShortCopy):
 		return ErrKindRead
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+	case errors.Is(err, storage.ErrFull), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return ErrKindStagingFull
 	case errors.Is(err, storage.ErrHashMismatch):
 		return ErrKindVerify

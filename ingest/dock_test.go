@@ -446,4 +446,3 @@ func TestDockRunStopsOnCancel(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
-

@@ -17,6 +17,9 @@ import (
 // ErrHashMismatch is wrapped by HashMismatchError.
 var ErrHashMismatch = errors.New("hash mismatch")
 
+// ErrFull is returned before a copy when staging has no room for it.
+var ErrFull = errors.New("staging has no room")
+
 // ErrShortCopy is returned when a source gave fewer or more bytes than it said it had.
 var ErrShortCopy = errors.New("byte count differs from source size")
 
@@ -77,6 +80,11 @@ type Blob struct {
 // from the page cache, and checks the hash again. On any error the temp file
 // is removed and the blob is not to be trusted.
 func (s *Staging) Put(ctx context.Context, src io.Reader, size int64) (Blob, error) {
+	// Refuse up front rather than fill the disk and delete the attempt again
+	// on every retry; ENOSPC during the write remains the backstop.
+	if free, err := s.Free(); err == nil && size > 0 && free < size {
+		return Blob{}, fmt.Errorf("stage %d bytes: %d free: %w", size, free, ErrFull)
+	}
 	f, err := os.CreateTemp(s.tmp, ".partial-*")
 	if err != nil {
 		return Blob{}, fmt.Errorf("stage: %w", err)

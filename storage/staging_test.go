@@ -157,6 +157,11 @@ func TestStagingFullDisk(t *testing.T) {
 	s := openTestStaging(t, filepath.Join(dir, "staging"))
 	data := make([]byte, 2<<20)
 	_, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
+	if !errors.Is(err, ErrFull) {
+		t.Fatalf("err %v, want ErrFull", err)
+	}
+	// Size unknown up front: the write itself hits ENOSPC.
+	_, err = s.Put(context.Background(), bytes.NewReader(data), -1)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("err %v, want ENOSPC", err)
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -11,4 +12,13 @@ import (
 // first. Advice is best effort; a failure only means a warmer re-read.
 func dropCache(f *os.File) {
 	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+}
+
+// Free is the space left for unprivileged writers on the staging filesystem.
+func (s *Staging) Free() (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(s.dir, &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", s.dir, err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
 }

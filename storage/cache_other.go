@@ -1,7 +1,0 @@
-//go:build !linux
-
-package storage
-
-import "os"
-
-func dropCache(*os.File) {}
