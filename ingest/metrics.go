@@ -50,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"dock"}),
 		Pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "custodian_dock_pending_files",
-			Help: "Files seen on docked cameras and not yet ingested, by dock.",
+			Help: "Files on docked cameras, by dock (ingested files stay when the dock keeps them).",
 		}, []string{"dock"}),
 	}
 	if reg != nil {
