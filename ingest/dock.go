@@ -75,6 +75,7 @@ type Dock struct {
 	reported map[string]bool // entries already logged as skipped
 	lastScan time.Time
 	scanErr  string
+	resumed  bool
 }
 
 type seenFile struct {
@@ -194,6 +195,10 @@ func drain(events chan fsnotify.Event, quiet time.Duration) {
 // Scan walks the dock once, ingests every file that is complete and returns
 // how long until the next scan is due. w may be nil.
 func (d *Dock) Scan(ctx context.Context, w *fsnotify.Watcher) time.Duration {
+	if !d.resumed {
+		d.resumeReleases()
+		d.resumed = true
+	}
 	now := d.env.Now()
 	ready, soonest, err := d.walk(now, w)
 	d.mu.Lock()

@@ -343,6 +343,15 @@ func TestDockCrashRecovery(t *testing.T) {
 			r.scanSettled()
 			r.cfg.DeleteAfterIngest = true
 		}},
+		{"after delete, before its record", func(r *rig, src string) {
+			r.cfg.DeleteAfterIngest = false
+			r.restart()
+			r.scanSettled()
+			id := r.all()[0].ID
+			r.cat.Update(id, func(x *storage.Recording) error { x.PendingRelease = []byte(src); return nil })
+			os.Remove(src)
+			r.cfg.DeleteAfterIngest = true
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -366,6 +375,19 @@ func TestDockCrashRecovery(t *testing.T) {
 			}
 			if parts, _ := r.staging.Partial(); len(parts) != 0 {
 				t.Fatal("partial copy left")
+			}
+			if p, _ := r.cat.PendingReleases("dock-a"); len(p) != 0 || len(recs[0].PendingRelease) != 0 {
+				t.Fatal("release left pending")
+			}
+			var released int
+			events, _ := r.cat.RecentEvents(50)
+			for _, e := range events {
+				if e.Type == storage.EventReleased {
+					released++
+				}
+			}
+			if released != 1 {
+				t.Fatalf("%d released events, want 1", released)
 			}
 		})
 	}

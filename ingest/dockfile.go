@@ -145,7 +145,9 @@ func (d *Dock) releaseKnown(c candidate, known storage.Recording) error {
 }
 
 // release deletes the source from the camera and records it. The path is
-// re-checked to be the very file that was copied.
+// re-checked to be the very file that was copied, and the intent is recorded
+// first so that a crash between the delete and its record is resolved at the
+// next start (resumeReleases).
 func (d *Dock) release(c candidate, rec storage.Recording) error {
 	fi, err := os.Lstat(c.path)
 	if err != nil {
@@ -153,6 +155,12 @@ func (d *Dock) release(c candidate, rec storage.Recording) error {
 	}
 	if !os.SameFile(fi, c.info) || fi.Size() != rec.Size || !fi.ModTime().Equal(c.info.ModTime()) {
 		return fmt.Errorf("file on the camera is no longer the one copied")
+	}
+	if _, err := d.env.Catalog.Update(rec.ID, func(r *storage.Recording) error {
+		r.PendingRelease = []byte(c.path)
+		return nil
+	}); err != nil {
+		return err
 	}
 	if err := os.Remove(c.path); err != nil {
 		return fmt.Errorf("delete from camera: %w", err)
@@ -162,16 +170,48 @@ func (d *Dock) release(c candidate, rec storage.Recording) error {
 			d.env.Log.Warn("could not remove completion marker", keyPath, hardware.Printable(c.path+s), keyErr, err)
 		}
 	}
+	return d.recordRelease(rec, c.path, fmt.Sprintf("deleted from camera on dock %s", d.cfg.ID))
+}
+
+func (d *Dock) recordRelease(rec storage.Recording, path, detail string) error {
 	now := d.env.Now().UTC()
-	_, err = d.env.Catalog.Update(rec.ID, func(r *storage.Recording) error {
-		r.ReleasedAt = now
+	first := rec.ReleasedAt.IsZero()
+	var events []storage.Event
+	if first {
+		events = append(events, storage.Event{Type: storage.EventReleased, Detail: detail})
+	}
+	_, err := d.env.Catalog.Update(rec.ID, func(r *storage.Recording) error {
+		if r.ReleasedAt.IsZero() {
+			r.ReleasedAt = now
+		}
+		r.PendingRelease = nil
 		return nil
-	}, storage.Event{Type: storage.EventReleased, Detail: fmt.Sprintf("deleted from camera on dock %s", d.cfg.ID)})
+	}, events...)
 	if err != nil {
 		return err
 	}
-	d.env.Log.Info("released", keyID, rec.ID, keySHA, rec.SHA256, keyPath, hardware.Printable(c.path))
+	d.env.Log.Info("released", keyID, rec.ID, keySHA, rec.SHA256, keyPath, hardware.Printable(path))
 	return nil
+}
+
+// resumeReleases settles deletions a crash interrupted. A source still on the
+// camera is left for the scan, which proves it by hash and deletes it; one
+// that is gone was deleted before the crash.
+func (d *Dock) resumeReleases() {
+	recs, err := d.env.Catalog.PendingReleases(d.cfg.ID)
+	if err != nil {
+		d.env.Log.Error("pending releases unreadable", keyErr, err)
+		return
+	}
+	for _, rec := range recs {
+		path := string(rec.PendingRelease)
+		if _, err := os.Lstat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := d.recordRelease(rec, path, fmt.Sprintf("deleted from camera on dock %s; confirmed absent after a restart", d.cfg.ID)); err != nil {
+			d.env.Log.Error("could not record release", keyID, rec.ID, keyErr, err)
+		}
+	}
 }
 
 // dropUnreferenced removes a blob just written for a copy that turned out to

@@ -258,6 +258,23 @@ func (c *Catalog) BySHA(sha string) ([]Recording, error) {
 	return out, nil
 }
 
+// PendingReleases returns the recordings of a source whose deletion from the
+// camera was started but not recorded as done.
+func (c *Catalog) PendingReleases(sourceID string) ([]Recording, error) {
+	var out []Recording
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return scanPrefix(tx.Bucket(bucketIdxPending), join([]byte(sourceID), sep), func(id uint64) (bool, error) {
+			r, err := getRecording(tx, id)
+			out = append(out, r)
+			return true, err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending releases of %s: %w", sourceID, err)
+	}
+	return out, nil
+}
+
 // Counts returns how many recordings are in each state.
 func (c *Catalog) Counts() (map[State]int, error) {
 	out := make(map[State]int, len(States))
@@ -322,6 +339,9 @@ func indexes(r *Recording) []indexEntry {
 	}
 	if r.Device != "" {
 		out = append(out, indexEntry{bucketIdxDevice, prefixTimeKey(r.Device, r.StartedAt, r.ID), nil})
+	}
+	if len(r.PendingRelease) > 0 {
+		out = append(out, indexEntry{bucketIdxPending, pendingKey(r.SourceID, r.ID), nil})
 	}
 	if !r.ModTime.IsZero() {
 		out = append(out, indexEntry{bucketIdxQuick, quickKey(r.Device, r.OriginalName(), r.Size, r.ModTime), u64(r.ID)})

@@ -18,6 +18,7 @@ import (
 // idx_sha      sha256 0 u64(id)                        -> nil
 // idx_content  device 0 name 0 sha256                  -> u64(id)
 // idx_quick    device 0 name 0 u64(size) u64(mtime)    -> u64(id)
+// idx_pending  source_id 0 u64(id)                     -> nil (a release under way)
 //
 // Names from devices never contain 0 (POSIX forbids it in file names), and
 // device and officer ids are restricted by the hardware package, so 0 is a
@@ -34,11 +35,12 @@ var (
 	bucketIdxSHA     = []byte("idx_sha")
 	bucketIdxContent = []byte("idx_content")
 	bucketIdxQuick   = []byte("idx_quick")
+	bucketIdxPending = []byte("idx_pending")
 
 	allBuckets = [][]byte{
 		bucketRecordings, bucketEvents, bucketMeta, bucketCounts,
 		bucketIdxState, bucketIdxTime, bucketIdxOfficer, bucketIdxDevice,
-		bucketIdxSHA, bucketIdxContent, bucketIdxQuick,
+		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending,
 	}
 
 	keySchema        = []byte("schema")
@@ -84,6 +86,7 @@ func timeIdxKey(t time.Time, id uint64) []byte {
 func prefixTimeKey(prefix string, t time.Time, id uint64) []byte {
 	return join([]byte(prefix), sep, u64(timeKey(t)), u64(id))
 }
+func pendingKey(sourceID string, id uint64) []byte { return join([]byte(sourceID), sep, u64(id)) }
 func shaKey(sha string, id uint64) []byte { return join([]byte(sha), sep, u64(id)) }
 func contentKey(device, name, sha string) []byte {
 	return join([]byte(device), sep, []byte(name), sep, []byte(sha))

@@ -117,6 +117,10 @@ type Recording struct {
 	VerifiedAt time.Time `json:"verified_at,omitzero"`
 	// ReleasedAt is when the source was deleted from the camera, if it was.
 	ReleasedAt time.Time `json:"released_at,omitzero"`
+	// PendingRelease is the source's path, byte for byte, from just before
+	// its deletion until the deletion is recorded: a crash in between is
+	// resolved at the next start.
+	PendingRelease []byte `json:"pending_release,omitempty"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
