@@ -87,7 +87,7 @@ func prefixTimeKey(prefix string, t time.Time, id uint64) []byte {
 	return join([]byte(prefix), sep, u64(timeKey(t)), u64(id))
 }
 func pendingKey(sourceID string, id uint64) []byte { return join([]byte(sourceID), sep, u64(id)) }
-func shaKey(sha string, id uint64) []byte { return join([]byte(sha), sep, u64(id)) }
+func shaKey(sha string, id uint64) []byte          { return join([]byte(sha), sep, u64(id)) }
 func contentKey(device, name, sha string) []byte {
 	return join([]byte(device), sep, []byte(name), sep, []byte(sha))
 }

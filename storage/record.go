@@ -120,8 +120,8 @@ type Recording struct {
 	// PendingRelease is the source's path, byte for byte, from just before
 	// its deletion until the deletion is recorded: a crash in between is
 	// resolved at the next start.
-	PendingRelease []byte `json:"pending_release,omitempty"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	PendingRelease []byte    `json:"pending_release,omitempty"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // HasFlag reports whether r carries flag f.
