@@ -25,7 +25,9 @@ deps:
 	@bash scripts/test-deps.sh
 
 vet:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
 
 unit:
 	$(GO) test -race -count=1 ./...
