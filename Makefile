@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test ./hardware -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	$(GO) test ./hardware -run '^$$' -fuzz FuzzPrintable -fuzztime 30s
 	$(GO) test ./cmd/custodian -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s
+	$(GO) test ./retention -run '^$$' -fuzz FuzzParsePeriod -fuzztime 30s
 
 clean:
 	rm -rf bin var

@@ -180,6 +180,11 @@ func (c *Catalog) Update(id uint64, fn func(*Recording) error, events ...Event) 
 		if err := putRecording(tx, &r); err != nil {
 			return err
 		}
+		if r.State == StateArchived {
+			if err := tx.Bucket(bucketUploads).Delete(u64(id)); err != nil {
+				return err
+			}
+		}
 		if err := c.appendEvents(tx, &r, events); err != nil {
 			return err
 		}

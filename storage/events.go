@@ -17,6 +17,10 @@ const (
 	EventMissing  = "missing"  // the staged copy was not found
 	EventCorrupt  = "corrupt"  // a re-verification failed
 	EventRestaged = "restaged" // a fresh verified copy replaced a missing or corrupt one
+	EventArchived = "archived" // the archive holds the object, proven and locked
+	// EventUploadFailed records a permanent upload failure (auth, bucket,
+	// integrity), once per distinct failure; transient ones are only counted.
+	EventUploadFailed = "upload-failed"
 )
 
 // ActorCustodian is the actor of events custodian records on its own.

@@ -19,6 +19,10 @@ import (
 // idx_content  device 0 name 0 sha256                  -> u64(id)
 // idx_quick    device 0 name 0 u64(size) u64(mtime)    -> u64(id)
 // idx_pending  source_id 0 u64(id)                     -> nil (a release under way)
+// uploads      u64(id)                                 -> JSON MultipartUpload
+//
+// uploads holds the resumable state of a multipart upload in progress; the
+// entry goes in the same transaction that marks the record archived.
 //
 // Names from devices never contain 0 (POSIX forbids it in file names), and
 // device and officer ids are restricted by the hardware package, so 0 is a
@@ -36,11 +40,12 @@ var (
 	bucketIdxContent = []byte("idx_content")
 	bucketIdxQuick   = []byte("idx_quick")
 	bucketIdxPending = []byte("idx_pending")
+	bucketUploads    = []byte("uploads")
 
 	allBuckets = [][]byte{
 		bucketRecordings, bucketEvents, bucketMeta, bucketCounts,
 		bucketIdxState, bucketIdxTime, bucketIdxOfficer, bucketIdxDevice,
-		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending,
+		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending, bucketUploads,
 	}
 
 	keySchema        = []byte("schema")

@@ -122,6 +122,20 @@ type Recording struct {
 	// resolved at the next start.
 	PendingRelease []byte    `json:"pending_release,omitempty"`
 	UpdatedAt      time.Time `json:"updated_at"`
+
+	// Archive: where the object is and how long it is locked, set when the
+	// upload was proven (StateArchived).
+	ArchiveKey     string    `json:"archive_key,omitempty"`
+	ArchiveVersion string    `json:"archive_version,omitempty"`
+	ArchivedAt     time.Time `json:"archived_at,omitzero"`
+	RetainUntil    time.Time `json:"retain_until,omitzero"`
+	// LegalHold asks for, or records, a legal hold on the archived object:
+	// the recording is in the permanent class (set by retention).
+	LegalHold bool `json:"legal_hold,omitempty"`
+	// UploadAttempts counts failed uploads since the last success;
+	// LastUploadError is the last failure, for admins.
+	UploadAttempts  int    `json:"upload_attempts,omitempty"`
+	LastUploadError string `json:"last_upload_error,omitempty"`
 }
 
 // HasFlag reports whether r carries flag f.

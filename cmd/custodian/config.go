@@ -13,10 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
 	"gopkg.in/yaml.v3"
 
 	"custodian/hardware"
 	"custodian/ingest"
+	"custodian/retention"
+	"custodian/storage"
 )
 
 // Config is custodian.yaml. Its key names are a contract that outside scripts
@@ -30,6 +34,31 @@ type Config struct {
 	Docks    []DockConfig           `yaml:"docks"`
 	Devices  []DeviceConfig         `yaml:"devices"`
 	Profiles []hardware.ProfileSpec `yaml:"profiles"`
+	// Archive is the S3-compatible archive; absent means local-only mode.
+	Archive   *ArchiveConfig  `yaml:"archive"`
+	Retention RetentionConfig `yaml:"retention"`
+}
+
+// ArchiveConfig is the archive section. Credentials come only from files.
+type ArchiveConfig struct {
+	Endpoint      string `yaml:"endpoint"` // host:port, no scheme
+	Bucket        string `yaml:"bucket"`
+	AccessKeyFile string `yaml:"access_key_file"`
+	SecretKeyFile string `yaml:"secret_key_file"`
+	Secure        bool   `yaml:"secure"`  // TLS
+	CAFile        string `yaml:"ca_file"` // PEM of a private CA, with secure: true
+	MaxUploads    int    `yaml:"max_uploads"`
+	// PartSize is the single-PUT limit and the multipart part size ("32MiB").
+	PartSize string `yaml:"part_size"`
+	// BandwidthLimit caps upload reads in bytes per second ("20MB"); empty: none.
+	BandwidthLimit string `yaml:"bandwidth_limit"`
+}
+
+// RetentionConfig is the retention section.
+type RetentionConfig struct {
+	// Standard is how long every recording is kept at least, in calendar
+	// months or years; never shorter than six months.
+	Standard string `yaml:"standard"`
 }
 
 // AdminConfig is the admin HTTP surface.
@@ -74,10 +103,21 @@ const (
 // Defaults returns the config every file is decoded on top of.
 func Defaults() Config {
 	return Config{
-		DataDir:  DefaultDataDir,
-		Timezone: DefaultTimezone,
-		Admin:    AdminConfig{Listen: DefaultListen},
-		Log:      LogConfig{Level: "info", Format: "text"},
+		DataDir:   DefaultDataDir,
+		Timezone:  DefaultTimezone,
+		Admin:     AdminConfig{Listen: DefaultListen},
+		Log:       LogConfig{Level: "info", Format: "text"},
+		Retention: RetentionConfig{Standard: retention.DefaultStandard},
+	}
+}
+
+// archiveDefaults fills what the archive section left out.
+func archiveDefaults(a *ArchiveConfig) {
+	if a.MaxUploads == 0 {
+		a.MaxUploads = storage.DefaultMaxUploads
+	}
+	if a.PartSize == "" {
+		a.PartSize = humanize.IBytes(storage.DefaultPartSize)
 	}
 }
 
@@ -137,6 +177,9 @@ func ParseConfig(b []byte) (*Config, error) {
 	// Validate even when keys were unknown: every problem at once.
 	for i := range cfg.Docks {
 		dockDefaults(&cfg.Docks[i])
+	}
+	if cfg.Archive != nil {
+		archiveDefaults(cfg.Archive)
 	}
 	problems = append(problems, cfg.validate()...)
 	if len(problems) > 0 {
@@ -318,6 +361,110 @@ func (c *Config) validate() []string {
 			}
 		}
 	}
+	if _, err := retention.ParseStandard(c.Retention.Standard); err != nil {
+		add("retention.standard", "%v", err)
+	}
+	if c.Archive != nil {
+		p = append(p, c.Archive.validate()...)
+	}
+	return p
+}
+
+func (a *ArchiveConfig) validate() []string {
+	var p []string
+	add := func(path, format string, args ...any) {
+		p = append(p, "archive."+path+": "+fmt.Sprintf(format, args...))
+	}
+	switch {
+	case a.Endpoint == "":
+		add("endpoint", "required (host:port of the S3 service)")
+	case strings.Contains(a.Endpoint, "://") || strings.Contains(a.Endpoint, "@") || strings.Contains(a.Endpoint, "/"):
+		// Never echo it: a URL may carry credentials.
+		add("endpoint", "want host:port only, without scheme, credentials or path (TLS is secure: true)")
+	default:
+		if _, _, err := net.SplitHostPort(a.Endpoint); err != nil {
+			add("endpoint", "%q: want host:port", a.Endpoint)
+		}
+	}
+	if err := s3utils.CheckValidBucketNameStrict(a.Bucket); err != nil {
+		add("bucket", "%q: %v", a.Bucket, err)
+	}
+	for _, f := range []struct{ key, path string }{{"access_key_file", a.AccessKeyFile}, {"secret_key_file", a.SecretKeyFile}} {
+		if f.path == "" {
+			add(f.key, "required (credentials are read from files, never from this config)")
+			continue
+		}
+		if _, err := readSecret(f.path); err != nil {
+			add(f.key, "%v", err)
+		}
+	}
+	if a.CAFile != "" {
+		if !a.Secure {
+			add("ca_file", "needs secure: true")
+		}
+		if _, err := os.Stat(a.CAFile); err != nil {
+			add("ca_file", "%s: %v", a.CAFile, errors.Unwrap(err))
+		}
+	}
+	if a.MaxUploads < 1 || a.MaxUploads > 64 {
+		add("max_uploads", "%d: want 1 to 64", a.MaxUploads)
+	}
+	if n, err := humanize.ParseBytes(a.PartSize); err != nil {
+		add("part_size", "%q: want a size such as 32MiB", a.PartSize)
+	} else if n < storage.MinPartSize || n > 5<<30 {
+		add("part_size", "%s: want 5MiB to 5GiB (S3 limits)", a.PartSize)
+	}
+	if a.BandwidthLimit != "" {
+		if n, err := humanize.ParseBytes(a.BandwidthLimit); err != nil || n < 1<<10 {
+			add("bandwidth_limit", "%q: want bytes per second such as 20MB, at least 1KiB", a.BandwidthLimit)
+		}
+	}
+	return p
+}
+
+// readSecret reads a credential file. Its errors name the file and never
+// any of its content.
+func readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%s: empty", path)
+	}
+	if strings.ContainsAny(s, "\r\n") {
+		return "", fmt.Errorf("%s: more than one line", path)
+	}
+	return s, nil
+}
+
+// StorageConfig is the archive client config, credentials read from their files.
+func (a *ArchiveConfig) StorageConfig() (storage.ArchiveConfig, error) {
+	access, err := readSecret(a.AccessKeyFile)
+	if err != nil {
+		return storage.ArchiveConfig{}, fmt.Errorf("archive.access_key_file: %w", err)
+	}
+	secret, err := readSecret(a.SecretKeyFile)
+	if err != nil {
+		return storage.ArchiveConfig{}, fmt.Errorf("archive.secret_key_file: %w", err)
+	}
+	part, _ := humanize.ParseBytes(a.PartSize) // validated
+	return storage.ArchiveConfig{
+		Endpoint: a.Endpoint, Bucket: a.Bucket, AccessKey: access, SecretKey: secret,
+		Secure: a.Secure, CAFile: a.CAFile, PartSize: int64(part),
+	}, nil
+}
+
+// Bandwidth is the upload limit in bytes per second, 0 for none.
+func (a *ArchiveConfig) Bandwidth() int64 {
+	n, _ := humanize.ParseBytes(a.BandwidthLimit) // validated
+	return int64(n)
+}
+
+// StandardPeriod is the validated standard retention period.
+func (c *Config) StandardPeriod() retention.Period {
+	p, _ := retention.ParseStandard(c.Retention.Standard)
 	return p
 }
 

@@ -40,6 +40,8 @@ const usage = `usage: custodian <command> [flags]
 commands:
   serve     run the daemon: watch docks, stage and verify, serve the admin API
   ls        list recordings (asks the running daemon, or reads the catalog)
+  archive   archive init: create or check the Object Lock bucket
+  verify    verify --archive [--sample N]: download archived objects and hash them again
   version   print the version
 
 Run 'custodian <command> -h' for a command's flags.
@@ -55,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "ls":
 		return ls(ctx, args[1:], stdout, stderr)
+	case "archive":
+		return archiveCmd(ctx, args[1:], stdout, stderr)
+	case "verify":
+		return verify(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "custodian", version)
 		return nil

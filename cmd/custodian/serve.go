@@ -88,6 +88,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}, env))
 	}
 
+	var uploader *storage.Uploader // nil: local-only mode
+	if cfg.Archive != nil {
+		if uploader, err = newUploader(cfg, cat, staging, storage.NewArchiveMetrics(reg), log); err != nil {
+			return err
+		}
+	}
+
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
 		return fmt.Errorf("admin listen: %w", err)
@@ -109,9 +116,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	for _, d := range docks {
 		g.Go(func() error { return d.Run(gctx) })
 	}
+	if uploader != nil {
+		g.Go(func() error { return uploader.Run(gctx) })
+	}
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	log.Info("custodian started", "version", version, "station", cfg.Station,
-		"docks", len(docks), "admin", ln.Addr().String(), "data_dir", cfg.DataDir)
+		"docks", len(docks), "archive", uploader != nil, "admin", ln.Addr().String(), "data_dir", cfg.DataDir)
 	err = g.Wait()
 	log.Info("custodian stopped")
 	return err

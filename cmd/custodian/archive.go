@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"time"
+
+	"custodian/admin"
+	"custodian/retention"
+	"custodian/storage"
+)
+
+// archiveCmd runs `custodian archive <subcommand>`.
+func archiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "init" {
+		fmt.Fprintln(stderr, "usage: custodian archive init --config FILE")
+		if len(args) == 0 {
+			return usageError{errors.New("archive: no subcommand given")}
+		}
+		return usageError{fmt.Errorf("archive: unknown subcommand %q", args[0])}
+	}
+	fs := flag.NewFlagSet("archive init", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", defaultConfigPath, "config file")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	a, err := openArchive(cfg)
+	if err != nil {
+		return err
+	}
+	rep, err := a.Init(ctx)
+	if errors.Is(err, storage.ErrNoObjectLock) {
+		return fmt.Errorf("bucket %q exists without Object Lock, so it cannot hold evidence: "+
+			"Object Lock can only be enabled when a bucket is created. Set archive.bucket to a new name "+
+			"and run `custodian archive init` again", a.Bucket())
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Created {
+		fmt.Fprintf(stdout, "bucket %s: created with Object Lock and versioning\n", a.Bucket())
+	} else {
+		fmt.Fprintf(stdout, "bucket %s: exists, Object Lock and versioning enabled\n", a.Bucket())
+	}
+	if rep.LifecycleErr != nil {
+		fmt.Fprintf(stdout, "lifecycle: the server refused the rule that aborts incomplete multipart uploads (%v);\n"+
+			"  MinIO removes stale uploads on its own (MINIO_API_STALE_UPLOADS_EXPIRY)\n", rep.LifecycleErr)
+	} else {
+		fmt.Fprintf(stdout, "lifecycle: incomplete multipart uploads are aborted after %d days\n", storage.AbortIncompleteDays)
+	}
+	fmt.Fprintf(stdout, "objects are locked in COMPLIANCE mode until recording start + %s\n", cfg.StandardPeriod())
+	return nil
+}
+
+// openArchive builds the archive client from the config, or says the
+// config has no archive.
+func openArchive(cfg *Config) (*storage.Archive, error) {
+	if cfg.Archive == nil {
+		return nil, configError{errors.New("config has no archive section (local-only mode)")}
+	}
+	sc, err := cfg.Archive.StorageConfig()
+	if err != nil {
+		return nil, configError{err}
+	}
+	return storage.NewArchive(sc)
+}
+
+// retainUntil is the lock date of a recording: its start plus the standard
+// period, in calendar months of the station's zone, rounded up to the
+// second S3 keeps.
+func retainUntil(p retention.Period, loc *time.Location) func(storage.Recording) time.Time {
+	return func(r storage.Recording) time.Time {
+		t := p.AddTo(r.StartedAt, loc)
+		if t2 := t.Truncate(time.Second); !t2.Equal(t) {
+			t = t2.Add(time.Second)
+		}
+		return t
+	}
+}
+
+// newUploader wires the archive uploader for serve.
+func newUploader(cfg *Config, cat *storage.Catalog, st *storage.Staging, m *storage.ArchiveMetrics, log *slog.Logger) (*storage.Uploader, error) {
+	a, err := openArchive(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return storage.NewUploader(storage.UploaderConfig{
+		Station:        cfg.Station,
+		Version:        version,
+		MaxUploads:     cfg.Archive.MaxUploads,
+		BandwidthLimit: cfg.Archive.Bandwidth(),
+		RetainUntil:    retainUntil(cfg.StandardPeriod(), cfg.Location()),
+	}, cat, st, a, log, m)
+}
+
+// verify re-checks archived recordings: with --archive it downloads each
+// object version (or a random sample of them) and hashes it again.
+func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", defaultConfigPath, "config file")
+	fromArchive := fs.Bool("archive", false, "download archived objects and hash them again")
+	sample := fs.Int("sample", 0, "check only this many archived recordings, chosen at random (0: all)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if !*fromArchive {
+		return usageError{errors.New("verify: only --archive is implemented")}
+	}
+	if *sample < 0 {
+		return usageError{errors.New("verify: --sample must be positive")}
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	a, err := openArchive(cfg)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"state": {string(storage.StateArchived)}}
+	resp, err := listRemote(ctx, cfg.Admin.Listen, q)
+	if err != nil {
+		if !isNotListening(err) {
+			return err
+		}
+		resp, err = listLocal(cfg, storage.Filter{State: storage.StateArchived, Limit: admin.DefaultMaxResults})
+		if err != nil {
+			return err
+		}
+	}
+	recs := resp.Recordings
+	if resp.Truncated {
+		fmt.Fprintf(stderr, "note: only the first %d archived recordings are checked\n", len(recs))
+	}
+	if *sample > 0 && *sample < len(recs) {
+		rand.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+		recs = recs[:*sample]
+	}
+	bad := 0
+	for _, r := range recs {
+		if err := verifyObject(ctx, a, r); err != nil {
+			bad++
+			fmt.Fprintf(stdout, "FAIL %d %s %s: %v\n", r.ID, r.SHA256, r.ArchiveKey, err)
+			continue
+		}
+		fmt.Fprintf(stdout, "ok   %d %s %s version %s\n", r.ID, r.SHA256, r.ArchiveKey, r.ArchiveVersion)
+	}
+	fmt.Fprintf(stdout, "%d checked, %d failed\n", len(recs), bad)
+	if bad > 0 {
+		return fmt.Errorf("verify: %d of %d archived recordings failed", bad, len(recs))
+	}
+	return nil
+}
+
+func verifyObject(ctx context.Context, a *storage.Archive, r storage.Recording) error {
+	head, err := a.Head(ctx, r.ArchiveKey, r.ArchiveVersion)
+	if err != nil {
+		return err
+	}
+	if head.RetentionMode != storage.RetentionCompliance || head.RetainUntil.Before(r.RetainUntil) {
+		return fmt.Errorf("lock is %q until %s, recorded COMPLIANCE until %s", head.RetentionMode,
+			head.RetainUntil.Format(time.RFC3339), r.RetainUntil.Format(time.RFC3339))
+	}
+	rc, err := a.Get(ctx, r.ArchiveKey, r.ArchiveVersion)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	sha, n, err := storage.HashReader(rc)
+	if err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	if n != r.Size || sha != r.SHA256 {
+		return fmt.Errorf("downloaded %d bytes with sha256 %s, recorded %d bytes %s", n, sha, r.Size, r.SHA256)
+	}
+	return nil
+}

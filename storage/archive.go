@@ -1,0 +1,476 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/lifecycle"
+)
+
+// ArchiveConfig says where the archive is and how to talk to it.
+type ArchiveConfig struct {
+	Endpoint  string // host:port
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	Secure    bool   // TLS
+	CAFile    string // PEM bundle of a private CA; empty: system roots
+	// PartSize is both the largest object sent in one PUT and the size of
+	// each part of a multipart upload; each upload in flight holds one part
+	// in memory. Default DefaultPartSize.
+	PartSize int64
+	// Transport replaces the HTTP transport (tests record requests with it).
+	Transport http.RoundTripper
+}
+
+// Part sizes. S3 wants at least 5 MiB for every part but the last, and at
+// most 10,000 parts.
+const (
+	DefaultPartSize = 32 << 20
+	MinPartSize     = 5 << 20
+	maxParts        = 10000
+)
+
+// AbortIncompleteDays is how long the bucket keeps an unfinished multipart
+// upload. It must outlast any outage the uploader resumes from.
+const AbortIncompleteDays = 7
+
+// lifecycleRuleID names the rule archive init manages.
+const lifecycleRuleID = "custodian-abort-incomplete-multipart"
+
+// Object metadata keys (sent as x-amz-meta-<key>).
+const (
+	MetaSHA256       = "sha256"
+	MetaSize         = "size"
+	MetaStation      = "station"
+	MetaSource       = "source"
+	MetaSourceID     = "source-id" // dock or room
+	MetaDevice       = "device"
+	MetaOfficer      = "officer"
+	MetaStartedAt    = "started-at"
+	MetaOriginalName = "original-name"
+	MetaVersion      = "custodian-version"
+)
+
+// RetentionCompliance is the only lock mode custodian writes: nobody, the
+// bucket owner included, can shorten it or delete the version before it ends.
+const RetentionCompliance = "COMPLIANCE"
+
+// Archive is the station's S3-compatible archive bucket, with Object Lock.
+type Archive struct {
+	core     *minio.Core
+	bucket   string
+	partSize int64
+}
+
+var _ ObjectStore = (*Archive)(nil)
+
+// NewArchive builds the client; it does not contact the server.
+func NewArchive(c ArchiveConfig) (*Archive, error) {
+	if c.PartSize == 0 {
+		c.PartSize = DefaultPartSize
+	}
+	if c.PartSize < MinPartSize {
+		return nil, fmt.Errorf("archive: part size %d is below the S3 minimum of %d", c.PartSize, MinPartSize)
+	}
+	tr := c.Transport
+	if tr == nil {
+		t, err := minio.DefaultTransport(c.Secure)
+		if err != nil {
+			return nil, fmt.Errorf("archive: %w", err)
+		}
+		if c.CAFile != "" {
+			pem, err := os.ReadFile(c.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("archive: ca file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("archive: ca file %s: no PEM certificate in it", c.CAFile)
+			}
+			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		tr = t
+	}
+	core, err := minio.NewCore(c.Endpoint, &minio.Options{
+		Creds:     credentials.NewStaticV4(c.AccessKey, c.SecretKey, ""),
+		Secure:    c.Secure,
+		Transport: tr,
+		// The uploader retries with its own backoff and counts each failure;
+		// the library's own retries would hide an outage behind long calls.
+		MaxRetries: 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
+	}
+	return &Archive{core: core, bucket: c.Bucket, partSize: c.PartSize}, nil
+}
+
+// Bucket is the bucket name.
+func (a *Archive) Bucket() string { return a.bucket }
+
+// InitReport says what Init did.
+type InitReport struct {
+	Created bool // the bucket was made, with Object Lock
+	// LifecycleErr is set when the server refused the rule that aborts
+	// incomplete multipart uploads. MinIO does not take that rule; it
+	// removes stale uploads itself (MINIO_API_STALE_UPLOADS_EXPIRY).
+	LifecycleErr error
+}
+
+// Init creates the bucket with Object Lock (which turns versioning on) when
+// it does not exist, checks it, and sets the lifecycle rule that aborts
+// incomplete multipart uploads. It refuses a bucket without Object Lock:
+// Object Lock can only be chosen when a bucket is created.
+func (a *Archive) Init(ctx context.Context) (InitReport, error) {
+	var rep InitReport
+	exists, err := a.core.BucketExists(ctx, a.bucket)
+	if err != nil {
+		return rep, classify("check bucket", a.bucket, err)
+	}
+	if !exists {
+		if err := a.core.MakeBucket(ctx, a.bucket, minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
+			return rep, classify("create bucket", a.bucket, err)
+		}
+		rep.Created = true
+	}
+	if err := a.Check(ctx); err != nil {
+		return rep, err
+	}
+	if err := a.setLifecycle(ctx); err != nil {
+		if KindOf(err) != KindRejected {
+			return rep, err
+		}
+		rep.LifecycleErr = err
+	}
+	return rep, nil
+}
+
+func (a *Archive) setLifecycle(ctx context.Context) error {
+	cfg, err := a.core.GetBucketLifecycle(ctx, a.bucket)
+	if err != nil {
+		if minio.ToErrorResponse(err).Code != "NoSuchLifecycleConfiguration" {
+			return classify("get lifecycle", a.bucket, err)
+		}
+		cfg = lifecycle.NewConfiguration()
+	}
+	rules := cfg.Rules[:0]
+	for _, r := range cfg.Rules {
+		if r.ID != lifecycleRuleID {
+			rules = append(rules, r)
+		}
+	}
+	cfg.Rules = append(rules, lifecycle.Rule{
+		ID:         lifecycleRuleID,
+		Status:     "Enabled",
+		RuleFilter: lifecycle.Filter{Prefix: ""},
+		AbortIncompleteMultipartUpload: lifecycle.AbortIncompleteMultipartUpload{
+			DaysAfterInitiation: lifecycle.ExpirationDays(AbortIncompleteDays),
+		},
+	})
+	if err := a.core.SetBucketLifecycle(ctx, a.bucket, cfg); err != nil {
+		return classify("set lifecycle", a.bucket, err)
+	}
+	return nil
+}
+
+// Check proves the archive is reachable with these credentials and that the
+// bucket exists with Object Lock and versioning enabled.
+func (a *Archive) Check(ctx context.Context) error {
+	enabled, _, _, _, err := a.core.GetObjectLockConfig(ctx, a.bucket)
+	if err != nil {
+		switch minio.ToErrorResponse(err).Code {
+		case "ObjectLockConfigurationNotFoundError":
+			return &ArchiveError{Op: "check bucket", Key: a.bucket, Kind: KindBucket, Err: ErrNoObjectLock}
+		case "NoSuchBucket":
+			return &ArchiveError{Op: "check bucket", Key: a.bucket, Kind: KindBucket, Err: ErrNoBucket}
+		}
+		return classify("check bucket", a.bucket, err)
+	}
+	if enabled != "Enabled" {
+		return &ArchiveError{Op: "check bucket", Key: a.bucket, Kind: KindBucket, Err: ErrNoObjectLock}
+	}
+	v, err := a.core.GetBucketVersioning(ctx, a.bucket)
+	if err != nil {
+		return classify("check bucket versioning", a.bucket, err)
+	}
+	if !v.Enabled() {
+		return &ArchiveError{Op: "check bucket", Key: a.bucket, Kind: KindBucket, Err: ErrNoVersioning}
+	}
+	return nil
+}
+
+// Put stores the object described by req unless the key already holds a
+// version with the same size and sha256 (a retry after a lost response, or a
+// restart after a finished upload): then it returns that version, so a retry
+// never adds a second one. It does not prove the result; see ObjectInfo.Check.
+func (a *Archive) Put(ctx context.Context, req PutRequest) (ObjectInfo, error) {
+	if err := req.valid(); err != nil {
+		return ObjectInfo{}, err
+	}
+	if have, err := a.Head(ctx, req.Key, ""); err == nil && have.Metadata[MetaSHA256] == req.SHA256 && have.Size == req.Size {
+		return have, nil
+	} else if err != nil && !errors.Is(err, ErrObjectNotFound) {
+		return ObjectInfo{}, err
+	}
+	if req.Size <= a.partSize && (req.Resume == nil || req.Resume.UploadID == "") {
+		return a.putSingle(ctx, req)
+	}
+	return a.putMultipart(ctx, req)
+}
+
+func (a *Archive) options(req PutRequest) minio.PutObjectOptions {
+	meta := make(map[string]string, len(req.Metadata))
+	for k, v := range req.Metadata {
+		meta[k] = v
+	}
+	opts := minio.PutObjectOptions{
+		UserMetadata:    meta,
+		ContentType:     "application/octet-stream",
+		Mode:            minio.Compliance,
+		RetainUntilDate: req.RetainUntil.UTC(),
+		// The payload hash is given, so the request is signed with it and the
+		// server checks it; no streaming signature is needed.
+		DisableContentSha256: true,
+	}
+	if req.LegalHold {
+		opts.LegalHold = minio.LegalHoldEnabled
+	}
+	return opts
+}
+
+func (a *Archive) putSingle(ctx context.Context, req PutRequest) (ObjectInfo, error) {
+	opts := a.options(req)
+	sum, _ := hex.DecodeString(req.SHA256) // checked by valid
+	// An x-amz-checksum-* header is what AWS requires with lock parameters,
+	// and the server checks the body against it.
+	opts.UserMetadata[headerChecksumSHA256] = base64.StdEncoding.EncodeToString(sum)
+	body := io.NewSectionReader(req.Body, 0, req.Size)
+	info, err := a.core.PutObject(ctx, a.bucket, req.Key, body, req.Size, "", req.SHA256, opts)
+	if err != nil {
+		return ObjectInfo{}, classify("upload", req.Key, err)
+	}
+	return a.Head(ctx, req.Key, info.VersionID)
+}
+
+const (
+	headerChecksumSHA256 = "x-amz-checksum-sha256"
+	headerChecksumAlgo   = "x-amz-checksum-algorithm"
+)
+
+// putMultipart uploads in parts of a fixed size, each with its SHA-256 as an
+// x-amz-checksum header, saving the upload id and every finished part through
+// req.Save so that a restart continues the same upload.
+func (a *Archive) putMultipart(ctx context.Context, req PutRequest) (ObjectInfo, error) {
+	up := MultipartUpload{}
+	if req.Resume != nil {
+		up = *req.Resume
+		up.Parts = append([]UploadedPart(nil), req.Resume.Parts...)
+	}
+	if up.UploadID != "" {
+		server, err := a.listParts(ctx, req.Key, up.UploadID)
+		switch {
+		case minio.ToErrorResponse(errors.Unwrap(err)).Code == "NoSuchUpload":
+			up = MultipartUpload{} // aborted by lifecycle or by hand: start again
+		case err != nil:
+			return ObjectInfo{}, err
+		default:
+			up.Parts = keepConfirmed(up.Parts, server)
+		}
+	}
+	if up.UploadID == "" {
+		up.PartSize = a.partSizeFor(req.Size)
+		opts := a.options(req)
+		opts.UserMetadata[headerChecksumAlgo] = "SHA256"
+		id, err := a.core.NewMultipartUpload(ctx, a.bucket, req.Key, opts)
+		if err != nil {
+			return ObjectInfo{}, classify("start multipart upload", req.Key, err)
+		}
+		up.UploadID = id
+		if err := req.save(up); err != nil {
+			return ObjectInfo{}, err
+		}
+	}
+	done := map[int]UploadedPart{}
+	for _, p := range up.Parts {
+		done[p.Number] = p
+	}
+	// The bytes sent are the bytes hashed: each part is read once into a
+	// buffer, and the whole object's hash is rebuilt across all parts (the
+	// finished ones re-read from disk) before the upload is completed. A
+	// staged copy altered mid-upload is caught here, never completed.
+	whole := sha256.New()
+	buf := make([]byte, up.PartSize)
+	n := int((req.Size + up.PartSize - 1) / up.PartSize)
+	for i := 1; i <= n; i++ {
+		off := int64(i-1) * up.PartSize
+		size := min(up.PartSize, req.Size-off)
+		b := buf[:size]
+		if _, err := io.ReadFull(io.NewSectionReader(req.Body, off, size), b); err != nil {
+			return ObjectInfo{}, fmt.Errorf("upload %s part %d: read staged copy: %w", req.Key, i, err)
+		}
+		whole.Write(b)
+		if _, ok := done[i]; ok {
+			continue
+		}
+		part, err := a.putPart(ctx, req, up.UploadID, i, b)
+		if err != nil {
+			return ObjectInfo{}, err
+		}
+		up.Parts = append(up.Parts, part)
+		if err := req.save(up); err != nil {
+			return ObjectInfo{}, err
+		}
+	}
+	if got := hex.EncodeToString(whole.Sum(nil)); got != req.SHA256 {
+		return ObjectInfo{}, fmt.Errorf("upload %s: %w", req.Key, &HashMismatchError{Path: req.Key, Want: req.SHA256, Got: got})
+	}
+	parts := make([]minio.CompletePart, 0, len(up.Parts))
+	for _, p := range sortedParts(up.Parts) {
+		parts = append(parts, minio.CompletePart{PartNumber: p.Number, ETag: p.ETag, ChecksumSHA256: p.SHA256})
+	}
+	info, err := a.core.CompleteMultipartUpload(ctx, a.bucket, req.Key, up.UploadID, parts, minio.PutObjectOptions{})
+	if err != nil {
+		return ObjectInfo{}, classify("complete multipart upload", req.Key, err)
+	}
+	return a.Head(ctx, req.Key, info.VersionID)
+}
+
+func (a *Archive) putPart(ctx context.Context, req PutRequest, uploadID string, number int, data []byte) (UploadedPart, error) {
+	sum := sha256.Sum256(data)
+	b64 := base64.StdEncoding.EncodeToString(sum[:])
+	hdr := http.Header{}
+	hdr.Set(headerChecksumSHA256, b64)
+	size := int64(len(data))
+	p, err := a.core.PutObjectPart(ctx, a.bucket, req.Key, uploadID, number, bytes.NewReader(data), size,
+		minio.PutObjectPartOptions{Sha256Hex: hex.EncodeToString(sum[:]), CustomHeader: hdr, DisableContentSha256: true})
+	if err != nil {
+		return UploadedPart{}, classify(fmt.Sprintf("upload part %d", number), req.Key, err)
+	}
+	if p.ChecksumSHA256 != "" && p.ChecksumSHA256 != b64 {
+		return UploadedPart{}, &ArchiveError{Op: fmt.Sprintf("upload part %d", number), Key: req.Key, Kind: KindIntegrity,
+			Err: fmt.Errorf("server part checksum %s, sent %s: %w", p.ChecksumSHA256, b64, ErrArchiveMismatch)}
+	}
+	return UploadedPart{Number: number, Size: size, ETag: p.ETag, SHA256: b64}, nil
+}
+
+// partSizeFor keeps the part count within the S3 limit for huge files.
+func (a *Archive) partSizeFor(size int64) int64 {
+	ps := a.partSize
+	for (size+ps-1)/ps > maxParts {
+		ps *= 2
+	}
+	return ps
+}
+
+// listParts returns the parts the server holds for an upload, by number.
+func (a *Archive) listParts(ctx context.Context, key, uploadID string) (map[int]minio.ObjectPart, error) {
+	out := map[int]minio.ObjectPart{}
+	marker := 0
+	for {
+		res, err := a.core.ListObjectParts(ctx, a.bucket, key, uploadID, marker, 1000)
+		if err != nil {
+			return nil, classify("list parts", key, err)
+		}
+		for _, p := range res.ObjectParts {
+			out[p.PartNumber] = p
+		}
+		if !res.IsTruncated {
+			return out, nil
+		}
+		marker = res.NextPartNumberMarker
+	}
+}
+
+// keepConfirmed keeps the saved parts the server confirms with the same ETag.
+func keepConfirmed(saved []UploadedPart, server map[int]minio.ObjectPart) []UploadedPart {
+	var out []UploadedPart
+	for _, p := range saved {
+		if s, ok := server[p.Number]; ok && strings.Trim(s.ETag, `"`) == strings.Trim(p.ETag, `"`) && s.Size == p.Size {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Head reads an object version's size, metadata, server checksum and lock
+// state. versionID "" means the latest version.
+func (a *Archive) Head(ctx context.Context, key, versionID string) (ObjectInfo, error) {
+	oi, err := a.core.StatObject(ctx, a.bucket, key, minio.StatObjectOptions{VersionID: versionID, Checksum: true})
+	if err != nil {
+		code := minio.ToErrorResponse(err).Code
+		if code == "NoSuchKey" || code == "NoSuchVersion" {
+			return ObjectInfo{}, fmt.Errorf("head %s: %w", key, ErrObjectNotFound)
+		}
+		return ObjectInfo{}, classify("head", key, err)
+	}
+	out := ObjectInfo{
+		Key:            key,
+		VersionID:      oi.VersionID,
+		Size:           oi.Size,
+		Metadata:       map[string]string{},
+		ChecksumSHA256: oi.ChecksumSHA256,
+		RetentionMode:  oi.Metadata.Get("X-Amz-Object-Lock-Mode"),
+		LegalHold:      strings.EqualFold(oi.Metadata.Get("X-Amz-Object-Lock-Legal-Hold"), "ON"),
+	}
+	for k, v := range oi.UserMetadata {
+		out.Metadata[strings.ToLower(k)] = v
+	}
+	if s := oi.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date"); s != "" {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			out.RetainUntil = t.UTC()
+		}
+	}
+	return out, nil
+}
+
+// Get opens an object version for reading.
+func (a *Archive) Get(ctx context.Context, key, versionID string) (io.ReadCloser, error) {
+	rc, _, _, err := a.core.GetObject(ctx, a.bucket, key, minio.GetObjectOptions{VersionID: versionID})
+	if err != nil {
+		code := minio.ToErrorResponse(err).Code
+		if code == "NoSuchKey" || code == "NoSuchVersion" {
+			return nil, fmt.Errorf("get %s: %w", key, ErrObjectNotFound)
+		}
+		return nil, classify("get", key, err)
+	}
+	return rc, nil
+}
+
+// Remove deletes an object version. Under a COMPLIANCE lock the server
+// refuses it until the retention date has passed.
+func (a *Archive) Remove(ctx context.Context, key, versionID string) error {
+	err := a.core.RemoveObject(ctx, a.bucket, key, minio.RemoveObjectOptions{VersionID: versionID})
+	if err != nil {
+		return classify("remove", key, err)
+	}
+	return nil
+}
+
+// Versions lists the version ids of a key, newest first.
+func (a *Archive) Versions(ctx context.Context, key string) ([]string, error) {
+	var out []string
+	for o := range a.core.Client.ListObjects(ctx, a.bucket, minio.ListObjectsOptions{Prefix: key, WithVersions: true, Recursive: true}) {
+		if o.Err != nil {
+			return nil, classify("list versions", key, o.Err)
+		}
+		if o.Key == key && !o.IsDeleteMarker {
+			out = append(out, o.VersionID)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,494 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"mime"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Uploader defaults.
+const (
+	DefaultMaxUploads    = 4
+	DefaultPollInterval  = 5 * time.Second
+	DefaultCheckInterval = time.Minute
+	DefaultMinBackoff    = 2 * time.Second
+	DefaultMaxBackoff    = 10 * time.Minute
+)
+
+// UploaderConfig are the uploader's knobs.
+type UploaderConfig struct {
+	Station string
+	Version string // custodian version, written into every object's metadata
+	// MaxUploads bounds the uploads in flight.
+	MaxUploads int
+	// BandwidthLimit caps the bytes per second read for upload, over all
+	// uploads together; 0 is no limit.
+	BandwidthLimit int64
+	// PollInterval is how often the catalog is read for new verified records.
+	PollInterval time.Duration
+	// CheckInterval is how often an idle uploader proves the archive is reachable.
+	CheckInterval time.Duration
+	// Backoff after failures: doubling from MinBackoff, capped at MaxBackoff,
+	// with jitter. Permanent failures (credentials, bucket, integrity) wait
+	// MaxBackoff straight away: retried slowly, never given up.
+	MinBackoff, MaxBackoff time.Duration
+	// RetainUntil gives the lock date of a recording; it comes from the
+	// retention policy (storage does not know the legal periods).
+	RetainUntil func(Recording) time.Time
+	Now         func() time.Time
+}
+
+func (c *UploaderConfig) defaults() {
+	if c.MaxUploads <= 0 {
+		c.MaxUploads = DefaultMaxUploads
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.CheckInterval <= 0 {
+		c.CheckInterval = DefaultCheckInterval
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = DefaultMinBackoff
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Uploader moves verified recordings to the archive, oldest first. Its
+// queue is the catalog itself (every record in StateVerified), and the
+// state of a multipart upload is saved there, so nothing is lost or
+// started over when custodian restarts. Local copies are never deleted here.
+type Uploader struct {
+	cfg     UploaderConfig
+	cat     *Catalog
+	staging *Staging
+	store   ObjectStore
+	log     *slog.Logger
+	m       *ArchiveMetrics
+	limiter *rate.Limiter
+	wake    chan struct{}
+}
+
+// NewUploader builds an uploader; Run starts it.
+func NewUploader(cfg UploaderConfig, cat *Catalog, staging *Staging, store ObjectStore, log *slog.Logger, m *ArchiveMetrics) (*Uploader, error) {
+	cfg.defaults()
+	if cfg.RetainUntil == nil {
+		return nil, errors.New("uploader: no retention policy (RetainUntil)")
+	}
+	if m == nil {
+		m = NewArchiveMetrics(nil)
+	}
+	u := &Uploader{cfg: cfg, cat: cat, staging: staging, store: store, log: log, m: m, wake: make(chan struct{}, 1)}
+	if cfg.BandwidthLimit > 0 {
+		u.limiter = rate.NewLimiter(rate.Limit(cfg.BandwidthLimit), int(min(cfg.BandwidthLimit, CopyBufferSize)))
+	}
+	return u, nil
+}
+
+// Wake makes Run look for work now instead of at the next poll.
+func (u *Uploader) Wake() {
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Log keys.
+const (
+	keyID      = "id"
+	keySHA     = "sha256"
+	keyKey     = "key"
+	keyVersion = "version"
+	keyErr     = "err"
+	keyKind    = "kind"
+	keyRetryIn = "retry_in"
+)
+
+// outcome is what one upload reports back to Run.
+type outcome struct {
+	id  uint64
+	err error
+	// storeWide: the failure says nothing about this record (the archive is
+	// down or refuses us), so every upload pauses, not just this one.
+	storeWide bool
+	permanent bool
+	attempts  int
+}
+
+// Run uploads until ctx ends, then waits for the uploads in flight: they
+// stop between requests and stay resumable.
+func (u *Uploader) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	done := make(chan outcome, u.cfg.MaxUploads)
+	inflight := map[uint64]bool{}
+	retryAt := map[uint64]time.Time{}
+	failures := map[uint64]int{}
+	var pauseUntil, lastCheck time.Time
+	storeFailures := 0
+
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case o := <-done:
+			delete(inflight, o.id)
+			now := u.cfg.Now()
+			if o.err == nil {
+				delete(retryAt, o.id)
+				delete(failures, o.id)
+				storeFailures = 0
+				pauseUntil = time.Time{}
+				u.m.Reachable.Set(1)
+				break
+			}
+			if o.storeWide {
+				storeFailures++
+				pauseUntil = now.Add(u.backoff(storeFailures, o.permanent))
+				u.m.Reachable.Set(0)
+				u.log.Warn("archive unavailable; uploads paused", keyErr, o.err, keyRetryIn, pauseUntil.Sub(now).Round(time.Second))
+				break
+			}
+			failures[o.id]++
+			retryAt[o.id] = now.Add(u.backoff(failures[o.id], o.permanent))
+		case <-u.wake:
+		case <-timer.C:
+		}
+		next := u.cfg.PollInterval
+		now := u.cfg.Now()
+		if now.Before(pauseUntil) {
+			next = min(next, pauseUntil.Sub(now))
+		} else {
+			queue, err := u.queue()
+			if err != nil {
+				u.log.Error("archive queue", keyErr, err)
+			}
+			for _, r := range queue {
+				if len(inflight) >= u.cfg.MaxUploads {
+					break
+				}
+				if inflight[r.ID] {
+					continue
+				}
+				if t, ok := retryAt[r.ID]; ok && now.Before(t) {
+					next = min(next, t.Sub(now))
+					continue
+				}
+				inflight[r.ID] = true
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					done <- u.upload(ctx, r)
+				}()
+			}
+			if len(inflight) == 0 && now.Sub(lastCheck) >= u.cfg.CheckInterval {
+				lastCheck = now
+				u.check(ctx)
+			}
+		}
+		timer.Reset(max(next, time.Millisecond))
+	}
+}
+
+// check proves the archive reachable while there is nothing to upload.
+func (u *Uploader) check(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := u.store.Check(ctx); err != nil {
+		u.m.Reachable.Set(0)
+		if ctx.Err() == nil {
+			u.log.Warn("archive check failed", keyErr, err, keyKind, KindOf(err))
+		}
+		return
+	}
+	u.m.Reachable.Set(1)
+}
+
+func (u *Uploader) backoff(n int, permanent bool) time.Duration {
+	d := u.cfg.MaxBackoff
+	if !permanent && n < 30 {
+		d = min(u.cfg.MaxBackoff, u.cfg.MinBackoff<<(n-1))
+	}
+	// Full jitter on the upper half: stations restarted together spread out.
+	return d/2 + rand.N(d/2+1)
+}
+
+// queue is every verified record, the longest waiting first, and it sets
+// the backlog gauges.
+func (u *Uploader) queue() ([]Recording, error) {
+	recs, err := u.cat.List(Filter{State: StateVerified})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(recs, func(a, b Recording) int {
+		if c := waitingSince(a).Compare(waitingSince(b)); c != 0 {
+			return c
+		}
+		return int(a.ID) - int(b.ID)
+	})
+	var bytes int64
+	for _, r := range recs {
+		bytes += r.Size
+	}
+	u.m.Backlog.Set(float64(len(recs)))
+	u.m.BacklogBytes.Set(float64(bytes))
+	age := 0.0
+	if len(recs) > 0 {
+		age = max(0, u.cfg.Now().Sub(waitingSince(recs[0])).Seconds())
+	}
+	u.m.OldestAge.Set(age)
+	return recs, nil
+}
+
+// waitingSince is when a record joined the queue; camera clocks are not
+// trusted for this.
+func waitingSince(r Recording) time.Time {
+	if !r.VerifiedAt.IsZero() {
+		return r.VerifiedAt
+	}
+	return r.ReceivedAt
+}
+
+// upload archives one record: re-verify the staged copy, put it, prove the
+// result, then mark the record archived.
+func (u *Uploader) upload(ctx context.Context, r Recording) outcome {
+	start := u.cfg.Now()
+	o := outcome{id: r.ID}
+	if err := u.staging.Verify(r.SHA256, r.Size); err != nil {
+		return u.localFailure(r, err)
+	}
+	f, err := os.Open(u.staging.Path(r.SHA256))
+	if err != nil {
+		return u.localFailure(r, err)
+	}
+	defer f.Close()
+
+	req := PutRequest{
+		Key:         ObjectKey(r),
+		SHA256:      r.SHA256,
+		Size:        r.Size,
+		Body:        u.body(ctx, f),
+		Metadata:    ObjectMetadata(r, u.cfg.Version),
+		RetainUntil: u.cfg.RetainUntil(r).UTC().Truncate(time.Second),
+		LegalHold:   r.LegalHold,
+	}
+	var parts []UploadedPart
+	if saved, ok, err := u.cat.Upload(r.ID); err != nil {
+		return u.failed(r, o, err, KindOf(err))
+	} else if ok {
+		req.Resume = &saved
+		parts = saved.Parts
+		u.log.Info("resuming multipart upload", keyID, r.ID, keySHA, r.SHA256, keyKey, req.Key, "parts_done", len(saved.Parts))
+	}
+	req.Save = func(m MultipartUpload) error {
+		parts = m.Parts
+		return u.cat.SaveUpload(r.ID, m)
+	}
+
+	info, err := u.store.Put(ctx, req)
+	if err == nil {
+		err = info.Check(req, parts)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			o.err = ctx.Err()
+			return o // shutting down; resumable
+		}
+		if errors.Is(err, ErrHashMismatch) || KindOf(err) == KindRejected {
+			// The server refused the body, or the bytes read differ from
+			// the recorded hash: look at the staged copy again.
+			if verr := u.staging.Verify(r.SHA256, r.Size); verr != nil {
+				return u.localFailure(r, verr)
+			}
+		}
+		return u.failed(r, o, err, KindOf(err))
+	}
+
+	_, err = u.cat.Update(r.ID, func(x *Recording) error {
+		x.State = StateArchived
+		x.ArchiveKey = info.Key
+		x.ArchiveVersion = info.VersionID
+		x.ArchivedAt = u.cfg.Now().UTC()
+		x.RetainUntil = info.RetainUntil
+		x.LegalHold = info.LegalHold
+		x.UploadAttempts = 0
+		x.LastUploadError = ""
+		return nil
+	}, Event{Type: EventArchived, Detail: fmt.Sprintf("%s version %s, %s until %s, legal hold %v",
+		info.Key, info.VersionID, info.RetentionMode, info.RetainUntil.Format(time.RFC3339), info.LegalHold)})
+	if err != nil {
+		u.m.Errors.WithLabelValues(errKindCatalog).Inc()
+		o.err = err
+		return o
+	}
+	u.m.Bytes.Add(float64(r.Size))
+	u.m.Duration.Observe(u.cfg.Now().Sub(start).Seconds())
+	u.log.Info("archived", keyID, r.ID, keySHA, r.SHA256, keyKey, info.Key, keyVersion, info.VersionID,
+		"retain_until", info.RetainUntil.Format(time.RFC3339), "legal_hold", info.LegalHold)
+	return o
+}
+
+// Error kinds of the upload error metric beside the archive's ErrorKinds.
+const (
+	errKindLocal   = "local"   // the staged copy could not be read
+	errKindCorrupt = "corrupt" // the staged copy no longer matches its hash
+	errKindCatalog = "catalog"
+)
+
+// localFailure handles a staged copy that cannot be read or is not intact.
+// A copy that no longer matches its hash is never uploaded: the record
+// moves to corrupt (or missing) with a custody event, and a fresh copy
+// from the camera is the only way back.
+func (u *Uploader) localFailure(r Recording, err error) outcome {
+	o := outcome{id: r.ID, err: err}
+	state, ev := State(""), ""
+	switch {
+	case errors.Is(err, ErrHashMismatch), errors.Is(err, ErrShortCopy):
+		state, ev = StateCorrupt, EventCorrupt
+		u.m.Errors.WithLabelValues(errKindCorrupt).Inc()
+	case errors.Is(err, fs.ErrNotExist):
+		state, ev = StateMissing, EventMissing
+		u.m.Errors.WithLabelValues(errKindCorrupt).Inc()
+	default:
+		u.m.Errors.WithLabelValues(errKindLocal).Inc()
+		u.log.Error("staged copy unreadable; upload retried later", keyID, r.ID, keySHA, r.SHA256, keyErr, err)
+		return o
+	}
+	if _, uerr := u.cat.Update(r.ID, func(x *Recording) error { x.State = state; return nil },
+		Event{Type: ev, Detail: "before upload: " + err.Error()}); uerr != nil {
+		o.err = errors.Join(err, uerr)
+		return o
+	}
+	if derr := u.cat.DropUpload(r.ID); derr != nil {
+		o.err = errors.Join(err, derr)
+	}
+	u.log.Error("staged copy not intact; not uploaded", keyID, r.ID, keySHA, r.SHA256, "state", state, keyErr, err)
+	return o
+}
+
+// failed records a failed attempt on the record and decides how to wait.
+func (u *Uploader) failed(r Recording, o outcome, err error, kind ErrorKind) outcome {
+	o.err = err
+	label := string(kind)
+	if kind == "" {
+		label = errKindLocal
+	}
+	u.m.Errors.WithLabelValues(label).Inc()
+	o.permanent = kind == "" || kind.Permanent()
+	o.storeWide = kind == KindNetwork || kind == KindServer || kind == KindAuth || kind == KindBucket
+	msg := err.Error()
+	var events []Event
+	if o.permanent && msg != r.LastUploadError {
+		events = append(events, Event{Type: EventUploadFailed, Detail: msg})
+	}
+	saved, uerr := u.cat.Update(r.ID, func(x *Recording) error {
+		x.UploadAttempts++
+		x.LastUploadError = msg
+		return nil
+	}, events...)
+	if uerr != nil {
+		o.err = errors.Join(err, uerr)
+	}
+	o.attempts = saved.UploadAttempts
+	level := slog.LevelWarn
+	if o.permanent {
+		level = slog.LevelError
+	}
+	u.log.Log(context.Background(), level, "upload failed", keyID, r.ID, keySHA, r.SHA256, keyKind, label,
+		"attempts", saved.UploadAttempts, keyErr, err)
+	return o
+}
+
+// body applies the bandwidth limit to reads of the staged copy.
+func (u *Uploader) body(ctx context.Context, f io.ReaderAt) io.ReaderAt {
+	if u.limiter == nil {
+		return f
+	}
+	return limitedReaderAt{ctx: ctx, r: f, lim: u.limiter}
+}
+
+type limitedReaderAt struct {
+	ctx context.Context
+	r   io.ReaderAt
+	lim *rate.Limiter
+}
+
+func (l limitedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if len(p) > l.lim.Burst() {
+		p = p[:l.lim.Burst()]
+	}
+	if err := l.lim.WaitN(l.ctx, len(p)); err != nil {
+		return 0, err
+	}
+	return l.r.ReadAt(p, off)
+}
+
+// ObjectKey is where a recording goes in the archive:
+// <station>/<yyyy>/<mm>/<dd>/<officer-or-room>/<sha256>.<ext>, dated by the
+// UTC day of the recording's start. Every part is a validated id or a hash,
+// never a name from a device.
+func ObjectKey(r Recording) string {
+	who := r.Officer
+	if who == "" && r.Source == SourceRoom {
+		who = r.SourceID
+	}
+	if who == "" {
+		who = "unknown"
+	}
+	ext := r.Ext
+	if ext == "" {
+		ext = "bin"
+	}
+	return fmt.Sprintf("%s/%s/%s/%s.%s", r.Station, r.StartedAt.UTC().Format("2006/01/02"), who, r.SHA256, ext)
+}
+
+// ObjectMetadata is the user metadata stored with a recording's object.
+// Values are HTTP header values: anything but printable ASCII (a Chinese
+// file name) is RFC 2047 encoded, as S3 asks.
+func ObjectMetadata(r Recording, version string) map[string]string {
+	m := map[string]string{
+		MetaSHA256:       r.SHA256,
+		MetaSize:         strconv.FormatInt(r.Size, 10),
+		MetaStation:      r.Station,
+		MetaSource:       string(r.Source),
+		MetaSourceID:     r.SourceID,
+		MetaStartedAt:    r.StartedAt.UTC().Format(time.RFC3339),
+		MetaOriginalName: headerValue(r.OriginalName()),
+		MetaVersion:      headerValue(version),
+	}
+	if r.Device != "" {
+		m[MetaDevice] = headerValue(r.Device)
+	}
+	if r.Officer != "" {
+		m[MetaOfficer] = headerValue(r.Officer)
+	}
+	return m
+}
+
+func headerValue(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return mime.BEncoding.Encode("UTF-8", s)
+		}
+	}
+	return s
+}
