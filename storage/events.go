@@ -17,6 +17,14 @@ const (
 	EventMissing  = "missing"  // the staged copy was not found
 	EventCorrupt  = "corrupt"  // a re-verification failed
 	EventRestaged = "restaged" // a fresh verified copy replaced a missing or corrupt one
+	EventHeld     = "held"     // a reason for the permanent class was attached
+	EventUnheld   = "unheld"   // a reason was removed by a recorded decision
+	EventLinked   = "linked"   // linked to a case
+	EventEvicted  = "evicted"  // local copy removed; the archive holds a verified one
+	EventExpiring = "expiring" // stage one of expiry: marked deleted, restorable
+	EventRestored = "restored" // stage one undone
+	EventExpired  = "expired"  // deleted by the retention rule
+	EventConfig   = "config"   // a configuration change that touches retention
 	EventArchived = "archived" // the archive holds the object, proven and locked
 	// EventUploadFailed records a permanent upload failure (auth, bucket,
 	// integrity), once per distinct failure; transient ones are only counted.

@@ -23,10 +23,17 @@ const (
 	StateMissing State = "missing"
 	// StateCorrupt: a re-verification found the staged copy no longer matches its hash.
 	StateCorrupt State = "corrupt"
+	// StateExpiring: past its retention and never held; marked deleted (in
+	// the archive, a delete marker) and announced, still restorable until the
+	// grace period ends.
+	StateExpiring State = "expiring"
+	// StateExpired: deleted by the retention rule. The record and its hash
+	// stay forever.
+	StateExpired State = "expired"
 )
 
 // States lists every state, in custody order, for filters and metrics.
-var States = []State{StateStaged, StateVerified, StateArchived, StateMissing, StateCorrupt}
+var States = []State{StateStaged, StateVerified, StateArchived, StateExpiring, StateExpired, StateMissing, StateCorrupt}
 
 // Valid reports whether s is a known state.
 func (s State) Valid() bool {
@@ -42,8 +49,11 @@ func (s State) Valid() bool {
 // come back to verified only through a fresh verified copy (a re-ingest).
 var transitions = map[State][]State{
 	StateStaged:   {StateVerified, StateCorrupt, StateMissing},
-	StateVerified: {StateArchived, StateCorrupt, StateMissing},
-	StateArchived: {StateCorrupt, StateMissing},
+	StateVerified: {StateArchived, StateCorrupt, StateMissing, StateExpiring},
+	StateArchived: {StateCorrupt, StateMissing, StateExpiring},
+	// Restore goes back to where the recording was; only the grace period
+	// separates the mark from the deletion.
+	StateExpiring: {StateArchived, StateVerified, StateExpired},
 	StateMissing:  {StateVerified},
 	StateCorrupt:  {StateVerified},
 }
@@ -136,7 +146,41 @@ type Recording struct {
 	// LastUploadError is the last failure, for admins.
 	UploadAttempts  int    `json:"upload_attempts,omitempty"`
 	LastUploadError string `json:"last_upload_error,omitempty"`
+
+	// Retention: the reasons for the permanent class, the cases the
+	// recording belongs to, and the steps of its local eviction and expiry.
+	Holds []Hold   `json:"holds,omitempty"`
+	Cases []string `json:"cases,omitempty"`
+	// EvictedAt: the local copy was removed, the archive holding a verified one.
+	EvictedAt time.Time `json:"evicted_at,omitzero"`
+	// ExpiringAt: stage one of expiry; DeleteMarker is the archive's delete
+	// marker version, removed again by a restore.
+	ExpiringAt   time.Time `json:"expiring_at,omitzero"`
+	DeleteMarker string    `json:"delete_marker,omitempty"`
+	ExpiredAt    time.Time `json:"expired_at,omitzero"`
 }
+
+// HasLocalCopy reports whether staging is expected to hold r's bytes.
+func (r *Recording) HasLocalCopy() bool {
+	switch r.State {
+	case StateStaged, StateVerified, StateArchived, StateExpiring:
+		return r.EvictedAt.IsZero()
+	}
+	return false
+}
+
+// Hold is one reason a recording is kept permanently, with who attached it,
+// when and why. Removing one is a recorded decision too (a custody event).
+type Hold struct {
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	Why    string    `json:"why"`
+	Case   string    `json:"case,omitempty"`
+}
+
+// Permanent reports whether any reason keeps r permanently.
+func (r *Recording) Permanent() bool { return len(r.Holds) > 0 }
 
 // HasFlag reports whether r carries flag f.
 func (r *Recording) HasFlag(f string) bool {

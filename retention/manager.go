@@ -1,0 +1,513 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"custodian/storage"
+)
+
+// Archive is what retention needs of the archive.
+type Archive interface {
+	SetLegalHold(ctx context.Context, key, versionID string, on bool) error
+	SetCases(ctx context.Context, key, versionID string, cases []string) error
+	MarkDeleted(ctx context.Context, key string) (marker string, err error)
+	Undelete(ctx context.Context, key, marker string) error
+	Remove(ctx context.Context, key, versionID string) error
+}
+
+var _ Archive = (*storage.Archive)(nil)
+
+// DefaultInterval is how often the sweeper plans and acts.
+const DefaultInterval = time.Minute
+
+// Config of a Manager.
+type Config struct {
+	Policy   Policy
+	Interval time.Duration
+	Now      func() time.Time
+}
+
+// Manager enforces retention: the sweeper carries out plans, and holds,
+// releases, case links and restores are recorded decisions with an actor.
+type Manager struct {
+	cfg     Config
+	cat     *storage.Catalog
+	staging *storage.Staging
+	archive Archive // nil in local-only mode
+	log     *slog.Logger
+	m       *Metrics
+	short   atomic.Bool
+}
+
+// Metrics of retention.
+type Metrics struct {
+	Actions *prometheus.CounterVec
+	Errors  *prometheus.CounterVec
+	Short   prometheus.Gauge
+	Sweep   prometheus.Histogram
+}
+
+// NewMetrics registers the retention metrics with reg (nil: unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custodian_retention_actions_total",
+			Help: "Retention steps carried out, by kind (evict, mark-expired, unmark, delete, hold, release, restore).",
+		}, []string{"kind"}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custodian_retention_errors_total",
+			Help: "Retention steps that failed and will be tried again, by kind.",
+		}, []string{"kind"}),
+		Short: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "custodian_retention_short_bytes",
+			Help: "Free staging space still missing after every allowed eviction; docks pause while above 0.",
+		}),
+		Sweep: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "custodian_retention_sweep_duration_seconds",
+			Help:    "Time of one sweep: plan and act.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Actions, m.Errors, m.Short, m.Sweep)
+	}
+	return m
+}
+
+// New builds a Manager; archive is nil in local-only mode.
+func New(cfg Config, cat *storage.Catalog, staging *storage.Staging, archive Archive, log *slog.Logger, m *Metrics) *Manager {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Policy.Grace <= 0 {
+		cfg.Policy.Grace = DefaultGrace
+	}
+	if cfg.Policy.LocalKeep <= 0 {
+		cfg.Policy.LocalKeep = DefaultLocalKeep
+	}
+	cfg.Policy.Archive = archive != nil
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Manager{cfg: cfg, cat: cat, staging: staging, archive: archive, log: log, m: m}
+}
+
+// Policy is the policy in force.
+func (g *Manager) Policy() Policy { return g.cfg.Policy }
+
+// Short reports whether staging is short of space with nothing left to
+// evict: docks pause (cameras keep their footage) and the rest is the
+// reserve for interview rooms.
+func (g *Manager) Short() bool { return g.short.Load() }
+
+// Run sweeps every Interval until ctx is done.
+func (g *Manager) Run(ctx context.Context) error {
+	t := time.NewTicker(g.cfg.Interval)
+	defer t.Stop()
+	for {
+		if _, err := g.Sweep(ctx); err != nil && ctx.Err() == nil {
+			g.log.Warn("retention sweep incomplete; will try again", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// PlanAt plans against the catalog as it is, for the time at.
+func (g *Manager) PlanAt(at time.Time) (Result, error) {
+	recs, err := g.load()
+	if err != nil {
+		return Result{}, err
+	}
+	free, err := g.staging.Free()
+	if err != nil {
+		return Result{}, err
+	}
+	return Plan(at, recs, g.cfg.Policy, free), nil
+}
+
+func (g *Manager) load() ([]storage.Recording, error) {
+	var recs []storage.Recording
+	err := g.cat.Each(func(r storage.Recording) error { recs = append(recs, r); return nil })
+	return recs, err
+}
+
+// Sweep plans once and carries out the plan. One failed step does not stop
+// the others; the errors are returned together and retried next sweep.
+func (g *Manager) Sweep(ctx context.Context) (Result, error) {
+	start := time.Now()
+	defer func() { g.m.Sweep.Observe(time.Since(start).Seconds()) }()
+	recs, err := g.load()
+	if err != nil {
+		return Result{}, fmt.Errorf("sweep: %w", err)
+	}
+	free, err := g.staging.Free()
+	if err != nil {
+		return Result{}, fmt.Errorf("sweep: %w", err)
+	}
+	res := Plan(g.cfg.Now(), recs, g.cfg.Policy, free)
+	for _, w := range res.Warnings {
+		g.log.Warn("retention held back", "reason", w)
+	}
+	var errs []error
+	for _, a := range res.Actions {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := g.carryOut(ctx, a); err != nil {
+			g.m.Errors.WithLabelValues(string(a.Kind)).Inc()
+			errs = append(errs, fmt.Errorf("%s %d: %w", a.Kind, a.ID, err))
+			continue
+		}
+		g.m.Actions.WithLabelValues(string(a.Kind)).Inc()
+	}
+	if g.archive != nil {
+		errs = append(errs, g.syncLegalHolds(ctx, recs)...)
+	}
+	if res.Short > 0 && !g.short.Load() {
+		g.log.Error("staging short of space with nothing left to evict: docks paused, cameras keep their footage",
+			"short_bytes", res.Short)
+	}
+	g.short.Store(res.Short > 0)
+	g.m.Short.Set(float64(res.Short))
+	return res, errors.Join(errs...)
+}
+
+func (g *Manager) carryOut(ctx context.Context, a Action) error {
+	r, err := g.cat.Get(a.ID)
+	if err != nil {
+		return err
+	}
+	now := g.cfg.Now().UTC()
+	switch a.Kind {
+	case Evict:
+		if r.State != storage.StateArchived || !r.EvictedAt.IsZero() {
+			return nil // the plan is stale
+		}
+		if err := g.removeBlob(r); err != nil {
+			return err
+		}
+		_, err = g.cat.Update(r.ID, func(x *storage.Recording) error { x.EvictedAt = now; return nil },
+			storage.Event{Type: storage.EventEvicted, Detail: a.Reason + "; archive holds " + r.ArchiveKey})
+		if err == nil {
+			g.log.Info("evicted", "id", r.ID, "sha256", r.SHA256, "reason", a.Reason)
+		}
+		return err
+	case MarkExpired:
+		if r.Permanent() || (r.State != storage.StateArchived && r.State != storage.StateVerified) {
+			return nil
+		}
+		marker := ""
+		if g.archive != nil && r.ArchiveKey != "" {
+			if marker, err = g.archive.MarkDeleted(ctx, r.ArchiveKey); err != nil {
+				return err
+			}
+		}
+		_, err = g.cat.Update(r.ID, func(x *storage.Recording) error {
+			x.State, x.ExpiringAt, x.DeleteMarker = storage.StateExpiring, now, marker
+			return nil
+		}, storage.Event{Type: storage.EventExpiring, Detail: fmt.Sprintf("%s; deleted after %s unless restored or held", a.Reason, now.Add(g.cfg.Policy.Grace).Format(time.RFC3339))})
+		if err == nil {
+			g.log.Warn("expiring: marked deleted, restorable during the grace period", "id", r.ID, "sha256", r.SHA256,
+				"delete_after", now.Add(g.cfg.Policy.Grace).Format(time.RFC3339))
+		}
+		return err
+	case Unmark:
+		return g.unmark(ctx, r, storage.ActorCustodian, a.Reason)
+	case Delete:
+		if r.Permanent() || r.State != storage.StateExpiring {
+			return nil
+		}
+		if g.archive != nil && r.ArchiveKey != "" {
+			// The lock allows this only after retain-until: the archive itself
+			// refuses an early or a held deletion.
+			if err := g.archive.Remove(ctx, r.ArchiveKey, r.ArchiveVersion); err != nil {
+				return err
+			}
+			if r.DeleteMarker != "" {
+				if err := g.archive.Remove(ctx, r.ArchiveKey, r.DeleteMarker); err != nil {
+					g.log.Warn("delete marker left behind", "key", r.ArchiveKey, "err", err)
+				}
+			}
+		}
+		if r.HasLocalCopy() {
+			if err := g.removeBlob(r); err != nil {
+				return err
+			}
+		}
+		_, err = g.cat.Update(r.ID, func(x *storage.Recording) error {
+			x.State, x.ExpiredAt = storage.StateExpired, now
+			return nil
+		}, storage.Event{Type: storage.EventExpired, Detail: a.Reason})
+		if err == nil {
+			g.log.Info("expired: deleted by the retention rule", "id", r.ID, "sha256", r.SHA256)
+		}
+		return err
+	}
+	return fmt.Errorf("unknown action %q", a.Kind)
+}
+
+// removeBlob deletes r's staged bytes unless another recording of the same
+// content still needs them locally.
+func (g *Manager) removeBlob(r storage.Recording) error {
+	others, err := g.cat.BySHA(r.SHA256)
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		if o.ID != r.ID && o.HasLocalCopy() && !(o.State == storage.StateArchived && g.archive != nil) {
+			return nil // shared with a recording that must stay local
+		}
+	}
+	if err := os.Remove(g.staging.Path(r.SHA256)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove staged copy: %w", err)
+	}
+	return nil
+}
+
+func (g *Manager) unmark(ctx context.Context, r storage.Recording, actor, why string) error {
+	if r.State != storage.StateExpiring {
+		return fmt.Errorf("recording %d is %s, not expiring", r.ID, r.State)
+	}
+	if g.archive != nil && r.DeleteMarker != "" {
+		if err := g.archive.Undelete(ctx, r.ArchiveKey, r.DeleteMarker); err != nil {
+			return err
+		}
+	}
+	back := storage.StateVerified
+	if r.ArchiveKey != "" {
+		back = storage.StateArchived
+	}
+	_, err := g.cat.Update(r.ID, func(x *storage.Recording) error {
+		x.State, x.ExpiringAt, x.DeleteMarker = back, time.Time{}, ""
+		return nil
+	}, storage.Event{Type: storage.EventRestored, Actor: actor, Detail: why})
+	if err == nil {
+		g.log.Info("restored", "id", r.ID, "sha256", r.SHA256, "by", actor)
+	}
+	return err
+}
+
+// syncLegalHolds makes the archive's legal holds follow the catalog: on for
+// every permanent recording, off for the others. A hold the archive did not
+// take at once (it was down) is applied here.
+func (g *Manager) syncLegalHolds(ctx context.Context, recs []storage.Recording) []error {
+	var errs []error
+	for _, r := range recs {
+		if r.State != storage.StateArchived && r.State != storage.StateExpiring {
+			continue
+		}
+		if want := r.Permanent(); want != r.LegalHold {
+			if err := g.applyLegalHold(ctx, r, want); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errs
+}
+
+func (g *Manager) applyLegalHold(ctx context.Context, r storage.Recording, on bool) error {
+	if err := g.archive.SetLegalHold(ctx, r.ArchiveKey, r.ArchiveVersion, on); err != nil {
+		g.m.Errors.WithLabelValues("legal-hold").Inc()
+		return fmt.Errorf("legal hold %d: %w", r.ID, err)
+	}
+	_, err := g.cat.Update(r.ID, func(x *storage.Recording) error { x.LegalHold = on; return nil })
+	if err == nil {
+		g.log.Info("legal hold set", "id", r.ID, "sha256", r.SHA256, "key", r.ArchiveKey, "on", on)
+	}
+	return err
+}
+
+// Selector picks recordings for a hold or a case link.
+type Selector struct {
+	IDs      []uint64
+	Officer  string
+	Room     string
+	From, To time.Time
+}
+
+// ErrEmptySelection is returned when a selector matches nothing.
+var ErrEmptySelection = errors.New("no recording matches")
+
+func (g *Manager) selectIDs(s Selector) ([]uint64, error) {
+	if len(s.IDs) > 0 {
+		for _, id := range s.IDs {
+			if _, err := g.cat.Get(id); err != nil {
+				return nil, err
+			}
+		}
+		return s.IDs, nil
+	}
+	f := storage.Filter{Officer: s.Officer, From: s.From, To: s.To}
+	if s.Room != "" {
+		f.Source, f.SourceID = storage.SourceRoom, s.Room
+	}
+	if f.Officer == "" && s.Room == "" || s.From.IsZero() || s.To.IsZero() {
+		return nil, errors.New("select by ids, or by officer or room with from and to")
+	}
+	recs, err := g.cat.List(f)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint64
+	for _, r := range recs {
+		ids = append(ids, r.ID)
+	}
+	if len(ids) == 0 {
+		return nil, ErrEmptySelection
+	}
+	return ids, nil
+}
+
+// Hold puts the selected recordings in the permanent class for h.Reason and
+// sets the archive's legal hold on each archived one, read back to confirm.
+// The catalog decision stands even when the archive is unreachable; the
+// sweeper applies the legal hold once it answers.
+func (g *Manager) Hold(ctx context.Context, s Selector, h storage.Hold) ([]uint64, error) {
+	if !ValidReason(h.Reason) {
+		return nil, fmt.Errorf("reason %q: want one of %v", h.Reason, Reasons)
+	}
+	if h.By == "" || h.Why == "" {
+		return nil, errors.New("a hold needs who (by) and why")
+	}
+	ids, err := g.selectIDs(s)
+	if err != nil {
+		return nil, err
+	}
+	h.At = g.cfg.Now().UTC()
+	var errs []error
+	for _, id := range ids {
+		events := []storage.Event{{Type: storage.EventHeld, Actor: h.By, Detail: holdDetail(h)}}
+		if h.Case != "" {
+			events = append(events, storage.Event{Type: storage.EventLinked, Actor: h.By, Detail: "case " + h.Case})
+		}
+		r, err := g.cat.Update(id, func(x *storage.Recording) error {
+			for _, old := range x.Holds {
+				if old.Reason == h.Reason && old.Case == h.Case {
+					return errAlreadyHeld
+				}
+			}
+			x.Holds = append(x.Holds, h)
+			if h.Case != "" && !slices.Contains(x.Cases, h.Case) {
+				x.Cases = append(x.Cases, h.Case)
+			}
+			if x.State != storage.StateArchived && x.State != storage.StateExpiring {
+				x.LegalHold = true // applied with the upload
+			}
+			return nil
+		}, events...)
+		if errors.Is(err, errAlreadyHeld) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		g.m.Actions.WithLabelValues("hold").Inc()
+		g.log.Info("held", "id", r.ID, "sha256", r.SHA256, "reason", h.Reason, "by", h.By, "case", h.Case)
+		errs = append(errs, g.afterHold(ctx, r))
+	}
+	return ids, errors.Join(errs...)
+}
+
+var errAlreadyHeld = errors.New("already held for this reason")
+
+func holdDetail(h storage.Hold) string {
+	d := "reason " + h.Reason + ": " + h.Why
+	if h.Case != "" {
+		d += " (case " + h.Case + ")"
+	}
+	return d
+}
+
+// afterHold brings the archive in line with a fresh hold.
+func (g *Manager) afterHold(ctx context.Context, r storage.Recording) error {
+	if r.State == storage.StateExpiring {
+		if err := g.unmark(ctx, r, storage.ActorCustodian, "held during the grace period"); err != nil {
+			return err
+		}
+		var err error
+		if r, err = g.cat.Get(r.ID); err != nil {
+			return err
+		}
+	}
+	if g.archive == nil || r.ArchiveKey == "" {
+		return nil
+	}
+	var errs []error
+	if !r.LegalHold {
+		errs = append(errs, g.applyLegalHold(ctx, r, true))
+	}
+	if len(r.Cases) > 0 {
+		if err := g.archive.SetCases(ctx, r.ArchiveKey, r.ArchiveVersion, r.Cases); err != nil {
+			errs = append(errs, fmt.Errorf("case tags %d: %w", r.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ErrNoSuchHold is returned when a release names a reason the recording lacks.
+var ErrNoSuchHold = errors.New("recording is not held for that reason")
+
+// Release removes one reason from a recording, a decision recorded like the
+// hold was. The legal hold is lifted only when no reason is left; the
+// standard retain-until still applies after that.
+func (g *Manager) Release(ctx context.Context, id uint64, reason, by, why string) (storage.Recording, error) {
+	if by == "" || why == "" {
+		return storage.Recording{}, errors.New("a release needs who (by) and why")
+	}
+	r, err := g.cat.Update(id, func(x *storage.Recording) error {
+		i := slices.IndexFunc(x.Holds, func(h storage.Hold) bool { return h.Reason == reason })
+		if i < 0 {
+			return ErrNoSuchHold
+		}
+		x.Holds = slices.Delete(x.Holds, i, i+1)
+		if len(x.Holds) == 0 && x.State != storage.StateArchived && x.State != storage.StateExpiring {
+			x.LegalHold = false
+		}
+		return nil
+	}, storage.Event{Type: storage.EventUnheld, Actor: by, Detail: "reason " + reason + ": " + why})
+	if err != nil {
+		return storage.Recording{}, err
+	}
+	g.m.Actions.WithLabelValues("release").Inc()
+	g.log.Info("released from hold", "id", r.ID, "sha256", r.SHA256, "reason", reason, "by", by, "left", len(r.Holds))
+	if g.archive != nil && r.ArchiveKey != "" && !r.Permanent() && r.LegalHold {
+		if err := g.applyLegalHold(ctx, r, false); err != nil {
+			return r, err
+		}
+	}
+	return g.cat.Get(id)
+}
+
+// Restore undoes stage one of expiry during the grace period.
+func (g *Manager) Restore(ctx context.Context, id uint64, by, why string) error {
+	if by == "" || why == "" {
+		return errors.New("a restore needs who (by) and why")
+	}
+	r, err := g.cat.Get(id)
+	if err != nil {
+		return err
+	}
+	if err := g.unmark(ctx, r, by, why); err != nil {
+		return err
+	}
+	g.m.Actions.WithLabelValues("restore").Inc()
+	return nil
+}

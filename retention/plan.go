@@ -1,0 +1,211 @@
+package retention
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"custodian/storage"
+)
+
+// Reasons for the permanent class. The first five are the legal ones; the
+// important flag holds a recording the officer marked on the camera until an
+// administrator reviews it.
+const (
+	ReasonEvidence       = "evidence"
+	ReasonObstruction    = "obstruction"
+	ReasonMajorEmergency = "major-emergency"
+	ReasonMassIncident   = "mass-incident"
+	ReasonMajorCase      = "major-case"
+	ReasonImportantFlag  = "important-flag"
+)
+
+// Reasons lists every reason a hold may carry.
+var Reasons = []string{ReasonEvidence, ReasonObstruction, ReasonMajorEmergency, ReasonMassIncident, ReasonMajorCase, ReasonImportantFlag}
+
+// ValidReason reports whether r is a known reason.
+func ValidReason(r string) bool { return slices.Contains(Reasons, r) }
+
+// Defaults of Policy.
+const (
+	DefaultLocalKeep = 7 * 24 * time.Hour
+	DefaultGrace     = 7 * 24 * time.Hour
+	// ClockSlack is how far the station clock may sit behind the newest
+	// catalog entry before the planner distrusts it.
+	ClockSlack = time.Hour
+)
+
+// Policy is the retention rule as configured.
+type Policy struct {
+	Standard  Period // never under six months; config enforces it
+	Location  *time.Location
+	LocalKeep time.Duration // archived copies stay local this long
+	Grace     time.Duration // between marking deleted and deleting; never 0
+	MinFree   int64         // bytes of staging to keep free; 0: no pressure
+	Archive   bool          // false: local-only mode
+}
+
+// RetainUntil is the end of a recording's standard period: its start plus the
+// standard period in calendar months, or the archive lock date if later.
+// When several periods apply, the longest wins.
+func (p Policy) RetainUntil(r *storage.Recording) time.Time {
+	t := p.Standard.AddTo(r.StartedAt, p.Location)
+	if r.RetainUntil.After(t) {
+		t = r.RetainUntil
+	}
+	return t
+}
+
+// ActionKind is what the sweeper is asked to do.
+type ActionKind string
+
+const (
+	// Evict removes a local copy the archive holds, verified.
+	Evict ActionKind = "evict"
+	// MarkExpired is stage one of expiry: a delete marker, an announcement;
+	// undone by a restore or a hold during the grace period.
+	MarkExpired ActionKind = "mark-expired"
+	// Unmark undoes stage one because a hold arrived during the grace period.
+	Unmark ActionKind = "unmark"
+	// Delete is stage two: the archived version and the local copy go; the
+	// record stays, expired.
+	Delete ActionKind = "delete"
+)
+
+// Action is one step of a plan with the reason for it.
+type Action struct {
+	Kind   ActionKind `json:"kind"`
+	ID     uint64     `json:"id"`
+	SHA256 string     `json:"sha256"`
+	Size   int64      `json:"size"`
+	Reason string     `json:"reason"`
+}
+
+// Result is a plan: the actions, oldest first within each kind, and what the
+// plan could not solve.
+type Result struct {
+	Actions []Action `json:"actions"`
+	// Short is how many bytes of free space are still missing after every
+	// eviction allowed; docks pause while it is positive.
+	Short int64 `json:"short,omitempty"`
+	// Warnings say why expiry was held back, e.g. a clock gone backwards.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Plan decides what may go at now. It is a pure function: the sweeper carries
+// the result out, and `retention plan` shows it. free is the staging's free
+// space now.
+func Plan(now time.Time, recs []storage.Recording, p Policy, free int64) Result {
+	var res Result
+	if p.Location == nil {
+		p.Location = time.UTC
+	}
+	if p.Grace <= 0 {
+		p.Grace = DefaultGrace // never 0: deletion is always restorable first
+	}
+	// A station clock behind the catalog has gone backwards (or was set
+	// wrong); irreversible steps wait until it is right again.
+	var newest time.Time
+	for i := range recs {
+		newest = maxTime(newest, recs[i].ReceivedAt, recs[i].ExpiringAt)
+	}
+	clockOK := !now.Before(newest.Add(-ClockSlack))
+	if !clockOK {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("station clock %s is behind the catalog's newest entry %s: no expiry until it is right",
+			now.UTC().Format(time.RFC3339), newest.UTC().Format(time.RFC3339)))
+	}
+
+	// A blob is shared by every record of the same content: it may leave
+	// staging only when none of them needs it locally.
+	keepLocal := map[string]bool{}
+	var evictable []*storage.Recording
+	for i := range recs {
+		r := &recs[i]
+		switch r.State {
+		case storage.StateExpiring:
+			switch {
+			case r.Permanent():
+				res.Actions = append(res.Actions, act(Unmark, r, "held during the grace period: "+r.Holds[0].Reason))
+			case clockOK && !now.Before(r.ExpiringAt.Add(p.Grace)) && !now.Before(p.RetainUntil(r)):
+				res.Actions = append(res.Actions, act(Delete, r, fmt.Sprintf("grace period of %s since %s ended",
+					days(p.Grace), r.ExpiringAt.UTC().Format(time.RFC3339))))
+				continue
+			}
+		case storage.StateVerified, storage.StateArchived:
+			ru := p.RetainUntil(r)
+			// Never delete unarchived: with an archive, only archived
+			// recordings expire; in local-only mode staging is the archive.
+			expirable := r.State == storage.StateArchived || !p.Archive
+			if clockOK && expirable && !r.Permanent() && !now.Before(ru) {
+				res.Actions = append(res.Actions, act(MarkExpired, r, "retain-until "+ru.UTC().Format(time.RFC3339)+" passed"))
+			}
+		}
+		if !r.HasLocalCopy() {
+			continue
+		}
+		if p.Archive && r.State == storage.StateArchived {
+			evictable = append(evictable, r)
+		} else {
+			keepLocal[r.SHA256] = true
+		}
+	}
+
+	// Evictions: archived and verified, oldest archive first; due after
+	// LocalKeep, earlier while free space is under MinFree.
+	slices.SortStableFunc(evictable, func(a, b *storage.Recording) int {
+		return cmp.Or(a.ArchivedAt.Compare(b.ArchivedAt), cmp.Compare(a.ID, b.ID))
+	})
+	freed := map[string]bool{}
+	projected := free
+	for _, r := range evictable {
+		if keepLocal[r.SHA256] {
+			continue
+		}
+		reason := ""
+		switch {
+		case !now.Before(r.ArchivedAt.Add(p.LocalKeep)):
+			reason = fmt.Sprintf("archived and verified over %s ago", days(p.LocalKeep))
+		case p.MinFree > 0 && projected < p.MinFree:
+			reason = fmt.Sprintf("free space under min_free (%d bytes)", p.MinFree)
+		default:
+			continue
+		}
+		res.Actions = append(res.Actions, act(Evict, r, reason))
+		if !freed[r.SHA256] {
+			freed[r.SHA256] = true
+			projected += r.Size
+		}
+	}
+	if p.MinFree > 0 && projected < p.MinFree {
+		res.Short = p.MinFree - projected
+	}
+	order := map[ActionKind]int{Unmark: 0, Evict: 1, MarkExpired: 2, Delete: 3}
+	slices.SortStableFunc(res.Actions, func(a, b Action) int { return cmp.Compare(order[a.Kind], order[b.Kind]) })
+	if res.Actions == nil {
+		res.Actions = []Action{}
+	}
+	return res
+}
+
+func act(k ActionKind, r *storage.Recording, reason string) Action {
+	return Action{Kind: k, ID: r.ID, SHA256: r.SHA256, Size: r.Size, Reason: reason}
+}
+
+func maxTime(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
+}
+
+// days writes whole days as "7d", anything else as Go does.
+func days(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
