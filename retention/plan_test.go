@@ -63,7 +63,9 @@ func expiringSince(t time.Time) func(*storage.Recording) {
 
 func evicted(r *storage.Recording) { r.EvictedAt = r.ArchivedAt.Add(time.Hour) }
 
-func content(c byte) func(*storage.Recording) { return func(r *storage.Recording) { r.SHA256 = sha(c) } }
+func content(c byte) func(*storage.Recording) {
+	return func(r *storage.Recording) { r.SHA256 = sha(c) }
+}
 
 func archivedAt(t time.Time) func(*storage.Recording) {
 	return func(r *storage.Recording) { r.ArchivedAt = t.UTC() }
