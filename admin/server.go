@@ -4,9 +4,12 @@ package admin
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,12 +20,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"custodian/hardware"
 	"custodian/storage"
 )
 
 // Catalog is what the admin surface reads from the catalog.
 type Catalog interface {
 	List(storage.Filter) ([]storage.Recording, error)
+	Get(id uint64) (storage.Recording, error)
+	Append(events ...storage.Event) error
 	Counts() (map[storage.State]int, error)
 	RecentEvents(n int) ([]storage.Event, error)
 }
@@ -37,20 +43,43 @@ type Config struct {
 	Location *time.Location
 	// Status returns the live state of the sources (docks, rooms) as JSON-able values.
 	Status func() map[string]any
+	// Health returns the latest storage health sample; nil when not watched.
+	Health func() hardware.Report
 	// MaxResults caps one listing.
 	MaxResults int
+	// Now is the clock of the status page.
+	Now func() time.Time
+	// Token is the bearer token of mutating calls; empty disables them.
+	Token string
+	// TLS, when set, serves HTTPS.
+	TLS *tls.Config
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64
+	// ReadHeaderTimeout and ReadTimeout bound how long a client may take to
+	// send its request, so slow clients cannot hold connections open.
+	ReadHeaderTimeout, ReadTimeout time.Duration
 }
+
+// Defaults of the server timeouts.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+)
 
 // DefaultMaxResults caps a listing that gives no limit.
 const DefaultMaxResults = 10000
 
 // Server serves the admin API and metrics.
 type Server struct {
-	cfg Config
-	cat Catalog
-	reg *prometheus.Registry
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg  Config
+	cat  Catalog
+	reg  *prometheus.Registry
+	log  *slog.Logger
+	mux  *http.ServeMux
+	page *template.Template
+
+	tokenSum     []byte // SHA-256 of the token; nil when mutations are off
+	authFailures prometheus.Counter
 }
 
 // New builds the admin server; reg is the daemon's own metrics registry.
@@ -61,23 +90,54 @@ func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *S
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	s := &Server{cfg: cfg, cat: cat, reg: reg, log: log, mux: http.NewServeMux()}
+	if cfg.Token != "" {
+		sum := sha256.Sum256([]byte(cfg.Token))
+		s.tokenSum = sum[:]
+	}
+	s.page = template.Must(s.newPage()) // embedded; a broken template fails every test
+	s.authFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "custodian_admin_auth_failures_total",
+		Help: "Mutating admin API calls refused for a missing or wrong bearer token.",
+	})
+	reg.MustRegister(newCollector(cat, cfg.Health), s.authFailures)
+	s.mux.HandleFunc("GET /{$}", s.statusPage)
+	s.mux.Handle("GET /static/", staticFiles())
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /api/v1/recordings", s.recordings)
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	s.routes()
 	return s
 }
 
-// Handler is the whole admin surface.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler is the whole admin surface, guarded.
+func (s *Server) Handler() http.Handler { return s.guard(s.mux) }
 
 // Serve answers on ln until ctx is done, then shuts down within a few seconds.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
 	srv := &http.Server{
-		Handler:           s.mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -165,6 +225,14 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		for k, v := range s.cfg.Status() {
 			out[k] = v
 		}
+	}
+	d := s.pageData()
+	if d.Alerts == nil {
+		d.Alerts = []Alert{}
+	}
+	out["level"], out["alerts"] = d.Level, d.Alerts
+	if s.cfg.Health != nil {
+		out["health"] = d.Health
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -19,6 +19,7 @@ declare -A need=(
   [promtool]=prometheus
   [chromium]=chromium
   [gst-launch-1.0]=gstreamer1.0-tools
+  [systemd-analyze]=systemd
 )
 missing=()
 for cmd in "${!need[@]}"; do

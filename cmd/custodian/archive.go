@@ -130,7 +130,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	q := url.Values{"state": {string(storage.StateArchived)}}
-	resp, err := listRemote(ctx, cfg.Admin.Listen, q)
+	resp, err := listRemote(ctx, cfg, q)
 	if err != nil {
 		if !isNotListening(err) {
 			return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ type Config struct {
 	DataDir  string                 `yaml:"data_dir"`
 	Timezone string                 `yaml:"timezone"`
 	Admin    AdminConfig            `yaml:"admin"`
+	Storage  StorageConfig          `yaml:"storage"`
 	Log      LogConfig              `yaml:"log"`
 	Docks    []DockConfig           `yaml:"docks"`
 	Devices  []DeviceConfig         `yaml:"devices"`
@@ -64,6 +66,24 @@ type RetentionConfig struct {
 // AdminConfig is the admin HTTP surface.
 type AdminConfig struct {
 	Listen string `yaml:"listen"`
+	// TokenFile holds the bearer token every mutating API call must carry
+	// (under systemd: a LoadCredential path). Without it the API is read-only.
+	TokenFile string `yaml:"token_file"`
+	// TLSCertFile and TLSKeyFile, both or neither, switch the API to HTTPS.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+}
+
+// StorageConfig is how custodian watches the disks it writes to.
+type StorageConfig struct {
+	// RequireMarker makes custodian refuse to start, and pause ingest, while
+	// data_dir/.custodian-volume is missing: the data disk is not mounted.
+	RequireMarker bool `yaml:"require_marker"`
+	// FreeWarningPercent and FreeCriticalPercent grade free space and inodes;
+	// ingest pauses while a volume is critical.
+	FreeWarningPercent  float64  `yaml:"free_warning_percent"`
+	FreeCriticalPercent float64  `yaml:"free_critical_percent"`
+	CheckInterval       Duration `yaml:"check_interval"`
 }
 
 // LogConfig chooses the log level and format.
@@ -106,8 +126,13 @@ func Defaults() Config {
 		DataDir:   DefaultDataDir,
 		Timezone:  DefaultTimezone,
 		Admin:     AdminConfig{Listen: DefaultListen},
-		Log:       LogConfig{Level: "info", Format: "text"},
 		Retention: RetentionConfig{Standard: retention.DefaultStandard},
+		Storage: StorageConfig{
+			FreeWarningPercent:  100 * hardware.DefaultFreeWarning,
+			FreeCriticalPercent: 100 * hardware.DefaultFreeCritical,
+			CheckInterval:       Duration{raw: hardware.DefaultHealthInterval.String(), d: hardware.DefaultHealthInterval},
+		},
+		Log: LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -297,6 +322,16 @@ func (c *Config) validate() []string {
 	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 		add("admin.listen", "%q: want host:port", c.Admin.Listen)
 	}
+	if (c.Admin.TLSCertFile == "") != (c.Admin.TLSKeyFile == "") {
+		add("admin.tls_cert_file", "give both tls_cert_file and tls_key_file, or neither")
+	}
+	if st := c.Storage; !(0 < st.FreeCriticalPercent && st.FreeCriticalPercent < st.FreeWarningPercent && st.FreeWarningPercent < 100) {
+		add("storage.free_critical_percent", "want 0 < free_critical_percent (%g) < free_warning_percent (%g) < 100",
+			st.FreeCriticalPercent, st.FreeWarningPercent)
+	}
+	if msg := c.Storage.CheckInterval.check(time.Second); msg != "" {
+		add("storage.check_interval", "%s", msg)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -482,6 +517,25 @@ func (c *Config) Location() *time.Location {
 		return time.Local // validated already
 	}
 	return loc
+}
+
+// Health is the storage monitor's config: the volumes custodian writes to,
+// named by role, and the thresholds of the storage section.
+func (c *Config) Health(log *slog.Logger) hardware.HealthConfig {
+	marker := ""
+	if c.Storage.RequireMarker {
+		marker = filepath.Join(c.DataDir, hardware.MarkerName)
+	}
+	return hardware.HealthConfig{
+		Volumes: []hardware.Volume{
+			{Role: "staging", Path: filepath.Join(c.DataDir, "staging"), Marker: marker},
+			{Role: "catalog", Path: c.DataDir, Marker: marker},
+		},
+		Interval:     c.Storage.CheckInterval.D(),
+		FreeWarning:  c.Storage.FreeWarningPercent / 100,
+		FreeCritical: c.Storage.FreeCriticalPercent / 100,
+		Log:          log,
+	}
 }
 
 // DeviceTable converts the devices section.

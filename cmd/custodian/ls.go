@@ -7,12 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -42,7 +39,7 @@ func ls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	resp, err := listRemote(ctx, cfg.Admin.Listen, q)
+	resp, err := listRemote(ctx, cfg, q)
 	if err != nil {
 		if !isNotListening(err) {
 			return err
@@ -64,44 +61,17 @@ func ls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// apiBase turns a listen address into a URL to reach it from this host.
-func apiBase(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return "http://" + listen
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port)
-}
-
-func listRemote(ctx context.Context, listen string, q url.Values) (admin.RecordingsResponse, error) {
+func listRemote(ctx context.Context, cfg *Config, q url.Values) (admin.RecordingsResponse, error) {
 	var out admin.RecordingsResponse
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, apiBase(listen)+"/api/v1/recordings?"+q.Encode(), nil)
+	c, err := newClient(cfg)
 	if err != nil {
 		return out, err
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return out, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		var e admin.ErrorResponse
-		_ = json.NewDecoder(io.LimitReader(res.Body, 1<<16)).Decode(&e)
-		return out, fmt.Errorf("admin API: %s: %s", res.Status, e.Error)
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-		return out, fmt.Errorf("admin API: %w", err)
-	}
-	return out, nil
+	return out, c.get(ctx, "/api/v1/recordings", q, &out)
 }
 
 func isNotListening(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED)
+	return errors.Is(err, errNotRunning)
 }
 
 func listLocal(cfg *Config, f storage.Filter) (admin.RecordingsResponse, error) {

@@ -42,6 +42,7 @@ commands:
   ls        list recordings (asks the running daemon, or reads the catalog)
   archive   archive init: create or check the Object Lock bucket
   verify    verify --archive [--sample N]: download archived objects and hash them again
+  status    show storage health, docks, backlog and alerts of the running daemon
   version   print the version
 
 Run 'custodian <command> -h' for a command's flags.
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return archiveCmd(ctx, args[1:], stdout, stderr)
 	case "verify":
 		return verify(ctx, args[1:], stdout, stderr)
+	case "status":
+		return status(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "custodian", version)
 		return nil

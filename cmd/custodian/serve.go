@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 
@@ -42,6 +43,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return configError{err} // validated already; kept for safety
 	}
 
+	// Without its marker the data disk is not mounted: writing now would
+	// fill the root filesystem with evidence nobody will find.
+	if cfg.Storage.RequireMarker {
+		if err := hardware.CheckMarker(filepath.Join(cfg.DataDir, hardware.MarkerName)); err != nil {
+			return err
+		}
+	}
 	cat, err := storage.OpenCatalog(filepath.Join(cfg.DataDir, "custodian.db"), storage.CatalogOptions{})
 	if err != nil {
 		return err
@@ -55,6 +63,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The first sample is taken before the sources start, so a critical
+	// volume holds back the very first copy.
+	monitor := hardware.NewMonitor(cfg.Health(log))
+	monitor.Check(ctx)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -74,6 +86,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Staging:  staging,
 		Log:      log,
 		Metrics:  metrics,
+		Paused:   monitor.Critical,
 	}
 	var docks []*ingest.Dock
 	for _, d := range cfg.Docks {
@@ -95,6 +108,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 
+	var token string
+	if cfg.Admin.TokenFile != "" {
+		if token, err = readToken(cfg.Admin.TokenFile); err != nil {
+			return configError{err}
+		}
+	}
+	tlsConfig, err := adminTLS(cfg.Admin)
+	if err != nil {
+		return configError{err}
+	}
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
 		return fmt.Errorf("admin listen: %w", err)
@@ -103,6 +126,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Station:  cfg.Station,
 		Version:  version,
 		Location: cfg.Location(),
+		Health:   monitor.Report,
+		Token:    token,
+		TLS:      tlsConfig,
 		Status: func() map[string]any {
 			st := make([]ingest.DockStatus, 0, len(docks))
 			for _, d := range docks {
@@ -112,7 +138,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		},
 	}, cat, reg, log)
 
+	sd := newNotifier(os.Getenv, log)
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return monitor.Run(gctx) })
+	g.Go(func() error { return sd.Watchdog(gctx, healthCheck(cat, staging, monitor)) })
 	for _, d := range docks {
 		g.Go(func() error { return d.Run(gctx) })
 	}
@@ -122,6 +151,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	log.Info("custodian started", "version", version, "station", cfg.Station,
 		"docks", len(docks), "archive", uploader != nil, "admin", ln.Addr().String(), "data_dir", cfg.DataDir)
+	sd.Ready(fmt.Sprintf("running: %d docks, admin on %s", len(docks), ln.Addr()))
 	err = g.Wait()
 	log.Info("custodian stopped")
 	return err

@@ -1,0 +1,107 @@
+package admin
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"custodian/hardware"
+	"custodian/storage"
+)
+
+// need fails the test under CI when a tool is missing, and skips it elsewhere.
+func need(t *testing.T, what string) string {
+	t.Helper()
+	p, err := exec.LookPath(what)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is required in CI (scripts/test-deps.sh installs it): %v", what, err)
+	}
+	t.Skipf("%s not installed", what)
+	return ""
+}
+
+// fakeCatalog serves fixed counts, or an error.
+type fakeCatalog struct {
+	counts map[storage.State]int
+	err    error
+}
+
+func (f fakeCatalog) List(storage.Filter) ([]storage.Recording, error) { return nil, f.err }
+func (f fakeCatalog) Counts() (map[storage.State]int, error)           { return f.counts, f.err }
+func (f fakeCatalog) RecentEvents(int) ([]storage.Event, error)        { return nil, f.err }
+func (f fakeCatalog) Get(uint64) (storage.Recording, error) {
+	return storage.Recording{}, storage.ErrNotFound
+}
+func (f fakeCatalog) Append(...storage.Event) error { return f.err }
+
+var testTime = time.Date(2026, 11, 21, 8, 30, 0, 0, time.UTC)
+
+// sampleHealth is a staging volume on a warning disk and a healthy catalog volume.
+func sampleHealth() hardware.Report {
+	passed := true
+	return hardware.Report{
+		Time:  testTime,
+		Level: hardware.LevelWarning,
+		Volumes: []hardware.VolumeHealth{
+			{
+				Role: "staging", Path: "/var/lib/custodian/staging", MountPoint: "/var/lib/custodian", FSType: "ext4", Device: "sdb1",
+				TotalBytes: 8 << 40, FreeBytes: 1 << 40, UsedBytes: 7 << 40, TotalInodes: 1 << 20, FreeInodes: 1 << 19,
+				IOErrors: 3, ReadLatency: 4 * time.Millisecond, WriteLatency: 12 * time.Millisecond, Marker: "ok",
+				SMART: hardware.SMART{Passed: &passed, Model: "ST8000VN004", Temperature: 41},
+				Level: hardware.LevelWarning, Problems: []string{"space free 12.5% (warning below 15%)"},
+			},
+			{
+				Role: "catalog", Path: "/var/lib/custodian", MountPoint: "/var/lib/custodian", FSType: "ext4", Device: "sdb1",
+				TotalBytes: 8 << 40, FreeBytes: 1 << 40, UsedBytes: 7 << 40, TotalInodes: 1 << 20, FreeInodes: 1 << 19,
+				IOErrors: -1, SMART: hardware.SMART{Note: "smartctl not installed"}, Level: hardware.LevelOK,
+			},
+		},
+	}
+}
+
+// syncBuffer is a log sink tests can read while the server writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// openCatalog is a real catalog in a temp dir.
+func openCatalog(t *testing.T) *storage.Catalog {
+	t.Helper()
+	cat, err := storage.OpenCatalog(filepath.Join(t.TempDir(), "custodian.db"), storage.CatalogOptions{
+		Now: func() time.Time { return testTime },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	return cat
+}
+
+func newTestServer(t *testing.T, cfg Config, cat Catalog) (*Server, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	return New(cfg, cat, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(logs, nil))), logs
+}

@@ -1,0 +1,291 @@
+package admin
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"custodian/hardware"
+	"custodian/storage"
+)
+
+//go:embed web
+var webFS embed.FS
+
+// RefreshSeconds is how often the status page reloads itself.
+const RefreshSeconds = 10
+
+// recentEvents is how many custody events the status page shows.
+const recentEvents = 25
+
+// pageCSP allows nothing but our own stylesheet: the page has no scripts,
+// loads nothing from elsewhere and cannot be framed.
+const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// The page reads the sources' status through its JSON form, the same contract
+// the API offers, so a source can add fields without breaking the page.
+type pageDock struct {
+	ID       string     `json:"id"`
+	LastScan time.Time  `json:"last_scan"`
+	Error    string     `json:"error"`
+	Paused   bool       `json:"paused"`
+	Slots    []pageSlot `json:"slots"`
+}
+
+type pageSlot struct {
+	Slot         string    `json:"slot"`
+	Device       string    `json:"device"`
+	DockedSince  time.Time `json:"docked_since"`
+	PendingFiles int       `json:"pending_files"`
+	PendingBytes int64     `json:"pending_bytes"`
+	DoneFiles    int       `json:"done_files"`
+	DoneBytes    int64     `json:"done_bytes"`
+	LastOffload  time.Time `json:"last_offload"`
+	LastError    string    `json:"last_error"`
+}
+
+// Progress is the share of the camera's files already offloaded, 0 to 1.
+func (s pageSlot) Progress() float64 {
+	if s.DoneFiles+s.PendingFiles == 0 {
+		return 1
+	}
+	return float64(s.DoneFiles) / float64(s.DoneFiles+s.PendingFiles)
+}
+
+type pageRoom struct {
+	ID            string    `json:"id"`
+	Connected     bool      `json:"connected"`
+	Recording     bool      `json:"recording"`
+	SessionActive bool      `json:"session_active"`
+	Since         time.Time `json:"since"`
+	Error         string    `json:"error"`
+}
+
+// Alert is one line of the status page's alerts, and of /api/v1/status.
+type Alert struct {
+	Level hardware.Level `json:"level"`
+	Text  string         `json:"text"`
+}
+
+type stateCount struct {
+	State storage.State
+	N     int
+	Bad   bool
+}
+
+type pageData struct {
+	Station, Version string
+	Now              time.Time
+	Refresh          int
+	Level            hardware.Level
+	Health           hardware.Report
+	Docks            []pageDock
+	Rooms            []pageRoom
+	Backlog          []stateCount
+	Total            int
+	Alerts           []Alert
+	Events           []storage.Event
+	CatalogError     string
+}
+
+func (s *Server) newPage() (*template.Template, error) {
+	loc := s.cfg.Location
+	funcs := template.FuncMap{
+		"bytes": humanBytes,
+		"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+		"ratio": func(a, b uint64) float64 {
+			if b == 0 {
+				return 0
+			}
+			return float64(a) / float64(b)
+		},
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "never"
+			}
+			return t.In(loc).Format("2006-01-02 15:04:05")
+		},
+		"clock": func(t time.Time) string { return t.In(loc).Format("15:04:05 MST") },
+		"ago": func(now, t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return humanAgo(now.Sub(t))
+		},
+		"ms": func(d time.Duration) string {
+			return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+		},
+		"short": func(s string) string {
+			if len(s) > 12 {
+				return s[:12]
+			}
+			return s
+		},
+		"upper": strings.ToUpper,
+		"deref": func(b *bool) bool { return b != nil && *b },
+	}
+	return template.New("status.html").Funcs(funcs).ParseFS(webFS, "web/status.html")
+}
+
+// statusPage serves GET /: the state of the station for its administrator,
+// storage first. It never fails as a whole: a part that cannot be read says
+// so in its place.
+func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		writeError(w, http.StatusNotFound, "not found")
+		return
+	}
+	d := s.pageData()
+	var buf bytes.Buffer
+	if err := s.page.Execute(&buf, d); err != nil {
+		s.log.Error("render status page", "err", err)
+		writeError(w, http.StatusInternalServerError, "status page failed")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) pageData() pageData {
+	d := pageData{Station: s.cfg.Station, Version: s.cfg.Version, Now: s.cfg.Now(), Refresh: RefreshSeconds}
+	if s.cfg.Health != nil {
+		d.Health = s.cfg.Health()
+		d.Level = d.Health.Level
+	}
+	if s.cfg.Status != nil {
+		st := s.cfg.Status()
+		s.decodeStatus(st, "docks", &d.Docks)
+		s.decodeStatus(st, "rooms", &d.Rooms)
+	}
+	counts, err := s.cat.Counts()
+	if err != nil {
+		d.CatalogError = "catalog unreadable"
+	}
+	for _, st := range storage.States {
+		bad := (st == storage.StateMissing || st == storage.StateCorrupt) && counts[st] > 0
+		d.Backlog = append(d.Backlog, stateCount{State: st, N: counts[st], Bad: bad})
+		d.Total += counts[st]
+	}
+	if d.Events, err = s.cat.RecentEvents(recentEvents); err != nil {
+		d.CatalogError = "catalog unreadable"
+	}
+	d.Alerts = s.alerts(d, counts)
+	for _, a := range d.Alerts {
+		d.Level = max(d.Level, a.Level)
+	}
+	return d
+}
+
+// alerts gathers what needs the administrator, most serious first.
+func (s *Server) alerts(d pageData, counts map[storage.State]int) []Alert {
+	var out []Alert
+	if d.CatalogError != "" {
+		out = append(out, Alert{hardware.LevelCritical, "The catalog cannot be read."})
+	}
+	for _, v := range d.Health.Volumes {
+		for _, p := range v.Problems {
+			out = append(out, Alert{v.Level, v.Role + ": " + p})
+		}
+	}
+	if n := counts[storage.StateMissing]; n > 0 {
+		out = append(out, Alert{hardware.LevelCritical, plural(n, "recording is", "recordings are") + " missing from staging; a fresh copy from the camera restores them."})
+	}
+	if n := counts[storage.StateCorrupt]; n > 0 {
+		out = append(out, Alert{hardware.LevelCritical, plural(n, "recording", "recordings") + " failed re-verification: the staged copy no longer matches its hash."})
+	}
+	for _, dk := range d.Docks {
+		if dk.Error != "" {
+			out = append(out, Alert{hardware.LevelWarning, "Dock " + dk.ID + ": " + dk.Error})
+		}
+		if dk.Paused {
+			out = append(out, Alert{hardware.LevelWarning, "Dock " + dk.ID + " is paused; cameras keep their footage."})
+		}
+		for _, sl := range dk.Slots {
+			if sl.LastError != "" {
+				out = append(out, Alert{hardware.LevelWarning, "Dock " + dk.ID + ", camera " + sl.Slot + ": " + sl.LastError})
+			}
+		}
+	}
+	for _, r := range d.Rooms {
+		if r.SessionActive && !r.Recording {
+			out = append(out, Alert{hardware.LevelCritical, "Room " + r.ID + " has a session but is not recording."})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Level > out[j].Level })
+	return out
+}
+
+// decodeStatus reads one part of the sources' status through JSON.
+func (s *Server) decodeStatus(st map[string]any, key string, into any) {
+	v, ok := st[key]
+	if !ok {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, into)
+	}
+	if err != nil {
+		s.log.Error("status page: read source status", "part", key, "err", err)
+	}
+}
+
+func humanBytes(n any) string {
+	var v float64
+	switch x := n.(type) {
+	case uint64:
+		v = float64(x)
+	case int64:
+		v = float64(x)
+	case int:
+		v = float64(x)
+	}
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
+	i := 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f B", v)
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func humanAgo(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h %02d min ago", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	default:
+		return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+	}
+}
+
+// staticFiles serves the page's stylesheet from the binary.
+func staticFiles() http.Handler {
+	sub, _ := fs.Sub(webFS, "web/static") // a constant path inside the embed
+	return http.StripPrefix("/static/", http.FileServerFS(sub))
+}

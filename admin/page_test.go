@@ -1,0 +1,204 @@
+package admin
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"custodian/hardware"
+	"custodian/ingest"
+	"custodian/storage"
+)
+
+// hostile is an untrusted string that must be shown as text, never run.
+const hostile = `<script>alert("x")</script><img src=x onerror=alert(1)>`
+
+func populate(t *testing.T, cat *storage.Catalog) {
+	t.Helper()
+	for i, st := range []storage.State{storage.StateVerified, storage.StateVerified, storage.StateStaged, storage.StateArchived, storage.StateMissing} {
+		sha := strings.Repeat(string(rune('a'+i)), 64)
+		_, _, err := cat.Add(storage.Recording{
+			Station: "st01", Source: storage.SourceDock, SourceID: "dock-a", Device: "J0123456", Officer: "012345",
+			Name: "J0123456_012345_20261121083015_000" + string(rune('1'+i)) + ".MP4", StartedAt: testTime, ReceivedAt: testTime,
+			Size: 1 << 30, SHA256: sha, State: st,
+		}, storage.Event{Type: storage.EventIngested, Detail: "dock dock-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cat.Append(storage.Event{Type: "note", Actor: "wang.li", Detail: "checked by supervisor " + hostile}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func pageConfig() Config {
+	docked := testTime.Add(-25 * time.Minute)
+	return Config{
+		Station: "st01", Version: "v1.0.0-test", Location: time.UTC,
+		Now:    func() time.Time { return testTime },
+		Health: sampleHealth,
+		Status: func() map[string]any {
+			return map[string]any{
+				"docks": []ingest.DockStatus{
+					{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Slots: []ingest.SlotStatus{
+						{Slot: "J0123456", Device: "J0123456", DockedSince: docked, PendingFiles: 3, PendingBytes: 3 << 30, DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second)},
+						{Slot: "camera " + hostile, DockedSince: docked, LastError: "read: input/output error"},
+					}},
+					{ID: "dock-b", Path: "/srv/docks/b", LastScan: testTime.Add(-8 * time.Second)},
+				},
+				"rooms": []map[string]any{
+					{"id": "room-1", "connected": true, "recording": true, "session_active": true, "since": testTime.Add(-time.Hour)},
+					{"id": "room-2", "connected": false, "recording": false, "session_active": true, "error": "dial tcp 10.0.0.9:554: connection refused"},
+				},
+			}
+		},
+	}
+}
+
+func getPage(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+func TestStatusPage(t *testing.T) {
+	cat := openCatalog(t)
+	populate(t, cat)
+	srv, _ := newTestServer(t, pageConfig(), cat)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+
+	res, body := getPage(t, ts.URL+"/")
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %s %s", res.Status, res.Header.Get("Content-Type"))
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("CSP %q", csp)
+	}
+	if strings.Contains(body, "<script") || strings.Contains(body, "<img") {
+		t.Errorf("untrusted markup reached the page unescaped")
+	}
+	if !strings.Contains(body, "&lt;script&gt;") {
+		t.Errorf("the hostile string is not shown escaped")
+	}
+	// Storage first, then docks, rooms, backlog, alerts, custody events.
+	last := -1
+	for _, id := range []string{`id="storage"`, `id="docks"`, `id="rooms"`, `id="backlog"`, `id="alerts"`, `id="events"`} {
+		i := strings.Index(body, id)
+		if i < last {
+			t.Errorf("section %s out of order", id)
+		}
+		last = i
+	}
+	for _, want := range []string{
+		`<meta http-equiv="refresh" content="10">`, `name="viewport"`, `href="/static/status.css"`,
+		"1.0 TiB free of 8.0 TiB", "passed", "J0123456", "9 done (9.0 GiB), 3 to go (3.0 GiB)", "25 min ago",
+		"Room room-2 has a session but is not recording.", "1 recording is missing from staging",
+		"staging: space free 12.5% (warning below 15%)", "wang.li", "No cameras docked.",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, ext := range []string{"http://", "https://", "//cdn", "@import"} {
+		if strings.Contains(strings.ReplaceAll(body, ts.URL, ""), ext) {
+			t.Errorf("page refers to %q: it must work offline", ext)
+		}
+	}
+	res, css := getPage(t, ts.URL+"/static/status.css")
+	if res.StatusCode != http.StatusOK || !strings.Contains(css, "--crit") || strings.Contains(css, "url(") {
+		t.Errorf("stylesheet: %s, %d bytes", res.Status, len(css))
+	}
+}
+
+// TestStatusPageEmpty is a fresh station: nothing configured, nothing sampled.
+func TestStatusPageEmpty(t *testing.T) {
+	srv, _ := newTestServer(t, Config{Station: "st01"}, openCatalog(t))
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	res, body := getPage(t, ts.URL+"/")
+	if res.StatusCode != http.StatusOK {
+		t.Fatal(res.Status)
+	}
+	for _, want := range []string{"Storage health has not been sampled yet.", "No docking stations configured.",
+		"No interview rooms configured.", "No alerts.", "No custody events yet."} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+// TestStatusPageChromium renders the page in a real headless browser, keeps
+// screenshots under test-artifacts/ and checks the DOM it built.
+func TestStatusPageChromium(t *testing.T) {
+	chromium := need(t, "chromium")
+	cat := openCatalog(t)
+	populate(t, cat)
+	srv, _ := newTestServer(t, pageConfig(), cat)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+
+	artifacts, err := filepath.Abs(filepath.Join("..", "test-artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+		defer cancel()
+		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--disable-dev-shm-usage", "--hide-scrollbars", "--user-data-dir=" + t.TempDir()}
+		cmd := exec.CommandContext(ctx, chromium, append(base, args...)...)
+		var stdout strings.Builder
+		cmd.Stdout = &stdout
+		stderr, _ := os.CreateTemp(t.TempDir(), "stderr")
+		cmd.Stderr = stderr
+		if err := cmd.Run(); err != nil {
+			b, _ := os.ReadFile(stderr.Name())
+			t.Fatalf("chromium %v: %v\n%s", args, err, b)
+		}
+		return stdout.String()
+	}
+	dom := run("--dump-dom", ts.URL+"/")
+	for _, want := range []string{`id="storage"`, `id="docks"`, `id="rooms"`, `id="backlog"`, `id="alerts"`, `id="events"`,
+		"dock-a", "room-1", "&lt;script&gt;"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("DOM lacks %q", want)
+		}
+	}
+	if strings.Contains(dom, "<script") {
+		t.Errorf("the browser built a script element from untrusted text")
+	}
+	for _, shot := range []struct{ name, size string }{
+		{"status-page.png", "1280,1700"},
+		{"status-page-phone.png", "390,2600"},
+	} {
+		p := filepath.Join(artifacts, shot.name)
+		os.Remove(p)
+		run("--screenshot="+p, "--window-size="+shot.size, ts.URL+"/")
+		fi, err := os.Stat(p)
+		if err != nil || fi.Size() < 10<<10 {
+			t.Fatalf("screenshot %s: %v", p, err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
+	_ = hardware.LevelOK
+}

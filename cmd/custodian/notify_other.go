@@ -1,0 +1,5 @@
+//go:build !linux
+
+package main
+
+func sdNotify(string, string) error { return nil }

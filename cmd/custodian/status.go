@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"custodian/admin"
+	"custodian/hardware"
+	"custodian/storage"
+)
+
+// statusView is the part of GET /api/v1/status that `custodian status` prints.
+type statusView struct {
+	Station string                `json:"station"`
+	Version string                `json:"version"`
+	Level   hardware.Level        `json:"level"`
+	Counts  map[storage.State]int `json:"counts"`
+	Health  hardware.Report       `json:"health"`
+	Alerts  []admin.Alert         `json:"alerts"`
+	Docks   []struct {
+		ID     string `json:"id"`
+		Error  string `json:"error"`
+		Paused bool   `json:"paused"`
+		Slots  []struct {
+			Slot         string    `json:"slot"`
+			Device       string    `json:"device"`
+			DockedSince  time.Time `json:"docked_since"`
+			PendingFiles int       `json:"pending_files"`
+			DoneFiles    int       `json:"done_files"`
+			LastOffload  time.Time `json:"last_offload"`
+		} `json:"slots"`
+	} `json:"docks"`
+}
+
+// status prints the state of the running daemon, from its admin API.
+func status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", defaultConfigPath, "config file")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	c, err := newClient(cfg)
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := c.get(ctx, "/api/v1/status", nil, &raw); err != nil {
+		return err
+	}
+	if *asJSON {
+		_, err := stdout.Write(append(raw, '\n'))
+		return err
+	}
+	var v statusView
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Errorf("admin API status: %w", err)
+	}
+	printStatus(stdout, v, cfg)
+	return nil
+}
+
+func printStatus(w io.Writer, v statusView, cfg *Config) {
+	loc := cfg.Location()
+	fmt.Fprintf(w, "station %s (custodian %s): %s\n", v.Station, v.Version, strings.ToUpper(v.Level.String()))
+
+	fmt.Fprintln(w, "\nSTORAGE")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, vol := range v.Health.Volumes {
+		free := "unknown"
+		if vol.TotalBytes > 0 {
+			free = fmt.Sprintf("%s free of %s (%.1f%%)", iec(vol.FreeBytes), iec(vol.TotalBytes), 100*vol.FreeFraction())
+		}
+		smart := vol.SMART.Note
+		if vol.SMART.Passed != nil {
+			smart = map[bool]string{true: "SMART passed", false: "SMART FAILING"}[*vol.SMART.Passed]
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", vol.Role, vol.Level, free, dash(vol.Device), smart)
+	}
+	if len(v.Health.Volumes) == 0 {
+		fmt.Fprintln(tw, "  not sampled yet")
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nRECORDINGS")
+	var parts []string
+	for _, s := range storage.States {
+		parts = append(parts, fmt.Sprintf("%s %d", s, v.Counts[s]))
+	}
+	fmt.Fprintln(w, "  "+strings.Join(parts, "  "))
+
+	fmt.Fprintln(w, "\nDOCKS")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, d := range v.Docks {
+		state := "watching"
+		switch {
+		case d.Error != "":
+			state = "error: " + d.Error
+		case d.Paused:
+			state = "paused"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d cameras docked\n", d.ID, state, len(d.Slots))
+		for _, s := range d.Slots {
+			last := "never"
+			if !s.LastOffload.IsZero() {
+				last = s.LastOffload.In(loc).Format("15:04:05")
+			}
+			fmt.Fprintf(tw, "    %s\t%s\tdocked %s\t%d done, %d to go, last offload %s\n", s.Slot, dash(s.Device),
+				s.DockedSince.In(loc).Format("15:04"), s.DoneFiles, s.PendingFiles, last)
+		}
+	}
+	if len(v.Docks) == 0 {
+		fmt.Fprintln(tw, "  none configured")
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nALERTS")
+	for _, a := range v.Alerts {
+		fmt.Fprintf(w, "  %-8s  %s\n", strings.ToUpper(a.Level.String()), a.Text)
+	}
+	if len(v.Alerts) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+}
+
+func iec(n uint64) string {
+	v, units, i := float64(n), []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}, 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"custodian/admin"
+	"custodian/hardware"
+	"custodian/storage"
+)
+
+const cliToken = "cli-test-token-0123456789abcdef"
+
+// startAdmin serves a real admin API on a loopback port and returns a config
+// file that points at it.
+func startAdmin(t *testing.T, token string) (configPath string, cat *storage.Catalog) {
+	t.Helper()
+	dir := t.TempDir()
+	cat, err := storage.OpenCatalog(filepath.Join(dir, "custodian.db"), storage.CatalogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	srv := admin.New(admin.Config{Station: "st01", Version: "test", Token: token,
+		Health: func() hardware.Report {
+			return hardware.Report{Level: hardware.LevelWarning, Volumes: []hardware.VolumeHealth{{
+				Role: "staging", Level: hardware.LevelWarning, TotalBytes: 100 << 30, FreeBytes: 10 << 30, Device: "sdb1",
+				Problems: []string{"space free 10.0% (warning below 15%)"}, SMART: hardware.SMART{Note: "smartctl not installed"}}}}
+		},
+	}, cat, prometheus.NewRegistry(), nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	tokenFile := filepath.Join(dir, "admin-token")
+	if err := os.WriteFile(tokenFile, []byte(cliToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	configPath = writeConfig(t, dir, ln.Addr().String(), tokenFile)
+	return configPath, cat
+}
+
+func writeConfig(t *testing.T, dir, listen, tokenFile string) string {
+	t.Helper()
+	p := filepath.Join(dir, "custodian.yaml")
+	y := "station: st01\ndata_dir: " + filepath.Join(dir, "data") + "\nadmin: {listen: \"" + listen + "\", token_file: \"" + tokenFile + "\"}\n"
+	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestStatusCommand(t *testing.T) {
+	cfgPath, _ := startAdmin(t, cliToken)
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"status", "--config", cfgPath}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"station st01 (custodian test): WARNING", "STORAGE", "staging  warning  10.0 GiB free of 100.0 GiB (10.0%)  sdb1",
+		"RECORDINGS", "staged 0  verified 0  archived 0  expiring 0  expired 0  missing 0  corrupt 0", "DOCKS", "none configured",
+		"WARNING   staging: space free 10.0% (warning below 15%)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"status", "--json", "--config", cfgPath}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil || v["station"] != "st01" || v["level"] != "warning" {
+		t.Fatalf("--json: %v %v", err, v)
+	}
+}
+
+func TestStatusNotRunning(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p := writeConfig(t, t.TempDir(), addr, "")
+	err = run(t.Context(), []string{"status", "--config", p}, &bytes.Buffer{}, &bytes.Buffer{})
+	if !errors.Is(err, errNotRunning) || exitCode(err) != exitFailure {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestClientMutations(t *testing.T) {
+	cfgPath, cat := startAdmin(t, cliToken)
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.post(t.Context(), "/api/v1/notes", admin.NoteRequest{Text: "x"}, nil); err == nil || !strings.Contains(err.Error(), "read-only client") {
+		t.Fatalf("read-only client posted: %v", err)
+	}
+	if err := c.withToken(cfg, "wang.li"); err != nil {
+		t.Fatal(err)
+	}
+	var resp admin.NoteResponse
+	if err := c.post(t.Context(), "/api/v1/notes", admin.NoteRequest{Text: "daily check done"}, &resp); err != nil || !resp.Recorded || resp.Actor != "wang.li" {
+		t.Fatalf("note: %v %+v", err, resp)
+	}
+	ev, _ := cat.RecentEvents(1)
+	if len(ev) != 1 || ev[0].Actor != "wang.li" || ev[0].Detail != "daily check done" {
+		t.Fatalf("events %+v", ev)
+	}
+	// A JSON error answer becomes a Go error with the server's message.
+	err = c.post(t.Context(), "/api/v1/recordings/42/notes", admin.NoteRequest{Text: "x"}, nil)
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Status != 404 || err.Error() != "admin API: 404 Not Found: recording 42 not found" {
+		t.Fatalf("err %v", err)
+	}
+	c.token = "wrong-token-0000000000"
+	err = c.post(t.Context(), "/api/v1/notes", admin.NoteRequest{Text: "x"}, nil)
+	if !errors.As(err, &ae) || ae.Status != 401 || strings.Contains(err.Error(), c.token) {
+		t.Fatalf("err %v", err)
+	}
+	if err := c.withToken(cfg, "bad actor"); exitCode(err) != exitUsage {
+		t.Fatalf("bad actor: %v", err)
+	}
+}
+
+func TestReadToken(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, content, want string }{
+		{"good", "  " + cliToken + "\n", ""},
+		{"short", "abc\n", "the token is shorter than 16 characters"},
+		{"space inside", "abcdefgh ijklmnopqrs", "printable ASCII without spaces"},
+		{"binary", "abcdefghijklmnop\x00q", "printable ASCII without spaces"},
+	} {
+		p := filepath.Join(dir, tc.name)
+		os.WriteFile(p, []byte(tc.content), 0o600)
+		tok, err := readToken(p)
+		switch {
+		case tc.want == "" && (err != nil || tok != cliToken):
+			t.Errorf("%s: %q %v", tc.name, tok, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "abcdefgh")):
+			t.Errorf("%s: err %v", tc.name, err)
+		}
+	}
+	if _, err := readToken(filepath.Join(dir, "none")); err == nil {
+		t.Error("missing token file accepted")
+	}
+}

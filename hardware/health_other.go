@@ -1,0 +1,9 @@
+//go:build !linux
+
+package hardware
+
+import "errors"
+
+func statfs(string) (FSStats, error) {
+	return FSStats{}, errors.New("storage health is only measured on Linux")
+}
