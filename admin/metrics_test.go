@@ -28,6 +28,8 @@ custodian_catalog_readable 1
 # HELP custodian_catalog_recordings Recordings in the catalog by custody state.
 # TYPE custodian_catalog_recordings gauge
 custodian_catalog_recordings{state="archived"} 1234
+custodian_catalog_recordings{state="expired"} 0
+custodian_catalog_recordings{state="expiring"} 0
 custodian_catalog_recordings{state="corrupt"} 0
 custodian_catalog_recordings{state="missing"} 0
 custodian_catalog_recordings{state="staged"} 2
