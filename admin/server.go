@@ -49,6 +49,9 @@ type Config struct {
 	MaxResults int
 	// Now is the clock of the status page.
 	Now func() time.Time
+	// Retention serves holds, releases, cases, plans and reports; nil
+	// leaves those routes out.
+	Retention Retention
 	// Token is the bearer token of mutating calls; empty disables them.
 	Token string
 	// TLS, when set, serves HTTPS.

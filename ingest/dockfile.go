@@ -308,6 +308,11 @@ func (d *Dock) describe(c candidate) storage.Recording {
 	if c.info.Size() == 0 {
 		r.AddFlag(storage.FlagEmpty)
 	}
+	if r.Important {
+		r.Holds = []storage.Hold{{Reason: storage.HoldImportantFlag, By: storage.ActorCustodian, At: r.ReceivedAt,
+			Why: "marked important on the camera; held until an administrator reviews it"}}
+		r.LegalHold = true // asked of the archive with the upload
+	}
 	return r
 }
 

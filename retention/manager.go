@@ -129,6 +129,23 @@ func (g *Manager) Run(ctx context.Context) error {
 	}
 }
 
+// ReportFor builds the completeness report of the station-local day
+// starting at day.
+func (g *Manager) ReportFor(day time.Time) (Report, error) {
+	recs, err := g.load()
+	if err != nil {
+		return Report{}, err
+	}
+	free, err := g.staging.Free()
+	if err != nil {
+		return Report{}, err
+	}
+	return MakeReport(day, g.cfg.Now(), recs, g.cfg.Policy, free), nil
+}
+
+// VerifyTrail checks the custody trail in the catalog.
+func (g *Manager) VerifyTrail(context.Context) (int, error) { return g.cat.VerifyEvents() }
+
 // PlanAt plans against the catalog as it is, for the time at.
 func (g *Manager) PlanAt(at time.Time) (Result, error) {
 	recs, err := g.load()
@@ -334,38 +351,27 @@ func (g *Manager) applyLegalHold(ctx context.Context, r storage.Recording, on bo
 	return err
 }
 
-// Selector picks recordings for a hold or a case link.
-type Selector struct {
-	IDs      []uint64
-	Officer  string
-	Room     string
-	From, To time.Time
-}
-
-// ErrEmptySelection is returned when a selector matches nothing.
+// ErrEmptySelection is returned when a selection matches nothing.
 var ErrEmptySelection = errors.New("no recording matches")
 
-func (g *Manager) selectIDs(s Selector) ([]uint64, error) {
-	if len(s.IDs) > 0 {
-		for _, id := range s.IDs {
+// selectIDs resolves a selection: explicit ids, or an officer or a room
+// with a time range.
+func (g *Manager) selectIDs(ids []uint64, f storage.Filter) ([]uint64, error) {
+	if len(ids) > 0 {
+		for _, id := range ids {
 			if _, err := g.cat.Get(id); err != nil {
 				return nil, err
 			}
 		}
-		return s.IDs, nil
+		return ids, nil
 	}
-	f := storage.Filter{Officer: s.Officer, From: s.From, To: s.To}
-	if s.Room != "" {
-		f.Source, f.SourceID = storage.SourceRoom, s.Room
-	}
-	if f.Officer == "" && s.Room == "" || s.From.IsZero() || s.To.IsZero() {
+	if f.Officer == "" && f.SourceID == "" || f.From.IsZero() || f.To.IsZero() {
 		return nil, errors.New("select by ids, or by officer or room with from and to")
 	}
 	recs, err := g.cat.List(f)
 	if err != nil {
 		return nil, err
 	}
-	var ids []uint64
 	for _, r := range recs {
 		ids = append(ids, r.ID)
 	}
@@ -379,14 +385,14 @@ func (g *Manager) selectIDs(s Selector) ([]uint64, error) {
 // sets the archive's legal hold on each archived one, read back to confirm.
 // The catalog decision stands even when the archive is unreachable; the
 // sweeper applies the legal hold once it answers.
-func (g *Manager) Hold(ctx context.Context, s Selector, h storage.Hold) ([]uint64, error) {
+func (g *Manager) Hold(ctx context.Context, ids []uint64, f storage.Filter, h storage.Hold) ([]uint64, error) {
 	if !ValidReason(h.Reason) {
 		return nil, fmt.Errorf("reason %q: want one of %v", h.Reason, Reasons)
 	}
 	if h.By == "" || h.Why == "" {
 		return nil, errors.New("a hold needs who (by) and why")
 	}
-	ids, err := g.selectIDs(s)
+	ids, err := g.selectIDs(ids, f)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ const (
 	ReasonMajorEmergency = "major-emergency"
 	ReasonMassIncident   = "mass-incident"
 	ReasonMajorCase      = "major-case"
-	ReasonImportantFlag  = "important-flag"
+	ReasonImportantFlag  = storage.HoldImportantFlag
 )
 
 // Reasons lists every reason a hold may carry.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,6 +18,7 @@ type Filter struct {
 	State    State
 	Source   Source
 	SourceID string
+	Case     string
 	From, To time.Time
 	// Limit caps the result; 0 means no cap.
 	Limit int
@@ -29,6 +31,7 @@ func (f Filter) match(r *Recording) bool {
 		f.State != "" && r.State != f.State,
 		f.Source != "" && r.Source != f.Source,
 		f.SourceID != "" && r.SourceID != f.SourceID,
+		f.Case != "" && !slices.Contains(r.Cases, f.Case),
 		!f.From.IsZero() && r.StartedAt.Before(f.From),
 		!f.To.IsZero() && !r.StartedAt.Before(f.To):
 		return false

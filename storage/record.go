@@ -179,6 +179,11 @@ type Hold struct {
 	Case   string    `json:"case,omitempty"`
 }
 
+// HoldImportantFlag is the hold custodian itself attaches when the officer
+// marked a recording important on the camera; an administrator's review
+// releases it.
+const HoldImportantFlag = "important-flag"
+
 // Permanent reports whether any reason keeps r permanently.
 func (r *Recording) Permanent() bool { return len(r.Holds) > 0 }
 

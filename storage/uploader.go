@@ -25,6 +25,7 @@ const (
 	DefaultCheckInterval = time.Minute
 	DefaultMinBackoff    = 2 * time.Second
 	DefaultMaxBackoff    = 10 * time.Minute
+	DefaultMinLock       = time.Hour
 )
 
 // UploaderConfig are the uploader's knobs.
@@ -47,7 +48,11 @@ type UploaderConfig struct {
 	// RetainUntil gives the lock date of a recording; it comes from the
 	// retention policy (storage does not know the legal periods).
 	RetainUntil func(Recording) time.Time
-	Now         func() time.Time
+	// MinLock is the shortest lock an upload gets: a recording already past
+	// its retention (a camera docked very late) is locked this long from
+	// now, as S3 refuses a retain-until in the past, with room for clock skew.
+	MinLock time.Duration
+	Now     func() time.Time
 }
 
 func (c *UploaderConfig) defaults() {
@@ -68,6 +73,9 @@ func (c *UploaderConfig) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.MinLock <= 0 {
+		c.MinLock = DefaultMinLock
 	}
 }
 
@@ -288,7 +296,7 @@ func (u *Uploader) upload(ctx context.Context, r Recording) outcome {
 		Size:        r.Size,
 		Body:        u.body(ctx, f),
 		Metadata:    ObjectMetadata(r, u.cfg.Version),
-		RetainUntil: u.cfg.RetainUntil(r).UTC().Truncate(time.Second),
+		RetainUntil: u.retainUntil(r),
 		LegalHold:   r.LegalHold,
 	}
 	var parts []UploadedPart
@@ -491,4 +499,17 @@ func headerValue(s string) string {
 		}
 	}
 	return s
+}
+
+// retainUntil is the lock date of r, never earlier than MinLock from now,
+// rounded up to the second S3 keeps.
+func (u *Uploader) retainUntil(r Recording) time.Time {
+	t := u.cfg.RetainUntil(r)
+	if floor := u.cfg.Now().Add(u.cfg.MinLock); t.Before(floor) {
+		t = floor
+	}
+	if t2 := t.Truncate(time.Second); !t2.Equal(t) {
+		t = t2.Add(time.Second)
+	}
+	return t.UTC()
 }

@@ -90,11 +90,7 @@ func retainUntil(p retention.Period, loc *time.Location) func(storage.Recording)
 }
 
 // newUploader wires the archive uploader for serve.
-func newUploader(cfg *Config, cat *storage.Catalog, st *storage.Staging, m *storage.ArchiveMetrics, log *slog.Logger) (*storage.Uploader, error) {
-	a, err := openArchive(cfg)
-	if err != nil {
-		return nil, err
-	}
+func newUploader(cfg *Config, a *storage.Archive, cat *storage.Catalog, st *storage.Staging, m *storage.ArchiveMetrics, log *slog.Logger) (*storage.Uploader, error) {
 	return storage.NewUploader(storage.UploaderConfig{
 		Station:        cfg.Station,
 		Version:        version,

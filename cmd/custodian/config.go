@@ -61,6 +61,14 @@ type RetentionConfig struct {
 	// Standard is how long every recording is kept at least, in calendar
 	// months or years; never shorter than six months.
 	Standard string `yaml:"standard"`
+	// LocalKeep is how long a staged copy stays after the archive holds it, verified.
+	LocalKeep Duration `yaml:"local_keep"`
+	// Grace separates marking an expired recording deleted from deleting it.
+	Grace Duration `yaml:"grace"`
+	// MinFree is the staging space to keep free ("50GiB"); under it archived
+	// copies are evicted early, and when nothing is left to evict docks
+	// pause so the rest stays a reserve for interview rooms. "0" disables.
+	MinFree string `yaml:"min_free"`
 }
 
 // AdminConfig is the admin HTTP surface.
@@ -123,10 +131,15 @@ const (
 // Defaults returns the config every file is decoded on top of.
 func Defaults() Config {
 	return Config{
-		DataDir:   DefaultDataDir,
-		Timezone:  DefaultTimezone,
-		Admin:     AdminConfig{Listen: DefaultListen},
-		Retention: RetentionConfig{Standard: retention.DefaultStandard},
+		DataDir:  DefaultDataDir,
+		Timezone: DefaultTimezone,
+		Admin:    AdminConfig{Listen: DefaultListen},
+		Retention: RetentionConfig{
+			Standard:  retention.DefaultStandard,
+			LocalKeep: Duration{raw: "7d", d: retention.DefaultLocalKeep},
+			Grace:     Duration{raw: "7d", d: retention.DefaultGrace},
+			MinFree:   "0",
+		},
 		Storage: StorageConfig{
 			FreeWarningPercent:  100 * hardware.DefaultFreeWarning,
 			FreeCriticalPercent: 100 * hardware.DefaultFreeCritical,
@@ -396,6 +409,15 @@ func (c *Config) validate() []string {
 			}
 		}
 	}
+	if msg := c.Retention.LocalKeep.check(0); msg != "" {
+		add("retention.local_keep", "%s", msg)
+	}
+	if msg := c.Retention.Grace.check(time.Hour); msg != "" {
+		add("retention.grace", "%s (the grace period is what makes an expiry restorable; it is never 0)", msg)
+	}
+	if _, err := humanize.ParseBytes(c.Retention.MinFree); err != nil {
+		add("retention.min_free", "%q: want a size such as 50GiB, or 0", c.Retention.MinFree)
+	}
 	if _, err := retention.ParseStandard(c.Retention.Standard); err != nil {
 		add("retention.standard", "%v", err)
 	}
@@ -498,6 +520,19 @@ func (a *ArchiveConfig) Bandwidth() int64 {
 }
 
 // StandardPeriod is the validated standard retention period.
+// RetentionPolicy is the retention section as the planner takes it.
+func (c *Config) RetentionPolicy() retention.Policy {
+	minFree, _ := humanize.ParseBytes(c.Retention.MinFree)
+	return retention.Policy{
+		Standard:  c.StandardPeriod(),
+		Location:  c.Location(),
+		LocalKeep: c.Retention.LocalKeep.D(),
+		Grace:     c.Retention.Grace.D(),
+		MinFree:   int64(minFree),
+		Archive:   c.Archive != nil,
+	}
+}
+
 func (c *Config) StandardPeriod() retention.Period {
 	p, _ := retention.ParseStandard(c.Retention.Standard)
 	return p

@@ -43,6 +43,13 @@ commands:
   archive   archive init: create or check the Object Lock bucket
   verify    verify --archive [--sample N]: download archived objects and hash them again
   status    show storage health, docks, backlog and alerts of the running daemon
+  hold      put recordings in the permanent class: --reason R --why TEXT [--case C] (--id ID | --officer N|--room R --from T --to T)
+  release   remove one reason from a recording: --id ID --reason R --why TEXT
+  restore   undo a pending expiry during the grace period: --id ID --why TEXT
+  case      case link --case C (selectors) | case show C
+  retention retention plan [--at TIME]: what would be evicted or deleted, without doing it
+  report    report --day YYYY-MM-DD: the daily completeness report
+  audit     audit verify: check the hash chain of the custody trail
   version   print the version
 
 Run 'custodian <command> -h' for a command's flags.
@@ -64,6 +71,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return verify(ctx, args[1:], stdout, stderr)
 	case "status":
 		return status(ctx, args[1:], stdout, stderr)
+	case "hold":
+		return hold(ctx, args[1:], stdout, stderr)
+	case "release":
+		return release(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return restore(ctx, args[1:], stdout, stderr)
+	case "case":
+		return caseCmd(ctx, args[1:], stdout, stderr)
+	case "retention":
+		return retentionCmd(ctx, args[1:], stdout, stderr)
+	case "report":
+		return report(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return audit(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "custodian", version)
 		return nil

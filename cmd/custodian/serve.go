@@ -18,6 +18,7 @@ import (
 	"custodian/admin"
 	"custodian/hardware"
 	"custodian/ingest"
+	"custodian/retention"
 	"custodian/storage"
 )
 
@@ -78,6 +79,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	reg.MustRegister(buildInfo)
 	metrics := ingest.NewMetrics(reg)
 
+	var uploader *storage.Uploader // nil: local-only mode
+	var archive retention.Archive
+	if cfg.Archive != nil {
+		a, err := openArchive(cfg)
+		if err != nil {
+			return err
+		}
+		if uploader, err = newUploader(cfg, a, cat, staging, storage.NewArchiveMetrics(reg), log); err != nil {
+			return err
+		}
+		archive = a
+	}
+	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy()}, cat, staging, archive, log, retention.NewMetrics(reg))
+
 	env := ingest.Env{
 		Station:  cfg.Station,
 		Location: cfg.Location(),
@@ -86,7 +101,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Staging:  staging,
 		Log:      log,
 		Metrics:  metrics,
-		Paused:   monitor.Critical,
+		// Docks pause on a critical disk, or when retention cannot free
+		// space; cameras keep their footage meanwhile.
+		Paused: func() bool { return monitor.Critical() || keeper.Short() },
 	}
 	var docks []*ingest.Dock
 	for _, d := range cfg.Docks {
@@ -99,13 +116,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			ScanInterval:      d.ScanInterval.D(),
 			Copies:            d.Copies,
 		}, env))
-	}
-
-	var uploader *storage.Uploader // nil: local-only mode
-	if cfg.Archive != nil {
-		if uploader, err = newUploader(cfg, cat, staging, storage.NewArchiveMetrics(reg), log); err != nil {
-			return err
-		}
 	}
 
 	var token string
@@ -123,12 +133,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("admin listen: %w", err)
 	}
 	srv := admin.New(admin.Config{
-		Station:  cfg.Station,
-		Version:  version,
-		Location: cfg.Location(),
-		Health:   monitor.Report,
-		Token:    token,
-		TLS:      tlsConfig,
+		Station:   cfg.Station,
+		Version:   version,
+		Location:  cfg.Location(),
+		Health:    monitor.Report,
+		Token:     token,
+		Retention: retentionAPI{keeper},
+		TLS:       tlsConfig,
 		Status: func() map[string]any {
 			st := make([]ingest.DockStatus, 0, len(docks))
 			for _, d := range docks {
@@ -148,6 +159,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if uploader != nil {
 		g.Go(func() error { return uploader.Run(gctx) })
 	}
+	g.Go(func() error { return keeper.Run(gctx) })
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	log.Info("custodian started", "version", version, "station", cfg.Station,
 		"docks", len(docks), "archive", uploader != nil, "admin", ln.Addr().String(), "data_dir", cfg.DataDir)

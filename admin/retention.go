@@ -1,0 +1,284 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"custodian/storage"
+)
+
+// Retention is what the admin API asks of the retention rule. cmd adapts
+// the retention package to it, so admin depends on storage alone.
+type Retention interface {
+	Hold(ctx context.Context, ids []uint64, f storage.Filter, h storage.Hold) ([]uint64, error)
+	Release(ctx context.Context, id uint64, reason, by, why string) (storage.Recording, error)
+	Restore(ctx context.Context, id uint64, by, why string) error
+	// Plan and Report return JSON-able values.
+	Plan(at time.Time) (any, error)
+	Report(day time.Time) (any, error)
+	// VerifyTrail checks the custody trail; it returns the events checked.
+	VerifyTrail(ctx context.Context) (int, error)
+}
+
+// HoldRequest is the body of POST /api/v1/holds and POST /api/v1/cases/{case}/links.
+// Select by ids, or by officer or room with from and to.
+type HoldRequest struct {
+	Reason  string   `json:"reason"`
+	Why     string   `json:"why"`
+	Case    string   `json:"case,omitempty"`
+	IDs     []uint64 `json:"ids,omitempty"`
+	Officer string   `json:"officer,omitempty"`
+	Room    string   `json:"room,omitempty"`
+	From    string   `json:"from,omitempty"`
+	To      string   `json:"to,omitempty"`
+}
+
+// HoldResponse lists the recordings a hold or link reached.
+type HoldResponse struct {
+	IDs   []uint64 `json:"ids"`
+	Actor string   `json:"actor"`
+	// Warning is set when the catalog recorded the hold but the archive did
+	// not take every legal hold yet; the sweeper keeps trying.
+	Warning string `json:"warning,omitempty"`
+}
+
+// DecisionRequest is the body of a release or a restore.
+type DecisionRequest struct {
+	Reason string `json:"reason,omitempty"`
+	Why    string `json:"why"`
+}
+
+// MaxWhyLen bounds the free text of a decision.
+const MaxWhyLen = 2000
+
+func (s *Server) retentionRoutes() {
+	if s.cfg.Retention == nil {
+		return
+	}
+	s.HandleMutation("POST /api/v1/holds", s.hold)
+	s.HandleMutation("POST /api/v1/cases/{case}/links", s.hold)
+	s.HandleMutation("POST /api/v1/recordings/{id}/release", s.release)
+	s.HandleMutation("POST /api/v1/recordings/{id}/restore", s.restore)
+	s.mux.HandleFunc("GET /api/v1/cases/{case}", s.caseShow)
+	s.mux.HandleFunc("GET /api/v1/retention/plan", s.plan)
+	s.mux.HandleFunc("GET /api/v1/report", s.report)
+	s.mux.HandleFunc("GET /api/v1/audit/verify", s.auditVerify)
+}
+
+func checkWhy(why string) error {
+	if len(why) > MaxWhyLen {
+		return fmt.Errorf("why: at most %d bytes", MaxWhyLen)
+	}
+	if err := checkNote(why); err != nil {
+		return errors.New("why" + strings.TrimPrefix(err.Error(), "text"))
+	}
+	return nil
+}
+
+func (s *Server) hold(w http.ResponseWriter, r *http.Request, actor string) {
+	var req HoldRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if c := r.PathValue("case"); c != "" {
+		if req.Case != "" && req.Case != c {
+			writeError(w, http.StatusBadRequest, "case in the body differs from the path")
+			return
+		}
+		req.Case = c
+		if req.Reason == "" {
+			req.Reason = "evidence" // a case link implies use as evidence
+		}
+	}
+	f, err := s.holdFilter(req)
+	if err == nil {
+		err = checkWhy(req.Why)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ids, err := s.cfg.Retention.Hold(r.Context(), req.IDs, f,
+		storage.Hold{Reason: req.Reason, By: actor, Why: req.Why, Case: req.Case})
+	resp := HoldResponse{IDs: ids, Actor: actor}
+	switch {
+	case err == nil:
+	case errors.Is(err, storage.ErrNotFound):
+		writeError(w, http.StatusNotFound, "a selected recording does not exist")
+		return
+	case ids == nil:
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	default:
+		s.log.Warn("hold recorded, archive not yet in line", "err", err)
+		resp.Warning = "held in the catalog; the archive's legal hold is pending and will be retried"
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) holdFilter(req HoldRequest) (storage.Filter, error) {
+	var f storage.Filter
+	var err error
+	if req.Case != "" {
+		if _, err := id("case", req.Case); err != nil {
+			return f, err
+		}
+	}
+	if len(req.IDs) > 0 {
+		if req.Officer != "" || req.Room != "" {
+			return f, errors.New("select by ids or by officer/room, not both")
+		}
+		return f, nil
+	}
+	if req.Officer != "" {
+		if f.Officer, err = id("officer", req.Officer); err != nil {
+			return f, err
+		}
+	}
+	if req.Room != "" {
+		if f.SourceID, err = id("room", req.Room); err != nil {
+			return f, err
+		}
+		f.Source = storage.SourceRoom
+	}
+	if (f.Officer == "") == (f.SourceID == "") {
+		return f, errors.New("select by ids, or by exactly one of officer or room, with from and to")
+	}
+	if f.From, err = ParseTime(req.From, s.cfg.Location); err != nil {
+		return f, fmt.Errorf("from: %w", err)
+	}
+	if f.To, err = ParseTime(req.To, s.cfg.Location); err != nil {
+		return f, fmt.Errorf("to: %w", err)
+	}
+	if !f.From.Before(f.To) {
+		return f, errors.New("from must be before to")
+	}
+	return f, nil
+}
+
+func (s *Server) release(w http.ResponseWriter, r *http.Request, actor string) {
+	rid, err := pathID(r, "id")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var req DecisionRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if err := checkWhy(req.Why); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	rec, err := s.cfg.Retention.Release(r.Context(), rid, req.Reason, actor, req.Why)
+	if s.decisionError(w, rid, err) {
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+func (s *Server) restore(w http.ResponseWriter, r *http.Request, actor string) {
+	rid, err := pathID(r, "id")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var req DecisionRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if err := checkWhy(req.Why); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if s.decisionError(w, rid, s.cfg.Retention.Restore(r.Context(), rid, actor, req.Why)) {
+		return
+	}
+	rec, _ := s.cat.Get(rid)
+	writeJSON(w, http.StatusOK, rec)
+}
+
+// decisionError answers a failed release or restore; true when it did.
+func (s *Server) decisionError(w http.ResponseWriter, rid uint64, err error) bool {
+	var se *storage.StateError
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, storage.ErrNotFound):
+		writeError(w, http.StatusNotFound, fmt.Sprintf("recording %d not found", rid))
+	case errors.As(err, &se):
+		writeError(w, http.StatusConflict, se.Error())
+	default:
+		writeError(w, http.StatusConflict, err.Error())
+	}
+	return true
+}
+
+func (s *Server) caseShow(w http.ResponseWriter, r *http.Request) {
+	c, err := id("case", r.PathValue("case"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	recs, err := s.cat.List(storage.Filter{Case: c})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "catalog read failed")
+		return
+	}
+	if recs == nil {
+		recs = []storage.Recording{}
+	}
+	writeJSON(w, http.StatusOK, RecordingsResponse{Recordings: recs})
+}
+
+func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
+	at := s.cfg.Now()
+	if v := r.URL.Query().Get("at"); v != "" {
+		t, err := ParseTime(v, s.cfg.Location)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "at: "+err.Error())
+			return
+		}
+		at = t
+	}
+	res, err := s.cfg.Retention.Plan(at)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "planning failed")
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	day, err := time.ParseInLocation(time.DateOnly, r.URL.Query().Get("day"), s.cfg.Location)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "day: want YYYY-MM-DD")
+		return
+	}
+	res, err := s.cfg.Retention.Report(day)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "report failed")
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// AuditResponse is the body of GET /api/v1/audit/verify.
+type AuditResponse struct {
+	OK      bool   `json:"ok"`
+	Checked int    `json:"checked"`
+	Error   string `json:"error,omitempty"`
+}
+
+func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) {
+	n, err := s.cfg.Retention.VerifyTrail(r.Context())
+	resp := AuditResponse{OK: err == nil, Checked: n}
+	if err != nil {
+		resp.Error = err.Error()
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,295 @@
+package retention
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"custodian/internal/miniotest"
+	"custodian/storage"
+)
+
+type env struct {
+	cat     *storage.Catalog
+	staging *storage.Staging
+	now     time.Time
+	mu      sync.Mutex
+}
+
+func (e *env) Now() time.Time  { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
+func (e *env) set(t time.Time) { e.mu.Lock(); e.now = t; e.mu.Unlock() }
+
+func newEnv(t *testing.T, stagingDir string) *env {
+	t.Helper()
+	e := &env{now: time.Now()}
+	var err error
+	e.cat, err = storage.OpenCatalog(filepath.Join(t.TempDir(), "custodian.db"), storage.CatalogOptions{Now: e.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.cat.Close() })
+	if e.staging, err = storage.OpenStaging(stagingDir); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// ingest stages bytes and records them as a verified dock recording.
+func (e *env) ingest(t *testing.T, data []byte, started time.Time, officer string) storage.Recording {
+	t.Helper()
+	blob, err := e.staging.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := e.cat.Add(storage.Recording{Station: "st01", Source: storage.SourceDock, SourceID: "dock-a",
+		Device: "J0000001", Officer: officer, Name: string(data[:4]) + ".mp4", Ext: "mp4", StartedAt: started.UTC(),
+		ReceivedAt: e.Now().UTC(), SHA256: blob.SHA256, Size: blob.Size, State: storage.StateVerified})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (e *env) get(t *testing.T, id uint64) storage.Recording {
+	t.Helper()
+	r, err := e.cat.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// The whole retention path against a real MinIO: legal holds set and lifted
+// and read back, a two-stage expiry with a restore in between, and MinIO
+// itself refusing to delete a held version of the same age.
+func TestRetentionOnMinIO(t *testing.T) {
+	srv := miniotest.Start(t)
+	a, err := storage.NewArchive(storage.ArchiveConfig{Endpoint: srv.Endpoint, Bucket: "evidence", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := a.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, t.TempDir())
+	p := Policy{Standard: Period{Months: 6}, Location: cst, LocalKeep: 7 * 24 * time.Hour, Grace: 7 * 24 * time.Hour}
+	// Two recordings whose six months end a few seconds from now.
+	start := time.Now().In(cst).AddDate(0, -6, 0).Add(4 * time.Second)
+	expiring := e.ingest(t, []byte("expiring footage"), start, "100001")
+	kept := e.ingest(t, []byte("held footage of the same age"), start, "100001")
+
+	up, err := storage.NewUploader(storage.UploaderConfig{Station: "st01", Version: "test", MinLock: time.Second,
+		RetainUntil: func(r storage.Recording) time.Time { return p.RetainUntil(&r) }}, e.cat, e.staging, a, quiet, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- up.Run(uctx) }()
+	deadline := time.Now().Add(time.Minute)
+	for e.get(t, expiring.ID).State != storage.StateArchived || e.get(t, kept.ID).State != storage.StateArchived {
+		if time.Now().After(deadline) {
+			t.Fatal("uploads did not finish")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	<-done
+
+	g := New(Config{Policy: p, Now: e.Now}, e.cat, e.staging, a, quiet, nil)
+	heldRec := e.get(t, kept.ID)
+	ids, err := g.Hold(ctx, []uint64{kept.ID}, storage.Filter{}, storage.Hold{Reason: ReasonEvidence, By: "admin1", Why: "case file", Case: "C2026-17"})
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("hold: %v %v", ids, err)
+	}
+	if on, err := a.LegalHold(ctx, heldRec.ArchiveKey, heldRec.ArchiveVersion); err != nil || !on {
+		t.Fatalf("legal hold after hold: %v %v", on, err)
+	}
+	// A second reason, released again: the legal hold stays for the first.
+	g.Hold(ctx, []uint64{kept.ID}, storage.Filter{}, storage.Hold{Reason: ReasonObstruction, By: "admin1", Why: "obstruction seen"})
+	if _, err := g.Release(ctx, kept.ID, ReasonObstruction, "admin2", "not obstruction after review"); err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := a.LegalHold(ctx, heldRec.ArchiveKey, heldRec.ArchiveVersion); !on {
+		t.Fatal("legal hold lifted while a reason remains")
+	}
+	// Hold and release the other one: no reason left, the legal hold goes.
+	exp := e.get(t, expiring.ID)
+	g.Hold(ctx, []uint64{exp.ID}, storage.Filter{}, storage.Hold{Reason: ReasonMajorCase, By: "admin1", Why: "maybe"})
+	if on, _ := a.LegalHold(ctx, exp.ArchiveKey, exp.ArchiveVersion); !on {
+		t.Fatal("no legal hold after hold")
+	}
+	if _, err := g.Release(ctx, exp.ID, ReasonMajorCase, "admin2", "not a major case"); err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := a.LegalHold(ctx, exp.ArchiveKey, exp.ArchiveVersion); on {
+		t.Fatal("legal hold still on after the last reason was released")
+	}
+	if _, err := g.Release(ctx, exp.ID, ReasonMajorCase, "admin2", "again"); !errors.Is(err, ErrNoSuchHold) {
+		t.Fatalf("second release: %v", err)
+	}
+
+	// Let MinIO's own clock pass the lock, then run the sweeper a day later.
+	time.Sleep(time.Until(exp.RetainUntil.Add(time.Second)))
+	e.set(time.Now().Add(24 * time.Hour))
+	if _, err := g.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exp = e.get(t, exp.ID)
+	if exp.State != storage.StateExpiring || exp.DeleteMarker == "" {
+		t.Fatalf("stage one: %+v", exp)
+	}
+	if _, err := a.Head(ctx, exp.ArchiveKey, ""); !errors.Is(err, storage.ErrObjectNotFound) {
+		t.Fatalf("latest version visible behind the delete marker: %v", err)
+	}
+	if e.get(t, kept.ID).State != storage.StateArchived {
+		t.Fatal("held recording touched")
+	}
+	// Restore during grace, and it is back.
+	if err := g.Restore(ctx, exp.ID, "admin2", "needed for review"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Head(ctx, exp.ArchiveKey, ""); err != nil {
+		t.Fatalf("not visible after restore: %v", err)
+	}
+	// Marked again, and after the grace period deleted for good.
+	if _, err := g.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.set(time.Now().Add(9 * 24 * time.Hour))
+	if _, err := g.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exp = e.get(t, exp.ID)
+	if exp.State != storage.StateExpired || exp.SHA256 == "" {
+		t.Fatalf("stage two: %+v", exp)
+	}
+	if v, _ := a.Versions(ctx, exp.ArchiveKey); len(v) != 0 {
+		t.Fatalf("versions left: %v", v)
+	}
+	if _, err := os.Stat(e.staging.Path(exp.SHA256)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("local copy of an expired recording left")
+	}
+	// The held one of the same age: MinIO itself refuses to delete it.
+	held := e.get(t, kept.ID)
+	if held.State != storage.StateArchived {
+		t.Fatalf("held recording is %s", held.State)
+	}
+	if err := a.Remove(ctx, held.ArchiveKey, held.ArchiveVersion); err == nil {
+		t.Fatal("MinIO deleted a version under legal hold")
+	}
+	if n, err := e.cat.VerifyEvents(); err != nil {
+		t.Fatalf("custody trail after %d events: %v", n, err)
+	}
+}
+
+// fakeArchive records calls; retention's unit tests need no server.
+type fakeArchive struct{ holds map[string]bool }
+
+func (f *fakeArchive) SetLegalHold(_ context.Context, key, _ string, on bool) error {
+	f.holds[key] = on
+	return nil
+}
+func (f *fakeArchive) SetCases(context.Context, string, string, []string) error { return nil }
+func (f *fakeArchive) MarkDeleted(context.Context, string) (string, error)      { return "marker", nil }
+func (f *fakeArchive) Undelete(context.Context, string, string) error           { return nil }
+func (f *fakeArchive) Remove(context.Context, string, string) error             { return nil }
+
+// A staging disk that is full: the sweeper evicts what the archive holds,
+// never an unarchived copy, and says it is still short so docks pause.
+func TestSweeperFullDiskNeverDeletesUnarchived(t *testing.T) {
+	if os.Geteuid() != 0 {
+		miniotest.Need(t, "root, to mount a small tmpfs")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
+		miniotest.Need(t, "tmpfs mount: "+string(out))
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	e := newEnv(t, filepath.Join(dir, "staging"))
+	now := e.Now()
+	fill := func(c byte) []byte { return bytes.Repeat([]byte{c}, 1<<20) }
+	archived := e.ingest(t, fill('a'), now.Add(-time.Hour), "1")
+	unarchived1 := e.ingest(t, fill('b'), now.Add(-2*time.Hour), "1")
+	unarchived2 := e.ingest(t, fill('c'), now.Add(-3*time.Hour), "1")
+	e.cat.Update(archived.ID, func(r *storage.Recording) error {
+		r.State, r.ArchiveKey, r.ArchivedAt = storage.StateArchived, "st01/a", now
+		return nil
+	})
+	g := New(Config{Policy: Policy{Standard: Period{Months: 6}, MinFree: 100 << 20}, Now: e.Now},
+		e.cat, e.staging, &fakeArchive{holds: map[string]bool{}}, quiet, nil)
+	res, err := g.Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions) != 1 || res.Actions[0].Kind != Evict || res.Actions[0].ID != archived.ID {
+		t.Fatalf("actions %+v", res.Actions)
+	}
+	if res.Short <= 0 || !g.Short() {
+		t.Fatalf("short %d, Short() %v: docks must pause", res.Short, g.Short())
+	}
+	for _, r := range []storage.Recording{unarchived1, unarchived2} {
+		if err := e.staging.Verify(r.SHA256, r.Size); err != nil {
+			t.Fatalf("unarchived copy %d damaged: %v", r.ID, err)
+		}
+	}
+	if _, err := os.Stat(e.staging.Path(archived.SHA256)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("archived copy not evicted")
+	}
+	if r := e.get(t, archived.ID); r.EvictedAt.IsZero() || r.State != storage.StateArchived {
+		t.Fatalf("evicted record %+v", r)
+	}
+}
+
+// Holds need who and why; a case link implies evidence; an expiring
+// recording held during grace is restored at once.
+func TestHoldRules(t *testing.T) {
+	e := newEnv(t, t.TempDir())
+	fa := &fakeArchive{holds: map[string]bool{}}
+	g := New(Config{Policy: Policy{Standard: Period{Months: 6}}, Now: e.Now}, e.cat, e.staging, fa, quiet, nil)
+	ctx := context.Background()
+	r := e.ingest(t, []byte("some footage"), e.Now().Add(-time.Hour), "100001")
+	if _, err := g.Hold(ctx, []uint64{r.ID}, storage.Filter{}, storage.Hold{Reason: "because", By: "a", Why: "b"}); err == nil {
+		t.Error("unknown reason accepted")
+	}
+	if _, err := g.Hold(ctx, []uint64{r.ID}, storage.Filter{}, storage.Hold{Reason: ReasonEvidence, By: "a"}); err == nil {
+		t.Error("hold without why accepted")
+	}
+	if _, err := g.Hold(ctx, nil, storage.Filter{Officer: "100001"}, storage.Hold{Reason: ReasonEvidence, By: "a", Why: "b"}); err == nil {
+		t.Error("officer selection without a time range accepted")
+	}
+	ids, err := g.Hold(ctx, nil, storage.Filter{Officer: "100001", From: e.Now().Add(-2 * time.Hour), To: e.Now()},
+		storage.Hold{Reason: ReasonEvidence, By: "a", Why: "b", Case: "C1"})
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("hold by officer: %v %v", ids, err)
+	}
+	got := e.get(t, r.ID)
+	if !got.Permanent() || got.Cases[0] != "C1" || !got.LegalHold {
+		t.Fatalf("record %+v", got)
+	}
+	// Holding twice for the same reason and case records nothing new.
+	g.Hold(ctx, []uint64{r.ID}, storage.Filter{}, storage.Hold{Reason: ReasonEvidence, By: "a", Why: "b", Case: "C1"})
+	if got := e.get(t, r.ID); len(got.Holds) != 1 {
+		t.Fatalf("holds %+v", got.Holds)
+	}
+	// An expiring recording held during grace comes back at once.
+	r2 := e.ingest(t, []byte("other footage"), e.Now().Add(-time.Hour), "100002")
+	e.cat.Update(r2.ID, func(x *storage.Recording) error {
+		x.State, x.ExpiringAt = storage.StateExpiring, e.Now()
+		return nil
+	})
+	g.Hold(ctx, []uint64{r2.ID}, storage.Filter{}, storage.Hold{Reason: ReasonMassIncident, By: "a", Why: "b"})
+	if got := e.get(t, r2.ID); got.State != storage.StateVerified || !got.ExpiringAt.IsZero() {
+		t.Fatalf("held during grace: %+v", got)
+	}
+}

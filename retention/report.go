@@ -1,0 +1,106 @@
+package retention
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"custodian/storage"
+)
+
+// Report is the daily completeness report supervisors check: did recording
+// happen, and did it reach the archive.
+type Report struct {
+	Day      string      `json:"day"`
+	Officers []ReportRow `json:"officers"`
+	Devices  []ReportRow `json:"devices"`
+	Rooms    []ReportRow `json:"rooms"`
+	// Held and Expired count the day's recordings in those conditions.
+	Held    int `json:"held"`
+	Expired int `json:"expired"`
+	// Trouble lists recordings of the day that are missing or corrupt.
+	Trouble []uint64 `json:"trouble,omitempty"`
+	// EnteringGrace lists recordings (of any day) that will be marked
+	// deleted within the next seven days, so none is a surprise.
+	EnteringGrace []Action `json:"entering_grace"`
+}
+
+// ReportRow counts one officer's, device's or room's recordings of the day.
+type ReportRow struct {
+	Key      string `json:"key"`
+	Files    int    `json:"files"`
+	Bytes    int64  `json:"bytes"`
+	Archived int    `json:"archived"`
+	Pending  int    `json:"pending"` // not yet archived
+	// Seconds is the recorded time of a room's segments.
+	Seconds float64 `json:"seconds,omitempty"`
+}
+
+// ReportWindow is how far ahead the report looks for coming expiries.
+const ReportWindow = 7 * 24 * time.Hour
+
+// MakeReport builds the report for the station-local day that starts at
+// dayStart (in p.Location), from every recording, at time now.
+func MakeReport(dayStart, now time.Time, recs []storage.Recording, p Policy, free int64) Report {
+	if p.Location == nil {
+		p.Location = time.UTC
+	}
+	dayEnd := dayStart.AddDate(0, 0, 1)
+	rep := Report{Day: dayStart.In(p.Location).Format(time.DateOnly)}
+	officers, devices, rooms := map[string]*ReportRow{}, map[string]*ReportRow{}, map[string]*ReportRow{}
+	row := func(m map[string]*ReportRow, k string) *ReportRow {
+		if m[k] == nil {
+			m[k] = &ReportRow{Key: k}
+		}
+		return m[k]
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.StartedAt.Before(dayStart) || !r.StartedAt.Before(dayEnd) {
+			continue
+		}
+		var rows []*ReportRow
+		if r.Source == storage.SourceRoom {
+			room := row(rooms, r.SourceID)
+			rows = append(rows, room)
+		} else {
+			rows = append(rows, row(officers, cmp.Or(r.Officer, "unknown")), row(devices, cmp.Or(r.Device, "unknown")))
+		}
+		for _, x := range rows {
+			x.Files++
+			x.Bytes += r.Size
+			switch r.State {
+			case storage.StateArchived, storage.StateExpiring, storage.StateExpired:
+				x.Archived++
+			default:
+				x.Pending++
+			}
+		}
+		if r.Permanent() {
+			rep.Held++
+		}
+		switch r.State {
+		case storage.StateExpired:
+			rep.Expired++
+		case storage.StateMissing, storage.StateCorrupt:
+			rep.Trouble = append(rep.Trouble, r.ID)
+		}
+	}
+	rep.Officers, rep.Devices, rep.Rooms = sorted(officers), sorted(devices), sorted(rooms)
+	rep.EnteringGrace = []Action{}
+	for _, a := range Plan(now.Add(ReportWindow), recs, p, free).Actions {
+		if a.Kind == MarkExpired {
+			rep.EnteringGrace = append(rep.EnteringGrace, a)
+		}
+	}
+	return rep
+}
+
+func sorted(m map[string]*ReportRow) []ReportRow {
+	out := make([]ReportRow, 0, len(m))
+	for _, r := range m {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b ReportRow) int { return cmp.Compare(a.Key, b.Key) })
+	return out
+}
