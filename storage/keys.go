@@ -20,6 +20,7 @@ import (
 // idx_quick    device 0 name 0 u64(size) u64(mtime)    -> u64(id)
 // idx_pending  source_id 0 u64(id)                     -> nil (a release under way)
 // uploads      u64(id)                                 -> JSON MultipartUpload
+// audit_chunks u64(first event seq)                    -> JSON AuditChunk
 //
 // uploads holds the resumable state of a multipart upload in progress; the
 // entry goes in the same transaction that marks the record archived.
@@ -41,11 +42,12 @@ var (
 	bucketIdxQuick   = []byte("idx_quick")
 	bucketIdxPending = []byte("idx_pending")
 	bucketUploads    = []byte("uploads")
+	bucketAudit      = []byte("audit_chunks")
 
 	allBuckets = [][]byte{
 		bucketRecordings, bucketEvents, bucketMeta, bucketCounts,
 		bucketIdxState, bucketIdxTime, bucketIdxOfficer, bucketIdxDevice,
-		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending, bucketUploads,
+		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending, bucketUploads, bucketAudit,
 	}
 
 	keySchema        = []byte("schema")

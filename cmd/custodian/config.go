@@ -520,6 +520,17 @@ func (a *ArchiveConfig) Bandwidth() int64 {
 }
 
 // StandardPeriod is the validated standard retention period.
+// RetentionSummary is the retention rule in force, as the custody trail
+// records it.
+func (c *Config) RetentionSummary() string {
+	mode := "local-only"
+	if c.Archive != nil {
+		mode = "archive " + c.Archive.Endpoint + "/" + c.Archive.Bucket
+	}
+	return fmt.Sprintf("standard=%s local_keep=%s grace=%s min_free=%s timezone=%s %s",
+		c.StandardPeriod(), c.Retention.LocalKeep, c.Retention.Grace, c.Retention.MinFree, c.Timezone, mode)
+}
+
 // RetentionPolicy is the retention section as the planner takes it.
 func (c *Config) RetentionPolicy() retention.Policy {
 	minFree, _ := humanize.ParseBytes(c.Retention.MinFree)

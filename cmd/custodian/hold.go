@@ -19,8 +19,8 @@ import (
 // decisionFlags are the flags every recorded decision takes.
 type decisionFlags struct {
 	config, by, why, reason, caseNo, officer, room, from, to string
-	ids                                                       []uint64
-	json                                                      bool
+	ids                                                      []uint64
+	json                                                     bool
 }
 
 func (d *decisionFlags) register(fs *flag.FlagSet, selectors bool) {

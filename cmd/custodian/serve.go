@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -64,6 +65,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A change of the retention rule is a custody event of its own.
+	if _, err := cat.NoteSetting("retention", cfg.RetentionSummary()); err != nil {
+		return err
+	}
 	// The first sample is taken before the sources start, so a critical
 	// volume holds back the very first copy.
 	monitor := hardware.NewMonitor(cfg.Health(log))
@@ -81,6 +86,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	var uploader *storage.Uploader // nil: local-only mode
 	var archive retention.Archive
+	var store storage.ObjectStore
 	if cfg.Archive != nil {
 		a, err := openArchive(cfg)
 		if err != nil {
@@ -89,7 +95,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		if uploader, err = newUploader(cfg, a, cat, staging, storage.NewArchiveMetrics(reg), log); err != nil {
 			return err
 		}
-		archive = a
+		archive, store = a, a
 	}
 	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy()}, cat, staging, archive, log, retention.NewMetrics(reg))
 
@@ -138,7 +144,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Location:  cfg.Location(),
 		Health:    monitor.Report,
 		Token:     token,
-		Retention: retentionAPI{keeper},
+		Retention: retentionAPI{keeper, cat, store},
 		TLS:       tlsConfig,
 		Status: func() map[string]any {
 			st := make([]ingest.DockStatus, 0, len(docks))
@@ -160,6 +166,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		g.Go(func() error { return uploader.Run(gctx) })
 	}
 	g.Go(func() error { return keeper.Run(gctx) })
+	if store != nil {
+		shipper := storage.AuditShipper{Catalog: cat, Store: store, Station: cfg.Station, Interval: 5 * time.Minute,
+			Lock: cfg.StandardPeriod().AddTo(time.Now(), time.UTC).Sub(time.Now()), Log: log}
+		g.Go(func() error { return shipper.Run(gctx) })
+	}
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	log.Info("custodian started", "version", version, "station", cfg.Station,
 		"docks", len(docks), "archive", uploader != nil, "admin", ln.Addr().String(), "data_dir", cfg.DataDir)
