@@ -60,7 +60,7 @@ func ParsePeriod(s string) (Period, error) {
 func ParseStandard(s string) (Period, error) {
 	p, err := ParsePeriod(s)
 	if err != nil {
-		return Period{}, err
+		return Period{}, fmt.Errorf("%w; the legal minimum is %d months", err, MinStandardMonths)
 	}
 	if p.Months < MinStandardMonths {
 		return Period{}, fmt.Errorf("%s is shorter than the legal minimum of %d months", s, MinStandardMonths)

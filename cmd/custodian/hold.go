@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -275,29 +276,68 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}, "/api/v1/report", nil)
 }
 
-// audit: custodian audit verify [--json]
+// audit: custodian audit verify [--json]. Asks the running daemon, or
+// reads the catalog itself (read-only) when none runs.
 func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "verify" {
 		return usageError{errors.New("audit: want verify")}
 	}
-	var failed error
-	err := readCmd(ctx, "audit verify", args[1:], stdout, stderr, func(*flag.FlagSet, url.Values) {},
-		"/api/v1/audit/verify", func(w io.Writer, raw json.RawMessage) error {
-			var res admin.AuditResponse
-			if err := json.Unmarshal(raw, &res); err != nil {
-				return err
-			}
-			if !res.OK {
-				failed = errors.New(res.Error)
-				return nil
-			}
-			fmt.Fprintf(w, "custody trail intact: %d events checked\n", res.Checked)
-			return nil
-		})
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", defaultConfigPath, "config file")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*config)
 	if err != nil {
 		return err
 	}
-	return failed
+	c, err := newClient(cfg)
+	if err != nil {
+		return err
+	}
+	var res admin.AuditResponse
+	err = c.get(ctx, "/api/v1/audit/verify", nil, &res)
+	if errors.Is(err, errNotRunning) {
+		res, err = auditLocal(ctx, cfg)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := printJSON(stdout, res); err != nil {
+			return err
+		}
+	} else if res.OK {
+		fmt.Fprintf(stdout, "custody trail intact: %d events checked\n", res.Checked)
+	}
+	if !res.OK {
+		return errors.New(res.Error)
+	}
+	return nil
+}
+
+func auditLocal(ctx context.Context, cfg *Config) (admin.AuditResponse, error) {
+	cat, err := storage.OpenCatalog(filepath.Join(cfg.DataDir, "custodian.db"), storage.CatalogOptions{ReadOnly: true})
+	if err != nil {
+		return admin.AuditResponse{}, err
+	}
+	defer cat.Close()
+	var store storage.ObjectStore
+	if cfg.Archive != nil {
+		a, err := openArchive(cfg)
+		if err != nil {
+			return admin.AuditResponse{}, err
+		}
+		store = a
+	}
+	n, err := storage.VerifyAudit(ctx, cat, store)
+	res := admin.AuditResponse{OK: err == nil, Checked: n}
+	if err != nil {
+		res.Error = err.Error()
+	}
+	return res, nil
 }
 
 func printJSON(w io.Writer, v any) error {
