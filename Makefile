@@ -8,7 +8,7 @@ TOOLS := $(CURDIR)/.cache/bin
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build run test deps vet unit e2e bench fuzz clean
+.PHONY: build run test deps vet unit e2e bench bench-archive fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/custodian ./cmd/custodian
@@ -37,6 +37,10 @@ e2e: build
 
 bench:
 	bash bench/ingest.sh
+
+# Archive upload throughput next to mc cp (builds mc into .cache/bin when missing).
+bench-archive:
+	bash bench/archive.sh
 
 # Short fuzzing of every parser of outside input; the corpus is committed.
 fuzz:

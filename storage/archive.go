@@ -1,9 +1,7 @@
 package storage
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -33,6 +31,9 @@ type ArchiveConfig struct {
 	// each part of a multipart upload; each upload in flight holds one part
 	// in memory. Default DefaultPartSize.
 	PartSize int64
+	// PartConcurrency is how many parts of one multipart upload are sent at
+	// once. Default DefaultPartConcurrency.
+	PartConcurrency int
 	// Transport replaces the HTTP transport (tests record requests with it).
 	Transport http.RoundTripper
 }
@@ -41,8 +42,11 @@ type ArchiveConfig struct {
 // most 10,000 parts.
 const (
 	DefaultPartSize = 32 << 20
-	MinPartSize     = 5 << 20
-	maxParts        = 10000
+	// DefaultPartConcurrency: one part in flight while the next is read and
+	// hashed keeps a link busy without much memory.
+	DefaultPartConcurrency = 2
+	MinPartSize            = 5 << 20
+	maxParts               = 10000
 )
 
 // AbortIncompleteDays is how long the bucket keeps an unfinished multipart
@@ -72,9 +76,10 @@ const RetentionCompliance = "COMPLIANCE"
 
 // Archive is the station's S3-compatible archive bucket, with Object Lock.
 type Archive struct {
-	core     *minio.Core
-	bucket   string
-	partSize int64
+	core            *minio.Core
+	bucket          string
+	partSize        int64
+	partConcurrency int
 }
 
 var _ ObjectStore = (*Archive)(nil)
@@ -83,6 +88,9 @@ var _ ObjectStore = (*Archive)(nil)
 func NewArchive(c ArchiveConfig) (*Archive, error) {
 	if c.PartSize == 0 {
 		c.PartSize = DefaultPartSize
+	}
+	if c.PartConcurrency <= 0 {
+		c.PartConcurrency = DefaultPartConcurrency
 	}
 	if c.PartSize < MinPartSize {
 		return nil, fmt.Errorf("archive: part size %d is below the S3 minimum of %d", c.PartSize, MinPartSize)
@@ -117,7 +125,7 @@ func NewArchive(c ArchiveConfig) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("archive: %w", err)
 	}
-	return &Archive{core: core, bucket: c.Bucket, partSize: c.PartSize}, nil
+	return &Archive{core: core, bucket: c.Bucket, partSize: c.PartSize, partConcurrency: c.PartConcurrency}, nil
 }
 
 // Bucket is the bucket name.
@@ -272,141 +280,6 @@ const (
 	headerChecksumAlgo   = "x-amz-checksum-algorithm"
 )
 
-// putMultipart uploads in parts of a fixed size, each with its SHA-256 as an
-// x-amz-checksum header, saving the upload id and every finished part through
-// req.Save so that a restart continues the same upload.
-func (a *Archive) putMultipart(ctx context.Context, req PutRequest) (ObjectInfo, error) {
-	up := MultipartUpload{}
-	if req.Resume != nil {
-		up = *req.Resume
-		up.Parts = append([]UploadedPart(nil), req.Resume.Parts...)
-	}
-	if up.UploadID != "" {
-		server, err := a.listParts(ctx, req.Key, up.UploadID)
-		switch {
-		case minio.ToErrorResponse(errors.Unwrap(err)).Code == "NoSuchUpload":
-			up = MultipartUpload{} // aborted by lifecycle or by hand: start again
-		case err != nil:
-			return ObjectInfo{}, err
-		default:
-			up.Parts = keepConfirmed(up.Parts, server)
-		}
-	}
-	if up.UploadID == "" {
-		up.PartSize = a.partSizeFor(req.Size)
-		opts := a.options(req)
-		opts.UserMetadata[headerChecksumAlgo] = "SHA256"
-		id, err := a.core.NewMultipartUpload(ctx, a.bucket, req.Key, opts)
-		if err != nil {
-			return ObjectInfo{}, classify("start multipart upload", req.Key, err)
-		}
-		up.UploadID = id
-		if err := req.save(up); err != nil {
-			return ObjectInfo{}, err
-		}
-	}
-	done := map[int]UploadedPart{}
-	for _, p := range up.Parts {
-		done[p.Number] = p
-	}
-	// The bytes sent are the bytes hashed: each part is read once into a
-	// buffer, and the whole object's hash is rebuilt across all parts (the
-	// finished ones re-read from disk) before the upload is completed. A
-	// staged copy altered mid-upload is caught here, never completed.
-	whole := sha256.New()
-	buf := make([]byte, up.PartSize)
-	n := int((req.Size + up.PartSize - 1) / up.PartSize)
-	for i := 1; i <= n; i++ {
-		off := int64(i-1) * up.PartSize
-		size := min(up.PartSize, req.Size-off)
-		b := buf[:size]
-		if _, err := io.ReadFull(io.NewSectionReader(req.Body, off, size), b); err != nil {
-			return ObjectInfo{}, fmt.Errorf("upload %s part %d: read staged copy: %w", req.Key, i, err)
-		}
-		whole.Write(b)
-		if _, ok := done[i]; ok {
-			continue
-		}
-		part, err := a.putPart(ctx, req, up.UploadID, i, b)
-		if err != nil {
-			return ObjectInfo{}, err
-		}
-		up.Parts = append(up.Parts, part)
-		if err := req.save(up); err != nil {
-			return ObjectInfo{}, err
-		}
-	}
-	if got := hex.EncodeToString(whole.Sum(nil)); got != req.SHA256 {
-		return ObjectInfo{}, fmt.Errorf("upload %s: %w", req.Key, &HashMismatchError{Path: req.Key, Want: req.SHA256, Got: got})
-	}
-	parts := make([]minio.CompletePart, 0, len(up.Parts))
-	for _, p := range sortedParts(up.Parts) {
-		parts = append(parts, minio.CompletePart{PartNumber: p.Number, ETag: p.ETag, ChecksumSHA256: p.SHA256})
-	}
-	info, err := a.core.CompleteMultipartUpload(ctx, a.bucket, req.Key, up.UploadID, parts, minio.PutObjectOptions{})
-	if err != nil {
-		return ObjectInfo{}, classify("complete multipart upload", req.Key, err)
-	}
-	return a.Head(ctx, req.Key, info.VersionID)
-}
-
-func (a *Archive) putPart(ctx context.Context, req PutRequest, uploadID string, number int, data []byte) (UploadedPart, error) {
-	sum := sha256.Sum256(data)
-	b64 := base64.StdEncoding.EncodeToString(sum[:])
-	hdr := http.Header{}
-	hdr.Set(headerChecksumSHA256, b64)
-	size := int64(len(data))
-	p, err := a.core.PutObjectPart(ctx, a.bucket, req.Key, uploadID, number, bytes.NewReader(data), size,
-		minio.PutObjectPartOptions{Sha256Hex: hex.EncodeToString(sum[:]), CustomHeader: hdr, DisableContentSha256: true})
-	if err != nil {
-		return UploadedPart{}, classify(fmt.Sprintf("upload part %d", number), req.Key, err)
-	}
-	if p.ChecksumSHA256 != "" && p.ChecksumSHA256 != b64 {
-		return UploadedPart{}, &ArchiveError{Op: fmt.Sprintf("upload part %d", number), Key: req.Key, Kind: KindIntegrity,
-			Err: fmt.Errorf("server part checksum %s, sent %s: %w", p.ChecksumSHA256, b64, ErrArchiveMismatch)}
-	}
-	return UploadedPart{Number: number, Size: size, ETag: p.ETag, SHA256: b64}, nil
-}
-
-// partSizeFor keeps the part count within the S3 limit for huge files.
-func (a *Archive) partSizeFor(size int64) int64 {
-	ps := a.partSize
-	for (size+ps-1)/ps > maxParts {
-		ps *= 2
-	}
-	return ps
-}
-
-// listParts returns the parts the server holds for an upload, by number.
-func (a *Archive) listParts(ctx context.Context, key, uploadID string) (map[int]minio.ObjectPart, error) {
-	out := map[int]minio.ObjectPart{}
-	marker := 0
-	for {
-		res, err := a.core.ListObjectParts(ctx, a.bucket, key, uploadID, marker, 1000)
-		if err != nil {
-			return nil, classify("list parts", key, err)
-		}
-		for _, p := range res.ObjectParts {
-			out[p.PartNumber] = p
-		}
-		if !res.IsTruncated {
-			return out, nil
-		}
-		marker = res.NextPartNumberMarker
-	}
-}
-
-// keepConfirmed keeps the saved parts the server confirms with the same ETag.
-func keepConfirmed(saved []UploadedPart, server map[int]minio.ObjectPart) []UploadedPart {
-	var out []UploadedPart
-	for _, p := range saved {
-		if s, ok := server[p.Number]; ok && strings.Trim(s.ETag, `"`) == strings.Trim(p.ETag, `"`) && s.Size == p.Size {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // Head reads an object version's size, metadata, server checksum and lock
 // state. versionID "" means the latest version.
 func (a *Archive) Head(ctx context.Context, key, versionID string) (ObjectInfo, error) {
@@ -436,6 +309,22 @@ func (a *Archive) Head(ctx context.Context, key, versionID string) (ObjectInfo, 
 		}
 	}
 	return out, nil
+}
+
+// Abort ends an unfinished multipart upload; one already gone is not an error.
+func (a *Archive) Abort(ctx context.Context, key, uploadID string) error {
+	if err := a.core.AbortMultipartUpload(ctx, a.bucket, key, uploadID); err != nil && minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+		return classify("abort multipart upload", key, err)
+	}
+	return nil
+}
+
+func codeOf(err error) string {
+	var ae *ArchiveError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return ""
 }
 
 // Get opens an object version for reading.

@@ -267,6 +267,13 @@ func (f *fakeArchive) Get(_ context.Context, key, versionID string) (io.ReadClos
 	return io.NopCloser(bytes.NewReader(bytes.Clone(v.data))), nil
 }
 
+func (f *fakeArchive) Abort(_ context.Context, _, uploadID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.uploads, uploadID)
+	return nil
+}
+
 func (f *fakeArchive) Remove(_ context.Context, key, versionID string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -23,6 +24,8 @@ type ObjectStore interface {
 	Put(ctx context.Context, req PutRequest) (ObjectInfo, error)
 	Head(ctx context.Context, key, versionID string) (ObjectInfo, error)
 	Get(ctx context.Context, key, versionID string) (io.ReadCloser, error)
+	// Abort ends an unfinished multipart upload and frees its parts.
+	Abort(ctx context.Context, key, uploadID string) error
 }
 
 // PutRequest is one object to store under a COMPLIANCE lock.
@@ -182,7 +185,7 @@ var (
 type ErrorKind string
 
 const (
-	KindAuth      ErrorKind = "auth"      // credentials refused or access denied
+	KindAuth      ErrorKind = "auth"      // credentials refused, access denied, server certificate not trusted
 	KindBucket    ErrorKind = "bucket"    // bucket missing or unfit (no Object Lock)
 	KindRejected  ErrorKind = "rejected"  // another 4xx: the request as sent is refused
 	KindIntegrity ErrorKind = "integrity" // the archive holds other bytes than sent
@@ -248,10 +251,16 @@ func classify(op, key string, err error) error {
 	e := &ArchiveError{Op: op, Key: key, Err: err}
 	resp := minio.ToErrorResponse(err)
 	e.Code = resp.Code
+	var certErr *tls.CertificateVerificationError
 	switch {
 	case authCodes[resp.Code] || resp.StatusCode == 401 || resp.StatusCode == 403:
 		e.Kind = KindAuth
-	case bucketCodes[resp.Code]:
+	case errors.As(err, &certErr):
+		// The server could not be authenticated: a config matter (ca_file),
+		// not an outage.
+		e.Kind = KindAuth
+	case bucketCodes[resp.Code],
+		resp.Code == "InvalidRequest" && strings.Contains(resp.Message, "ObjectLockConfiguration"):
 		e.Kind = KindBucket
 	case transientCodes[resp.Code] || resp.StatusCode >= 500:
 		e.Kind = KindServer

@@ -8,10 +8,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
-	"mime"
 	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -137,7 +135,6 @@ type outcome struct {
 	// down or refuses us), so every upload pauses, not just this one.
 	storeWide bool
 	permanent bool
-	attempts  int
 }
 
 // Run uploads until ctx ends, then waits for the uploads in flight: they
@@ -145,11 +142,19 @@ type outcome struct {
 func (u *Uploader) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	done := make(chan outcome, u.cfg.MaxUploads)
-	inflight := map[uint64]bool{}
+	inflight := map[uint64]string{} // id -> object key
 	retryAt := map[uint64]time.Time{}
 	failures := map[uint64]int{}
-	var pauseUntil, lastCheck time.Time
+	var pauseUntil time.Time
 	storeFailures := 0
+	// probing: the archive failed as a whole; one upload at a time tests it
+	// until one succeeds.
+	probing := false
+
+	// Say at once when the archive is unusable (credentials, bucket without
+	// Object Lock), rather than at the first upload.
+	u.check(ctx)
+	lastCheck := u.cfg.Now()
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -166,13 +171,18 @@ func (u *Uploader) Run(ctx context.Context) error {
 				delete(failures, o.id)
 				storeFailures = 0
 				pauseUntil = time.Time{}
+				probing = false
 				u.m.Reachable.Set(1)
 				break
 			}
 			if o.storeWide {
+				probing = true
+				u.m.Reachable.Set(0)
+				if now.Before(pauseUntil) {
+					break // another upload of the same round; already paused
+				}
 				storeFailures++
 				pauseUntil = now.Add(u.backoff(storeFailures, o.permanent))
-				u.m.Reachable.Set(0)
 				u.log.Warn("archive unavailable; uploads paused", keyErr, o.err, keyRetryIn, pauseUntil.Sub(now).Round(time.Second))
 				break
 			}
@@ -189,19 +199,29 @@ func (u *Uploader) Run(ctx context.Context) error {
 			queue, err := u.queue()
 			if err != nil {
 				u.log.Error("archive queue", keyErr, err)
+			} else {
+				prune(retryAt, failures, queue)
+			}
+			limit := u.cfg.MaxUploads
+			if probing {
+				limit = 1
 			}
 			for _, r := range queue {
-				if len(inflight) >= u.cfg.MaxUploads {
+				if len(inflight) >= limit {
 					break
 				}
-				if inflight[r.ID] {
+				key := ObjectKey(r)
+				if _, busy := inflight[r.ID]; busy || keyBusy(inflight, key) {
+					// The same content under the same key (one file docked
+					// twice under two names): one upload, then the other
+					// adopts its version.
 					continue
 				}
 				if t, ok := retryAt[r.ID]; ok && now.Before(t) {
 					next = min(next, t.Sub(now))
 					continue
 				}
-				inflight[r.ID] = true
+				inflight[r.ID] = key
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -217,6 +237,33 @@ func (u *Uploader) Run(ctx context.Context) error {
 	}
 }
 
+func keyBusy(inflight map[uint64]string, key string) bool {
+	for _, k := range inflight {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// prune forgets the backoff of records that left the queue (archived,
+// corrupt, missing).
+func prune(retryAt map[uint64]time.Time, failures map[uint64]int, queue []Recording) {
+	if len(retryAt) == 0 {
+		return
+	}
+	queued := make(map[uint64]bool, len(queue))
+	for _, r := range queue {
+		queued[r.ID] = true
+	}
+	for id := range retryAt {
+		if !queued[id] {
+			delete(retryAt, id)
+			delete(failures, id)
+		}
+	}
+}
+
 // check proves the archive reachable while there is nothing to upload.
 func (u *Uploader) check(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -224,7 +271,11 @@ func (u *Uploader) check(ctx context.Context) {
 	if err := u.store.Check(ctx); err != nil {
 		u.m.Reachable.Set(0)
 		if ctx.Err() == nil {
-			u.log.Warn("archive check failed", keyErr, err, keyKind, KindOf(err))
+			level := slog.LevelWarn
+			if KindOf(err).Permanent() {
+				level = slog.LevelError
+			}
+			u.log.Log(ctx, level, "archive check failed", keyErr, err, keyKind, KindOf(err))
 		}
 		return
 	}
@@ -386,6 +437,12 @@ func (u *Uploader) localFailure(r Recording, err error) outcome {
 		o.err = errors.Join(err, uerr)
 		return o
 	}
+	if saved, ok, _ := u.cat.Upload(r.ID); ok {
+		// Best effort: the bucket's lifecycle rule aborts it otherwise.
+		if aerr := u.store.Abort(context.Background(), ObjectKey(r), saved.UploadID); aerr != nil {
+			u.log.Warn("abort multipart upload", keyID, r.ID, keySHA, r.SHA256, keyErr, aerr)
+		}
+	}
 	if derr := u.cat.DropUpload(r.ID); derr != nil {
 		o.err = errors.Join(err, derr)
 	}
@@ -416,7 +473,6 @@ func (u *Uploader) failed(r Recording, o outcome, err error, kind ErrorKind) out
 	if uerr != nil {
 		o.err = errors.Join(err, uerr)
 	}
-	o.attempts = saved.UploadAttempts
 	level := slog.LevelWarn
 	if o.permanent {
 		level = slog.LevelError
@@ -441,64 +497,19 @@ type limitedReaderAt struct {
 }
 
 func (l limitedReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	if len(p) > l.lim.Burst() {
-		p = p[:l.lim.Burst()]
-	}
-	if err := l.lim.WaitN(l.ctx, len(p)); err != nil {
-		return 0, err
-	}
-	return l.r.ReadAt(p, off)
-}
-
-// ObjectKey is where a recording goes in the archive:
-// <station>/<yyyy>/<mm>/<dd>/<officer-or-room>/<sha256>.<ext>, dated by the
-// UTC day of the recording's start. Every part is a validated id or a hash,
-// never a name from a device.
-func ObjectKey(r Recording) string {
-	who := r.Officer
-	if who == "" && r.Source == SourceRoom {
-		who = r.SourceID
-	}
-	if who == "" {
-		who = "unknown"
-	}
-	ext := r.Ext
-	if ext == "" {
-		ext = "bin"
-	}
-	return fmt.Sprintf("%s/%s/%s/%s.%s", r.Station, r.StartedAt.UTC().Format("2006/01/02"), who, r.SHA256, ext)
-}
-
-// ObjectMetadata is the user metadata stored with a recording's object.
-// Values are HTTP header values: anything but printable ASCII (a Chinese
-// file name) is RFC 2047 encoded, as S3 asks.
-func ObjectMetadata(r Recording, version string) map[string]string {
-	m := map[string]string{
-		MetaSHA256:       r.SHA256,
-		MetaSize:         strconv.FormatInt(r.Size, 10),
-		MetaStation:      r.Station,
-		MetaSource:       string(r.Source),
-		MetaSourceID:     r.SourceID,
-		MetaStartedAt:    r.StartedAt.UTC().Format(time.RFC3339),
-		MetaOriginalName: headerValue(r.OriginalName()),
-		MetaVersion:      headerValue(version),
-	}
-	if r.Device != "" {
-		m[MetaDevice] = headerValue(r.Device)
-	}
-	if r.Officer != "" {
-		m[MetaOfficer] = headerValue(r.Officer)
-	}
-	return m
-}
-
-func headerValue(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return mime.BEncoding.Encode("UTF-8", s)
+	n := 0
+	for n < len(p) {
+		chunk := p[n:min(len(p), n+l.lim.Burst())]
+		if err := l.lim.WaitN(l.ctx, len(chunk)); err != nil {
+			return n, err
+		}
+		m, err := l.r.ReadAt(chunk, off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
 		}
 	}
-	return s
+	return n, nil
 }
 
 // retainUntil is the lock date of r, never earlier than MinLock from now,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -159,9 +160,32 @@ func TestUploaderArchivesOldestFirst(t *testing.T) {
 	if got := testutil.ToFloat64(e.m.Bytes); got != float64(len("newer")+len("older")+len("middle")) {
 		t.Errorf("bytes metric %v", got)
 	}
-	if got := testutil.ToFloat64(e.m.Backlog); got != 0 {
-		t.Errorf("backlog %v after all archived", got)
+	exposition := `
+# HELP custodian_archive_upload_bytes_total Bytes of recordings archived and proven on arrival.
+# TYPE custodian_archive_upload_bytes_total counter
+custodian_archive_upload_bytes_total 16
+`
+	if err := testutil.GatherAndCompare(e.reg, strings.NewReader(exposition), "custodian_archive_upload_bytes_total"); err != nil {
+		t.Error(err)
 	}
+	if n := testutil.CollectAndCount(e.m.Duration); n != 1 {
+		t.Errorf("duration histogram has %d series", n)
+	}
+}
+
+// Two records with the same content and officer share one object key: they
+// go up one after the other and share a single version.
+func TestUploaderSameContentOneVersion(t *testing.T) {
+	e := newUploaderEnv(t)
+	a := e.addVerified(t, "a.MP4", []byte("same footage"), time.Now())
+	b := e.addVerified(t, "copy-of-a.MP4", []byte("same footage"), time.Now())
+	u := e.uploader(t, func(c *UploaderConfig) { c.MaxUploads = 4 })
+	runUntil(t, u, e.allArchived(t, a, b))
+	ra, rb := e.state(t, a.ID), e.state(t, b.ID)
+	if ra.ArchiveKey != rb.ArchiveKey || ra.ArchiveVersion != rb.ArchiveVersion {
+		t.Errorf("records hold %s@%s and %s@%s, want one version", ra.ArchiveKey, ra.ArchiveVersion, rb.ArchiveKey, rb.ArchiveVersion)
+	}
+	assertVersions(t, e.store, ra.ArchiveKey, 1)
 }
 
 func TestUploaderStagedCopyAltered(t *testing.T) {
@@ -224,35 +248,71 @@ func TestUploaderResumesMultipartAfterKill(t *testing.T) {
 	assertVersions(t, e.store, ObjectKey(r), 1)
 }
 
+// The archive is down for ten minutes: the whole queue pauses with capped,
+// doubling backoff (a handful of attempts, not one per record per poll),
+// then everything goes up once it is back. Fake time: testing/synctest.
 func TestUploaderWaitsOutAnOutage(t *testing.T) {
-	e := newUploaderEnv(t)
-	var recs []Recording
-	for i := range 5 {
-		recs = append(recs, e.addVerified(t, "f.MP4", []byte{byte(i), 1, 2}, time.Now()))
-	}
-	e.store.down = true
-	u := e.uploader(t, nil)
-	runUntil(t, u, func() bool { return testutil.ToFloat64(e.m.Errors.WithLabelValues(string(KindNetwork))) >= 3 })
-	e.store.mu.Lock()
-	calls := e.store.putCalls
-	e.store.down = false
-	e.store.mu.Unlock()
-	// While the archive is down the whole queue pauses: a few attempts, not
-	// one per record per poll.
-	if calls > 12 {
-		t.Errorf("%d put attempts during the outage", calls)
-	}
-	if got := testutil.ToFloat64(e.m.Reachable); got != 0 {
-		t.Errorf("reachable %v during the outage", got)
-	}
-	runUntil(t, u, e.allArchived(t, recs...))
-	if got := testutil.ToFloat64(e.m.Reachable); got != 1 {
-		t.Errorf("reachable %v after the outage", got)
-	}
-	for _, r := range recs {
-		if got := eventTypes(t, e.cat, r.ID); strings.Join(got, ",") != "ingested,archived" {
-			t.Errorf("record %d events %v: transient failures are not custody events", r.ID, got)
+	synctest.Test(t, func(t *testing.T) {
+		e := newUploaderEnv(t)
+		var recs []Recording
+		for i := range 5 {
+			recs = append(recs, e.addVerified(t, "f.MP4", []byte{byte(i), 1, 2}, time.Now()))
 		}
+		e.store.down = true
+		u := e.uploader(t, func(c *UploaderConfig) {
+			c.PollInterval = 5 * time.Second
+			c.MinBackoff = 2 * time.Second
+			c.MaxBackoff = time.Minute
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- u.Run(ctx) }()
+
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		e.store.mu.Lock()
+		calls := e.store.putCalls
+		e.store.down = false
+		e.store.mu.Unlock()
+		// One probe after pauses of 1-2, 2-4, 4-8, 8-16, 16-32, then 30-60 s
+		// (the first round may send MaxUploads): about 17 in ten minutes.
+		if calls < 10 || calls > 25 {
+			t.Errorf("%d put attempts in a 10-minute outage", calls)
+		}
+		if got := testutil.ToFloat64(e.m.Reachable); got != 0 {
+			t.Errorf("reachable %v during the outage", got)
+		}
+
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if !e.allArchived(t, recs...)() {
+			t.Fatal("not all archived two minutes after the outage")
+		}
+		if got := testutil.ToFloat64(e.m.Reachable); got != 1 {
+			t.Errorf("reachable %v after the outage", got)
+		}
+		for _, r := range recs {
+			if got := eventTypes(t, e.cat, r.ID); strings.Join(got, ",") != "ingested,archived" {
+				t.Errorf("record %d events %v: transient failures are not custody events", r.ID, got)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestUploaderBandwidthLimit(t *testing.T) {
+	e := newUploaderEnv(t)
+	data, _ := testBlob(80, 3<<20)
+	r := e.addVerified(t, "a.MP4", data, time.Now())
+	u := e.uploader(t, func(c *UploaderConfig) { c.BandwidthLimit = 2 << 20 })
+	start := time.Now()
+	runUntil(t, u, e.allArchived(t, r))
+	// 3 MiB at 2 MiB/s with a 1 MiB burst: at least 1 s.
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("3 MiB went up in %s under a 2 MiB/s limit", d)
 	}
 }
 

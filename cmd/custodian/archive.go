@@ -78,10 +78,16 @@ func openArchive(cfg *Config) (*storage.Archive, error) {
 
 // retainUntil is the lock date of a recording: its start plus the standard
 // period, in calendar months of the station's zone, rounded up to the
-// second S3 keeps.
+// second S3 keeps. A start so far back that the period ended before the
+// station received the file (a camera clock reset to 2000) would be a lock
+// date in the past, which S3 refuses: then the period counts from receipt,
+// which is never shorter.
 func retainUntil(p retention.Period, loc *time.Location) func(storage.Recording) time.Time {
 	return func(r storage.Recording) time.Time {
 		t := p.AddTo(r.StartedAt, loc)
+		if t.Before(r.ReceivedAt) {
+			t = p.AddTo(r.ReceivedAt, loc)
+		}
 		if t2 := t.Truncate(time.Second); !t2.Equal(t) {
 			t = t2.Add(time.Second)
 		}

@@ -3,10 +3,17 @@
 package miniotest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -59,6 +66,10 @@ type Server struct {
 	AccessKey string
 	SecretKey string
 	Dir       string
+	// Secure and CAFile are set by StartTLS: the server speaks TLS with a
+	// certificate for 127.0.0.1 signed by the CA in CAFile.
+	Secure bool
+	CAFile string
 
 	t      testing.TB
 	bin    string
@@ -71,9 +82,23 @@ type Server struct {
 // server is stopped when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, false)
+}
+
+// StartTLS is Start with TLS, from a private CA (see Server.CAFile).
+func StartTLS(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, secure bool) *Server {
+	t.Helper()
 	bin := Binary()
 	if bin == "" {
 		Need(t, "no MinIO server: set CUSTODIAN_MINIO or run `make deps`")
+	}
+	if fi, err := os.Stat(bin); err != nil || !fi.Mode().IsRegular() {
+		Need(t, fmt.Sprintf("no MinIO server at %s", bin))
 	}
 	s := &Server{
 		t:         t,
@@ -86,6 +111,10 @@ func Start(t testing.TB) *Server {
 	s.log, err = os.Create(filepath.Join(s.Dir, "minio.log"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if secure {
+		s.Secure = true
+		s.CAFile = writeCerts(t, s.Dir)
 	}
 	for attempt := 0; ; attempt++ {
 		s.Endpoint = freeAddr(t)
@@ -135,8 +164,22 @@ func (s *Server) Log() string {
 }
 
 func (s *Server) start() error {
-	cmd := exec.Command(s.bin, "server", filepath.Join(s.Dir, "data"),
-		"--address", s.Endpoint, "--console-address", freeAddr(s.t), "--quiet")
+	args := []string{"server", filepath.Join(s.Dir, "data"),
+		"--address", s.Endpoint, "--console-address", freeAddr(s.t), "--quiet"}
+	client := http.DefaultClient
+	scheme := "http://"
+	if s.Secure {
+		args = append(args, "--certs-dir", filepath.Join(s.Dir, "certs"))
+		pool := x509.NewCertPool()
+		caPEM, err := os.ReadFile(s.CAFile)
+		if err != nil {
+			return err
+		}
+		pool.AppendCertsFromPEM(caPEM)
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		scheme = "https://"
+	}
+	cmd := exec.Command(s.bin, args...)
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.AccessKey,
 		"MINIO_ROOT_PASSWORD="+s.SecretKey,
@@ -160,7 +203,7 @@ func (s *Server) start() error {
 		}
 		// An anonymous S3 call answers 403 once the object layer is up;
 		// the health endpoints say ready earlier than that.
-		resp, err := http.Get("http://" + s.Endpoint + "/")
+		resp, err := client.Get(scheme + s.Endpoint + "/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusForbidden {
@@ -173,6 +216,59 @@ func (s *Server) start() error {
 	_ = cmd.Process.Kill()
 	<-exited
 	return errors.New("minio not ready after 30s")
+}
+
+// writeCerts makes a CA and a server certificate for 127.0.0.1 signed by
+// it, in the layout MinIO's --certs-dir wants, and returns the CA's path.
+func writeCerts(t testing.TB, dir string) string {
+	t.Helper()
+	certs := filepath.Join(dir, "certs")
+	if err := os.MkdirAll(certs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "custodian test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(path, typ string, b []byte) {
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(certs, "public.crt"), "CERTIFICATE", der)
+	write(filepath.Join(certs, "private.key"), "PRIVATE KEY", keyDER)
+	caFile := filepath.Join(dir, "ca.pem")
+	write(caFile, "CERTIFICATE", caDER)
+	return caFile
 }
 
 func freeAddr(t testing.TB) string {
