@@ -35,6 +35,9 @@ type CatalogOptions struct {
 	Now      func() time.Time
 	// Timeout for the file lock; bbolt waits forever without one.
 	Timeout time.Duration
+	// NoSync skips fsync on commit: for building test and benchmark
+	// catalogs only, never for custody records.
+	NoSync bool
 }
 
 // OpenCatalog opens or creates the catalog at path.
@@ -52,7 +55,7 @@ func OpenCatalog(path string, o CatalogOptions) (*Catalog, error) {
 	} else if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
-	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly})
+	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open catalog %s: %w", path, ErrLocked)
 	}

@@ -101,13 +101,20 @@ func TestReferenceConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	dock := t.TempDir()
-	text := strings.ReplaceAll(string(b), "/srv/custodian/docks/dock-a", dock)
+	secrets := t.TempDir()
+	os.WriteFile(filepath.Join(secrets, "s3-access"), []byte("access\n"), 0o600)
+	os.WriteFile(filepath.Join(secrets, "s3-secret"), []byte("secret\n"), 0o600)
+	text := strings.NewReplacer("/srv/custodian/docks/dock-a", dock, "/etc/custodian", secrets).Replace(string(b))
 	cfg, err := ParseConfig([]byte(text))
 	if err != nil {
 		t.Fatalf("reference config invalid:\n%v", err)
 	}
 	def := Defaults()
-	if cfg.DataDir != def.DataDir || cfg.Timezone != def.Timezone || cfg.Admin != def.Admin || cfg.Log != def.Log {
+	if cfg.DataDir != def.DataDir || cfg.Timezone != def.Timezone || cfg.Admin != def.Admin || cfg.Log != def.Log ||
+		cfg.Storage.RequireMarker != def.Storage.RequireMarker || cfg.Storage.FreeWarningPercent != def.Storage.FreeWarningPercent ||
+		cfg.Storage.FreeCriticalPercent != def.Storage.FreeCriticalPercent || cfg.Storage.CheckInterval.D() != def.Storage.CheckInterval.D() ||
+		cfg.Retention.Standard != def.Retention.Standard || cfg.Retention.LocalKeep.D() != def.Retention.LocalKeep.D() ||
+		cfg.Retention.Grace.D() != def.Retention.Grace.D() || cfg.Retention.MinFree != def.Retention.MinFree {
 		t.Errorf("top-level values differ from Defaults():\n got %+v\nwant %+v", cfg, def)
 	}
 	var d DockConfig
@@ -116,6 +123,11 @@ func TestReferenceConfig(t *testing.T) {
 	if got.Profile != d.Profile || *got.DeleteAfterIngest != *d.DeleteAfterIngest || got.Settle.D() != d.Settle.D() ||
 		got.ScanInterval.D() != d.ScanInterval.D() || got.Copies != d.Copies {
 		t.Errorf("dock values differ from defaults:\n got %+v\nwant %+v", got, d)
+	}
+	var a ArchiveConfig
+	archiveDefaults(&a)
+	if cfg.Archive == nil || cfg.Archive.MaxUploads != a.MaxUploads || cfg.Archive.PartSize != a.PartSize || cfg.Archive.BandwidthLimit != a.BandwidthLimit {
+		t.Errorf("archive values differ from defaults:\n got %+v\nwant %+v", cfg.Archive, a)
 	}
 	if len(cfg.Profiles) != 1 || len(cfg.Devices) != 2 {
 		t.Errorf("examples missing: %d profiles, %d devices", len(cfg.Profiles), len(cfg.Devices))
