@@ -27,8 +27,12 @@ type Archive interface {
 
 var _ Archive = (*storage.Archive)(nil)
 
-// DefaultInterval is how often the sweeper plans and acts.
-const DefaultInterval = time.Minute
+// DefaultInterval is how often the sweeper plans and acts; free space is
+// checked every PressureCheck and a sweep runs at once when it is short.
+const (
+	DefaultInterval = 10 * time.Minute
+	PressureCheck   = time.Minute
+)
 
 // Config of a Manager.
 type Config struct {
@@ -113,13 +117,24 @@ func (g *Manager) Policy() Policy { return g.cfg.Policy }
 // reserve for interview rooms.
 func (g *Manager) Short() bool { return g.short.Load() }
 
-// Run sweeps every Interval until ctx is done.
+// Run sweeps every Interval until ctx is done, and sooner when staging
+// falls under min_free: a sweep reads the whole catalog, a free-space check
+// is one statfs.
 func (g *Manager) Run(ctx context.Context) error {
-	t := time.NewTicker(g.cfg.Interval)
+	t := time.NewTicker(min(PressureCheck, g.cfg.Interval))
 	defer t.Stop()
+	var last time.Time
 	for {
-		if _, err := g.Sweep(ctx); err != nil && ctx.Err() == nil {
-			g.log.Warn("retention sweep incomplete; will try again", "err", err)
+		due := time.Since(last) >= g.cfg.Interval
+		if !due && g.cfg.Policy.MinFree > 0 {
+			free, err := g.staging.Free()
+			due = err == nil && free < g.cfg.Policy.MinFree
+		}
+		if due {
+			last = time.Now()
+			if _, err := g.Sweep(ctx); err != nil && ctx.Err() == nil {
+				g.log.Warn("retention sweep incomplete; will try again", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

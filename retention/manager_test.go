@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"custodian/internal/miniotest"
 	"custodian/storage"
@@ -292,4 +295,42 @@ func TestHoldRules(t *testing.T) {
 	if got := e.get(t, r2.ID); got.State != storage.StateVerified || !got.ExpiringAt.IsZero() {
 		t.Fatalf("held during grace: %+v", got)
 	}
+}
+
+// The sweeper runs every Interval, and every minute while staging is short.
+func TestRunCadence(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		minFree int64
+		want    uint64
+	}{
+		{"every interval", 0, 4},        // at 0, 10, 20, 30 minutes
+		{"under pressure", 1 << 62, 31}, // every minute: free is never that large
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv(t, t.TempDir())
+				m := NewMetrics(nil)
+				g := New(Config{Policy: Policy{Standard: Period{Months: 6}, MinFree: tc.minFree}}, e.cat, e.staging, nil, quiet, m)
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() { g.Run(ctx); close(done) }()
+				time.Sleep(30*time.Minute + time.Second)
+				cancel()
+				<-done
+				if n := histogramCount(t, m); n != tc.want {
+					t.Fatalf("%d sweeps in 30 minutes, want %d", n, tc.want)
+				}
+			})
+		})
+	}
+}
+
+func histogramCount(t *testing.T, m *Metrics) uint64 {
+	t.Helper()
+	var pb dto.Metric
+	if err := m.Sweep.Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	return pb.GetHistogram().GetSampleCount()
 }
