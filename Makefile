@@ -44,8 +44,9 @@ bench-archive:
 
 # Short fuzzing of every parser of outside input; the corpus is committed.
 fuzz:
-	$(GO) test ./hardware -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./hardware -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
 	$(GO) test ./hardware -run '^$$' -fuzz FuzzPrintable -fuzztime 30s
+	$(GO) test ./hardware -run '^$$' -fuzz FuzzParseDeviceFile -fuzztime 30s
 	$(GO) test ./cmd/custodian -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s
 	$(GO) test ./retention -run '^$$' -fuzz FuzzParsePeriod -fuzztime 30s
 

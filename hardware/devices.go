@@ -98,27 +98,35 @@ func ReadDeviceID(cameraRoot string) (serial string, ok bool) {
 		if err != nil {
 			continue
 		}
-		if strings.HasSuffix(strings.ToLower(name), ".json") {
-			var v struct {
-				Serial string `json:"serial"`
-				Device string `json:"device"`
-			}
-			if json.Unmarshal(b, &v) != nil {
-				continue
-			}
-			serial = v.Serial
-			if serial == "" {
-				serial = v.Device
-			}
-		} else {
-			serial, _, _ = strings.Cut(string(b), "\n")
-		}
-		serial = strings.TrimSpace(strings.TrimPrefix(serial, "\ufeff"))
-		if ValidID(serial) {
+		if serial, ok := ParseDeviceFile(name, b); ok {
 			return serial, true
 		}
 	}
 	return "", false
+}
+
+// ParseDeviceFile reads a serial from the bytes of a DEVICE.TXT (first
+// line) or a device.json ({"serial": ...} or {"device": ...}). The serial
+// must be a valid id; anything else is not a serial.
+func ParseDeviceFile(name string, b []byte) (string, bool) {
+	var serial string
+	if strings.HasSuffix(strings.ToLower(name), ".json") {
+		var v struct {
+			Serial string `json:"serial"`
+			Device string `json:"device"`
+		}
+		if json.Unmarshal(b, &v) != nil {
+			return "", false
+		}
+		serial = v.Serial
+		if serial == "" {
+			serial = v.Device
+		}
+	} else {
+		serial, _, _ = strings.Cut(string(b), "\n")
+	}
+	serial = strings.TrimSpace(strings.TrimPrefix(serial, "\ufeff"))
+	return serial, ValidID(serial)
 }
 
 func readSmallRegular(p string) ([]byte, error) {

@@ -229,3 +229,15 @@ func FuzzPrintable(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseDeviceFile(f *testing.F) {
+	f.Add("DEVICE.TXT", []byte("J7654321\r\nmodel\n"))
+	f.Add("device.json", []byte(`{"serial":"K1234567"}`))
+	f.Add("device.json", []byte(`{"device":"../x"}`))
+	f.Add("DEVICE.TXT", []byte("\ufeff\x00\xff"))
+	f.Fuzz(func(t *testing.T, name string, b []byte) {
+		if s, ok := ParseDeviceFile(name, b); ok && !ValidID(s) {
+			t.Fatalf("unsafe serial %q", s)
+		}
+	})
+}
