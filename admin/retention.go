@@ -160,18 +160,28 @@ func (s *Server) holdFilter(req HoldRequest) (storage.Filter, error) {
 	return f, nil
 }
 
-func (s *Server) release(w http.ResponseWriter, r *http.Request, actor string) {
+// decision reads the id and body of a release or restore; false when it
+// has answered the client already.
+func decision(w http.ResponseWriter, r *http.Request) (uint64, DecisionRequest, bool) {
+	var req DecisionRequest
 	rid, err := pathID(r, "id")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return 0, req, false
 	}
-	var req DecisionRequest
 	if !decodeJSON(w, r, &req) {
-		return
+		return 0, req, false
 	}
 	if err := checkWhy(req.Why); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return 0, req, false
+	}
+	return rid, req, true
+}
+
+func (s *Server) release(w http.ResponseWriter, r *http.Request, actor string) {
+	rid, req, ok := decision(w, r)
+	if !ok {
 		return
 	}
 	rec, err := s.cfg.Retention.Release(r.Context(), rid, req.Reason, actor, req.Why)
@@ -182,17 +192,8 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request, actor string) {
 }
 
 func (s *Server) restore(w http.ResponseWriter, r *http.Request, actor string) {
-	rid, err := pathID(r, "id")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	var req DecisionRequest
-	if !decodeJSON(w, r, &req) {
-		return
-	}
-	if err := checkWhy(req.Why); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	rid, req, ok := decision(w, r)
+	if !ok {
 		return
 	}
 	if s.decisionError(w, rid, s.cfg.Retention.Restore(r.Context(), rid, actor, req.Why)) {

@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,16 +36,6 @@ func archBinary(t *testing.T) string {
 	return binary
 }
 
-func archFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // archSetup is a station directory: docks, credential files and a config
 // pointing at srv.
 type archSetup struct {
@@ -56,7 +45,7 @@ type archSetup struct {
 func newArchSetup(t *testing.T, srv *miniotest.Server, bucket string) archSetup {
 	t.Helper()
 	dir := t.TempDir()
-	s := archSetup{dir: dir, dock: filepath.Join(dir, "docks", "dock-a"), admin: archFreeAddr(t), bucket: bucket}
+	s := archSetup{dir: dir, dock: filepath.Join(dir, "docks", "dock-a"), admin: freeAddr(t), bucket: bucket}
 	if err := os.MkdirAll(s.dock, 0o750); err != nil {
 		t.Fatal(err)
 	}

@@ -160,15 +160,7 @@ func TestDockEndToEnd(t *testing.T) {
 	// Cameras dock while the daemon runs: 4 cameras, 40 files, ~40 MB.
 	files := dockCameras(t, r.dock, 4, 10, func(i int) int64 { return int64(100_000 * (i*3 + 1)) })
 	waitFor(t, "the cameras to be emptied", 3*time.Minute, func() bool { return mediaLeft(r.dock) == 0 })
-	// Released is committed just after the delete; give it a moment.
-	waitFor(t, "every release to be recorded", 30*time.Second, func() bool {
-		for _, rec := range listRecordings(t, r.config) {
-			if rec.ReleasedAt.IsZero() {
-				return false
-			}
-		}
-		return true
-	})
+	waitReleased(t, r.config)
 	checkAllIngested(t, r, files, listRecordings(t, r.config))
 
 	// Filters through the running daemon's API.
@@ -208,14 +200,7 @@ func TestDockSurvivesKill9(t *testing.T) {
 	}
 	d := start(t, r.config, r.addr)
 	waitFor(t, "the cameras to be emptied", 3*time.Minute, func() bool { return mediaLeft(r.dock) == 0 })
-	waitFor(t, "every release to be recorded", 30*time.Second, func() bool {
-		for _, rec := range listRecordings(t, r.config) {
-			if rec.ReleasedAt.IsZero() {
-				return false
-			}
-		}
-		return true
-	})
+	waitReleased(t, r.config)
 	d.stop()
 	checkAllIngested(t, r, files, listRecordings(t, r.config))
 }
@@ -271,14 +256,21 @@ func TestDockStagingFull(t *testing.T) {
 		t.Fatalf("remount: %v %s", err, out)
 	}
 	waitFor(t, "the big file after space came back", time.Minute, func() bool { return mediaLeft(r.dock) == 0 })
+	waitReleased(t, r.config)
+	d.stop()
+	checkAllIngested(t, r, files, listRecordings(t, r.config))
+}
+
+// waitReleased waits until every recording's release from its camera is
+// recorded; the record follows the delete by a moment.
+func waitReleased(t *testing.T, config string) {
+	t.Helper()
 	waitFor(t, "every release to be recorded", 30*time.Second, func() bool {
-		for _, rec := range listRecordings(t, r.config) {
+		for _, rec := range listRecordings(t, config) {
 			if rec.ReleasedAt.IsZero() {
 				return false
 			}
 		}
 		return true
 	})
-	d.stop()
-	checkAllIngested(t, r, files, listRecordings(t, r.config))
 }

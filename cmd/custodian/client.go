@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -50,6 +51,37 @@ func newClient(cfg *Config) (*apiClient, error) {
 		c.http.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	}
 	return c, nil
+}
+
+// readClient parses a read-only subcommand's flags (--config, --json and
+// what setup adds), loads the config and builds the client. positional
+// arguments are allowed only when setup asks for them (nargs).
+func readClient(name string, args []string, stderr io.Writer, nargs int, setup func(*flag.FlagSet)) (*Config, *apiClient, bool, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", defaultConfigPath, "config file")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if setup != nil {
+		setup(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, false, nil, err
+		}
+		return nil, nil, false, nil, usageError{err}
+	}
+	if fs.NArg() != nargs {
+		return nil, nil, false, nil, usageError{fmt.Errorf("%s: want %d argument(s), got %d", name, nargs, fs.NArg())}
+	}
+	cfg, err := loadConfig(*config)
+	if err != nil {
+		return nil, nil, false, nil, err
+	}
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, nil, false, nil, err
+	}
+	return cfg, c, *asJSON, fs.Args(), nil
 }
 
 // withToken makes the client able to change things, in actor's name.

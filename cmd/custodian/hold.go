@@ -161,29 +161,15 @@ func caseCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return sendHold(ctx, c, "/api/v1/cases/"+url.PathEscape(d.caseNo)+"/links", d, stdout)
 	case "show":
-		fs := flag.NewFlagSet("case show", flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		config := fs.String("config", defaultConfigPath, "config file")
-		asJSON := fs.Bool("json", false, "print JSON")
-		if err := fs.Parse(args[1:]); err != nil {
-			return usageError{err}
-		}
-		if fs.NArg() != 1 {
-			return usageError{errors.New("case show: want one case number")}
-		}
-		cfg, err := loadConfig(*config)
-		if err != nil {
-			return err
-		}
-		c, err := newClient(cfg)
+		cfg, c, asJSON, rest, err := readClient("case show", args[1:], stderr, 1, nil)
 		if err != nil {
 			return err
 		}
 		var resp admin.RecordingsResponse
-		if err := c.get(ctx, "/api/v1/cases/"+url.PathEscape(fs.Arg(0)), nil, &resp); err != nil {
+		if err := c.get(ctx, "/api/v1/cases/"+url.PathEscape(rest[0]), nil, &resp); err != nil {
 			return err
 		}
-		if *asJSON {
+		if asJSON {
 			return printJSON(stdout, resp)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -204,20 +190,8 @@ func caseCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // readCmd runs a read-only API call and prints its JSON, or a summary.
 func readCmd(ctx context.Context, name string, args []string, stdout, stderr io.Writer,
 	setup func(*flag.FlagSet, url.Values), path string, summary func(io.Writer, json.RawMessage) error) error {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", defaultConfigPath, "config file")
-	asJSON := fs.Bool("json", false, "print JSON")
 	q := url.Values{}
-	setup(fs, q)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*config)
-	if err != nil {
-		return err
-	}
-	c, err := newClient(cfg)
+	_, c, asJSON, _, err := readClient(name, args, stderr, 0, func(fs *flag.FlagSet) { setup(fs, q) })
 	if err != nil {
 		return err
 	}
@@ -225,7 +199,7 @@ func readCmd(ctx context.Context, name string, args []string, stdout, stderr io.
 	if err := c.get(ctx, path, q, &raw); err != nil {
 		return err
 	}
-	if *asJSON || summary == nil {
+	if asJSON || summary == nil {
 		_, err := fmt.Fprintf(stdout, "%s\n", raw)
 		return err
 	}
@@ -282,18 +256,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "verify" {
 		return usageError{errors.New("audit: want verify")}
 	}
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", defaultConfigPath, "config file")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*config)
-	if err != nil {
-		return err
-	}
-	c, err := newClient(cfg)
+	cfg, c, asJSON, _, err := readClient("audit verify", args[1:], stderr, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -305,7 +268,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		if err := printJSON(stdout, res); err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -40,18 +39,7 @@ type statusView struct {
 
 // status prints the state of the running daemon, from its admin API.
 func status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", defaultConfigPath, "config file")
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*configPath)
-	if err != nil {
-		return err
-	}
-	c, err := newClient(cfg)
+	cfg, c, asJSON, _, err := readClient("status", args, stderr, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -59,7 +47,7 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := c.get(ctx, "/api/v1/status", nil, &raw); err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		_, err := stdout.Write(append(raw, '\n'))
 		return err
 	}
