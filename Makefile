@@ -49,6 +49,10 @@ fuzz:
 	$(GO) test ./hardware -run '^$$' -fuzz FuzzParseDeviceFile -fuzztime 30s
 	$(GO) test ./cmd/custodian -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s
 	$(GO) test ./retention -run '^$$' -fuzz FuzzParsePeriod -fuzztime 30s
+	$(GO) test ./admin -run '^$$' -fuzz FuzzParseFilter -fuzztime 30s
+	$(GO) test ./admin -run '^$$' -fuzz FuzzMutation -fuzztime 30s
+	$(GO) test ./hardware -run '^$$' -fuzz FuzzParseSMART -fuzztime 30s
+	$(GO) test ./hardware -run '^$$' -fuzz FuzzUnescapeMount -fuzztime 30s
 
 clean:
 	rm -rf bin var

@@ -316,3 +316,32 @@ func TestParseSMART(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSMART: smartctl output is read, whatever it holds, without panic.
+func FuzzParseSMART(f *testing.F) {
+	for _, name := range []string{"passed.json", "failing.json", "denied.json"} {
+		b, err := os.ReadFile(filepath.Join(fixture, "smart", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := parseSMART(b)
+		if s.Passed == nil && s.Note == "" {
+			t.Fatalf("no health and no note for %q", b)
+		}
+	})
+}
+
+// FuzzUnescapeMount: mountinfo fields decode without panic or growth.
+func FuzzUnescapeMount(f *testing.F) {
+	for _, s := range []string{`/srv/evidence\040disk`, `\`, `\04`, `\777x`, `/a\134b`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if out := unescapeMount(s); len(out) > len(s) {
+			t.Fatalf("%q grew to %q", s, out)
+		}
+	})
+}
