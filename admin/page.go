@@ -90,6 +90,7 @@ type pageData struct {
 	Rooms            []pageRoom
 	Backlog          []stateCount
 	Total            int
+	Archive          archiveView
 	Alerts           []Alert
 	Events           []storage.Event
 	CatalogError     string
@@ -129,6 +130,7 @@ func (s *Server) newPage() (*template.Template, error) {
 			return s
 		},
 		"upper": strings.ToUpper,
+		"wait":  humanWait,
 		"deref": func(b *bool) bool { return b != nil && *b },
 	}
 	return template.New("status.html").Funcs(funcs).ParseFS(webFS, "web/status.html")
@@ -181,6 +183,7 @@ func (s *Server) pageData() pageData {
 	if d.Events, err = s.cat.RecentEvents(recentEvents); err != nil {
 		d.CatalogError = "catalog unreadable"
 	}
+	d.Archive = s.archiveView()
 	d.Alerts = s.alerts(d, counts)
 	for _, a := range d.Alerts {
 		d.Level = max(d.Level, a.Level)
@@ -198,6 +201,15 @@ func (s *Server) alerts(d pageData, counts map[storage.State]int) []Alert {
 		for _, p := range v.Problems {
 			out = append(out, Alert{v.Level, v.Role + ": " + p})
 		}
+	}
+	if a := d.Archive; a.Configured && !a.Reachable {
+		out = append(out, Alert{hardware.LevelCritical, "The archive cannot be reached; recordings wait in staging."})
+	}
+	if a := d.Archive; a.Oldest > OldestWarning {
+		out = append(out, Alert{hardware.LevelWarning, "The oldest recording waiting for upload has waited " + humanWait(a.Oldest) + "."})
+	}
+	if n := d.Archive.ShortBytes; n > 0 {
+		out = append(out, Alert{hardware.LevelCritical, "Staging is " + humanBytes(n) + " short even after every allowed eviction; docks are paused."})
 	}
 	if n := counts[storage.StateMissing]; n > 0 {
 		out = append(out, Alert{hardware.LevelCritical, plural(n, "recording is", "recordings are") + " missing from staging; a fresh copy from the camera restores them."})
@@ -269,6 +281,14 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// humanWait says how long, without "ago".
+func humanWait(d time.Duration) string {
+	if d < time.Minute {
+		return "under a minute"
+	}
+	return strings.TrimSuffix(humanAgo(d), " ago")
 }
 
 func humanAgo(d time.Duration) string {

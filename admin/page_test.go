@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"custodian/hardware"
 	"custodian/ingest"
 	"custodian/storage"
@@ -80,6 +82,7 @@ func TestStatusPage(t *testing.T) {
 	cat := openCatalog(t)
 	populate(t, cat)
 	srv, _ := newTestServer(t, pageConfig(), cat)
+	archiveMetrics(t, srv)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 
@@ -110,6 +113,9 @@ func TestStatusPage(t *testing.T) {
 		"1.0 TiB free of 8.0 TiB", "passed", "J0123456", "9 done (9.0 GiB), 3 to go (3.0 GiB)", "25 min ago",
 		"Room room-2 has a session but is not recording.", "1 recording is missing from staging",
 		"staging: space free 12.5% (warning below 15%)", "wang.li", "No cameras docked.",
+		"unreachable", "3 recordings (3.0 GiB) waiting for upload; the oldest for 7 h 05 min.",
+		"The archive cannot be reached; recordings wait in staging.",
+		"The oldest recording waiting for upload has waited 7 h 05 min.",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
@@ -135,7 +141,7 @@ func TestStatusPageEmpty(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatal(res.Status)
 	}
-	for _, want := range []string{"Storage health has not been sampled yet.", "No docking stations configured.",
+	for _, want := range []string{"Storage health has not been sampled yet.", "local-only mode: no archive configured", "No docking stations configured.",
 		"No interview rooms configured.", "No alerts.", "No custody events yet."} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
@@ -150,6 +156,7 @@ func TestStatusPageChromium(t *testing.T) {
 	cat := openCatalog(t)
 	populate(t, cat)
 	srv, _ := newTestServer(t, pageConfig(), cat)
+	archiveMetrics(t, srv)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 
@@ -188,7 +195,7 @@ func TestStatusPageChromium(t *testing.T) {
 		t.Errorf("the browser built a script element from untrusted text")
 	}
 	for _, shot := range []struct{ name, size string }{
-		{"status-page.png", "1280,1700"},
+		{"status-page.png", "1280,1850"},
 		{"status-page-phone.png", "390,2600"},
 	} {
 		p := filepath.Join(artifacts, shot.name)
@@ -201,4 +208,20 @@ func TestStatusPageChromium(t *testing.T) {
 		t.Logf("screenshot: %s", p)
 	}
 	_ = hardware.LevelOK
+}
+
+// archiveMetrics registers what the uploader reports: an archive that has
+// been unreachable for hours.
+func archiveMetrics(t *testing.T, srv *Server) {
+	t.Helper()
+	for name, v := range map[string]float64{
+		"custodian_archive_reachable":                     0,
+		"custodian_archive_backlog_recordings":            3,
+		"custodian_archive_backlog_bytes":                 3 << 30,
+		"custodian_archive_oldest_unarchived_age_seconds": (7*60 + 5) * 60,
+	} {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: name})
+		g.Set(v)
+		srv.reg.MustRegister(g)
+	}
 }
