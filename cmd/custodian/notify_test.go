@@ -134,8 +134,10 @@ func TestHealthCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	free := uint64(50)
+	marker := filepath.Join(dir, hardware.MarkerName)
+	os.WriteFile(marker, nil, 0o644)
 	mon := hardware.NewMonitor(hardware.HealthConfig{
-		Volumes: []hardware.Volume{{Role: "staging", Path: st.Dir()}},
+		Volumes: []hardware.Volume{{Role: "staging", Path: st.Dir(), Marker: marker}},
 		Statfs: func(string) (hardware.FSStats, error) {
 			return hardware.FSStats{TotalBytes: 100, FreeBytes: free}, nil
 		},
@@ -148,12 +150,20 @@ func TestHealthCheck(t *testing.T) {
 	if p, _ := st.Partial(); len(p) != 0 {
 		t.Fatalf("the check left %v behind", p)
 	}
+	// A nearly full disk pauses ingest; a restart would not help, and the
+	// status page must stay up to say why.
 	free = 1
 	mon.Check(t.Context())
-	if err := check(); err == nil || err.Error() != "storage critical: staging: space free 1.0% (critical below 5%)" {
-		t.Fatalf("critical disk: %v", err)
+	if err := check(); err != nil {
+		t.Fatalf("critical free space stopped the watchdog: %v", err)
 	}
 	free = 50
+	os.Remove(marker)
+	mon.Check(t.Context())
+	if err := check(); err == nil || err.Error() != "staging: mount marker missing: the data disk is not mounted" {
+		t.Fatalf("unmounted data disk: %v", err)
+	}
+	os.WriteFile(marker, nil, 0o644)
 	mon.Check(t.Context())
 	// A file where the temp directory should be fails even for root.
 	tmp := filepath.Join(st.Dir(), "tmp")

@@ -99,14 +99,14 @@ func healthCheck(cat *storage.Catalog, staging *storage.Staging, mon *hardware.M
 		if err := errors.Join(werr, cerr, rerr); err != nil {
 			return fmt.Errorf("staging not writable: %w", err)
 		}
-		if r := mon.Report(); r.Level == hardware.LevelCritical {
-			var p []string
-			for _, v := range r.Volumes {
-				for _, q := range v.Problems {
-					p = append(p, v.Role+": "+q)
-				}
+		// A full or failing disk is not cured by a restart: ingest pauses and
+		// the status page says why, so it must stay up. Only an unmounted data
+		// disk (marker gone) withholds the ping: systemd's restart then waits
+		// for the mount (RequiresMountsFor).
+		for _, v := range mon.Report().Volumes {
+			if v.Marker == "missing" {
+				return fmt.Errorf("%s: mount marker missing: the data disk is not mounted", v.Role)
 			}
-			return fmt.Errorf("storage critical: %s", strings.Join(p, "; "))
 		}
 		return nil
 	}
