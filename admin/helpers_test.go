@@ -33,8 +33,11 @@ func need(t *testing.T, what string) string {
 // fakeCatalog serves fixed counts, or an error.
 type fakeCatalog struct {
 	counts map[storage.State]int
+	held   int
 	err    error
 }
+
+func (f fakeCatalog) Held() (int, error) { return f.held, f.err }
 
 func (f fakeCatalog) List(storage.Filter) ([]storage.Recording, error) { return nil, f.err }
 func (f fakeCatalog) Counts() (map[storage.State]int, error)           { return f.counts, f.err }

@@ -13,7 +13,7 @@ type collector struct {
 	cat    Catalog
 	health func() hardware.Report
 
-	readable, recordings                 *prometheus.Desc
+	readable, recordings, held           *prometheus.Desc
 	size, free, used, inodes, freeInodes *prometheus.Desc
 	ioErrors, readLatency, writeLatency  *prometheus.Desc
 	healthLevel, smartPassed             *prometheus.Desc
@@ -31,6 +31,7 @@ func newCollector(cat Catalog, health func() hardware.Report) *collector {
 		health:       health,
 		readable:     d("custodian_catalog_readable", "1 when the catalog answered the last scrape, 0 when it could not be read.", nil),
 		recordings:   d("custodian_catalog_recordings", "Recordings in the catalog by custody state.", []string{"state"}),
+		held:         d("custodian_catalog_held_recordings", "Recordings in the permanent class (any hold reason).", nil),
 		size:         d("custodian_disk_size_bytes", "Size of the filesystem holding the volume.", vol),
 		free:         d("custodian_disk_free_bytes", "Bytes custodian may still write on the volume (excludes the root reserve).", vol),
 		used:         d("custodian_disk_used_bytes", "Bytes in use on the volume's filesystem.", vol),
@@ -45,7 +46,7 @@ func newCollector(cat Catalog, health func() hardware.Report) *collector {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.readable, c.recordings, c.size, c.free, c.used, c.inodes, c.freeInodes,
+	for _, d := range []*prometheus.Desc{c.readable, c.recordings, c.held, c.size, c.free, c.used, c.inodes, c.freeInodes,
 		c.ioErrors, c.readLatency, c.writeLatency, c.healthLevel, c.smartPassed} {
 		ch <- d
 	}
@@ -63,6 +64,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.readable, 1)
 		for _, s := range storage.States {
 			gauge(c.recordings, float64(counts[s]), string(s))
+		}
+		if n, err := c.cat.Held(); err == nil {
+			gauge(c.held, float64(n))
 		}
 	}
 	if c.health == nil {

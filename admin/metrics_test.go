@@ -19,9 +19,12 @@ import (
 )
 
 func TestCollector(t *testing.T) {
-	cat := fakeCatalog{counts: map[storage.State]int{storage.StateStaged: 2, storage.StateVerified: 40, storage.StateArchived: 1234}}
+	cat := fakeCatalog{counts: map[storage.State]int{storage.StateStaged: 2, storage.StateVerified: 40, storage.StateArchived: 1234}, held: 7}
 	c := newCollector(cat, sampleHealth)
 	want := `
+# HELP custodian_catalog_held_recordings Recordings in the permanent class (any hold reason).
+# TYPE custodian_catalog_held_recordings gauge
+custodian_catalog_held_recordings 7
 # HELP custodian_catalog_readable 1 when the catalog answered the last scrape, 0 when it could not be read.
 # TYPE custodian_catalog_readable gauge
 custodian_catalog_readable 1

@@ -90,6 +90,7 @@ type pageData struct {
 	Rooms            []pageRoom
 	Backlog          []stateCount
 	Total            int
+	Held             int
 	Archive          archiveView
 	Alerts           []Alert
 	Events           []storage.Event
@@ -179,6 +180,9 @@ func (s *Server) pageData() pageData {
 		bad := (st == storage.StateMissing || st == storage.StateCorrupt) && counts[st] > 0
 		d.Backlog = append(d.Backlog, stateCount{State: st, N: counts[st], Bad: bad})
 		d.Total += counts[st]
+	}
+	if d.Held, err = s.cat.Held(); err != nil {
+		d.CatalogError = "catalog unreadable"
 	}
 	if d.Events, err = s.cat.RecentEvents(recentEvents); err != nil {
 		d.CatalogError = "catalog unreadable"

@@ -30,6 +30,7 @@ type Catalog interface {
 	Get(id uint64) (storage.Recording, error)
 	Append(events ...storage.Event) error
 	Counts() (map[storage.State]int, error)
+	Held() (int, error)
 	RecentEvents(n int) ([]storage.Event, error)
 }
 

@@ -134,6 +134,11 @@ func (c *Catalog) Add(r Recording, events ...Event) (rec Recording, created bool
 		if err := bumpCount(tx, r.State, +1); err != nil {
 			return err
 		}
+		if r.Permanent() {
+			if err := bumpCount(tx, countHeld, +1); err != nil {
+				return err
+			}
+		}
 		if err := c.appendEvents(tx, &r, events); err != nil {
 			return err
 		}
@@ -157,7 +162,10 @@ func (c *Catalog) Update(id uint64, fn func(*Recording) error, events ...Event) 
 			return err
 		}
 		r := old
+		// fn gets its own slices: old must stay as stored.
 		r.Flags = append([]string(nil), old.Flags...)
+		r.Holds = append([]Hold(nil), old.Holds...)
+		r.Cases = append([]string(nil), old.Cases...)
 		if err := fn(&r); err != nil {
 			return err
 		}
@@ -177,6 +185,15 @@ func (c *Catalog) Update(id uint64, fn func(*Recording) error, events ...Event) 
 				return err
 			}
 			if err := bumpCount(tx, r.State, +1); err != nil {
+				return err
+			}
+		}
+		if old.Permanent() != r.Permanent() {
+			delta := -1
+			if r.Permanent() {
+				delta = +1
+			}
+			if err := bumpCount(tx, countHeld, delta); err != nil {
 				return err
 			}
 		}
@@ -288,7 +305,9 @@ func (c *Catalog) Counts() (map[State]int, error) {
 	out := make(map[State]int, len(States))
 	err := c.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketCounts).ForEach(func(k, v []byte) error {
-			out[State(k)] = int(binary.BigEndian.Uint64(v))
+			if State(k) != countHeld {
+				out[State(k)] = int(binary.BigEndian.Uint64(v))
+			}
 			return nil
 		})
 	})
@@ -296,6 +315,21 @@ func (c *Catalog) Counts() (map[State]int, error) {
 		return nil, fmt.Errorf("count recordings: %w", err)
 	}
 	return out, nil
+}
+
+// Held returns how many recordings are in the permanent class.
+func (c *Catalog) Held() (int, error) {
+	var n int
+	err := c.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketCounts).Get([]byte(countHeld)); v != nil {
+			n = int(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count held recordings: %w", err)
+	}
+	return n, nil
 }
 
 // Each calls fn for every recording in id order. fn must not write to the catalog.

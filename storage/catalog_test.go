@@ -240,3 +240,22 @@ func TestCatalogReadOnlyAndLocked(t *testing.T) {
 		t.Fatalf("read-only list: %d %v", len(got), err)
 	}
 }
+
+func TestCatalogCountsHeld(t *testing.T) {
+	c := openTestCatalog(t)
+	held := rec("D1", "1", "a", sha('a'), t0)
+	held.Holds = []Hold{{Reason: HoldImportantFlag, By: ActorCustodian}}
+	c.Add(held)
+	r, _, _ := c.Add(rec("D1", "1", "b", sha('b'), t0))
+	c.Update(r.ID, func(x *Recording) error { x.Holds = append(x.Holds, Hold{Reason: "evidence"}); return nil })
+	if n, _ := c.Held(); n != 2 {
+		t.Fatalf("held %d, want 2", n)
+	}
+	c.Update(r.ID, func(x *Recording) error { x.Holds = nil; return nil })
+	if n, _ := c.Held(); n != 1 {
+		t.Fatalf("held %d after a release, want 1", n)
+	}
+	if counts, _ := c.Counts(); len(counts) != 1 || counts[StateVerified] != 2 {
+		t.Fatalf("counts %v", counts)
+	}
+}

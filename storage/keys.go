@@ -10,7 +10,7 @@ import (
 // recordings   u64(id)                                 -> JSON Recording
 // events       u64(seq)                                -> JSON Event
 // meta         "schema" | "last_event_hash"            -> value
-// counts       state                                   -> u64 count
+// counts       state | "held"                          -> u64 count
 // idx_state    state 0 u64(id)                         -> nil
 // idx_time     u64(started) u64(id)                    -> nil
 // idx_officer  officer 0 u64(started) u64(id)          -> nil
@@ -53,6 +53,9 @@ var (
 	keySchema        = []byte("schema")
 	keyLastEventHash = []byte("last_event_hash")
 )
+
+// countHeld is the counts key of the permanent class; no state is named so.
+const countHeld State = "held"
 
 // SchemaVersion is written on first open and checked on every open.
 const SchemaVersion = "1"
