@@ -8,7 +8,7 @@ TOOLS := $(CURDIR)/.cache/bin
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build run test deps vet unit e2e bench bench-archive fuzz clean
+.PHONY: build run test deps vet unit e2e bench bench-archive bench-rooms fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/custodian ./cmd/custodian
@@ -41,6 +41,9 @@ bench:
 # Archive upload throughput next to mc cp (builds mc into .cache/bin when missing).
 bench-archive:
 	bash bench/archive.sh
+# Interview rooms: custodian vs ffmpeg -c copy -f segment, 16 streams, 60 s each.
+bench-rooms:
+	bash bench/rooms.sh 16 60
 
 # Short fuzzing of every parser of outside input; the corpus is committed.
 fuzz:
@@ -53,6 +56,8 @@ fuzz:
 	$(GO) test ./admin -run '^$$' -fuzz FuzzMutation -fuzztime 30s
 	$(GO) test ./hardware -run '^$$' -fuzz FuzzParseSMART -fuzztime 30s
 	$(GO) test ./hardware -run '^$$' -fuzz FuzzUnescapeMount -fuzztime 30s
+	$(GO) test ./ingest -run '^$$' -fuzz FuzzDescribe -fuzztime 30s
+	$(GO) test ./ingest -run '^$$' -fuzz FuzzDepacketize -fuzztime 30s
 
 clean:
 	rm -rf bin var

@@ -62,6 +62,8 @@ type Config struct {
 	// ReadHeaderTimeout and ReadTimeout bound how long a client may take to
 	// send its request, so slow clients cannot hold connections open.
 	ReadHeaderTimeout, ReadTimeout time.Duration
+	// Rooms, when set, serves the interview-room routes (rooms.go).
+	Rooms Rooms
 }
 
 // Defaults of the server timeouts.
@@ -125,6 +127,9 @@ func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *S
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /api/v1/recordings", s.recordings)
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
+	if rc, ok := cat.(RoomCatalog); ok && cfg.Rooms != nil {
+		s.roomRoutes(rc)
+	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	s.routes()
 	return s

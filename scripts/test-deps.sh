@@ -26,7 +26,10 @@ for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
 # The GStreamer RTSP server is a library: check for its typelib.
-if ! ls /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1; then
+# scripts/rtsp-server.py runs on Debian's python3, which must import gi.
+if ! ls /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1 ||
+   ! /usr/bin/python3 -c 'import gi' >/dev/null 2>&1 ||
+   ! gst-inspect-1.0 x264enc >/dev/null 2>&1; then
   missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
 fi
 if [ ${#missing[@]} -gt 0 ]; then

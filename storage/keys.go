@@ -21,6 +21,10 @@ import (
 // idx_pending  source_id 0 u64(id)                     -> nil (a release under way)
 // uploads      u64(id)                                 -> JSON MultipartUpload
 // audit_chunks u64(first event seq)                    -> JSON AuditChunk
+// gaps         room 0 u64(start) u64(seq)              -> JSON Gap
+// sessions     u64(id)                                 -> JSON Session
+// idx_session  room 0 u64(started) u64(id)             -> nil
+// open_session room                                    -> u64(id) of the room's open session
 //
 // uploads holds the resumable state of a multipart upload in progress; the
 // entry goes in the same transaction that marks the record archived.
@@ -43,11 +47,16 @@ var (
 	bucketIdxPending = []byte("idx_pending")
 	bucketUploads    = []byte("uploads")
 	bucketAudit      = []byte("audit_chunks")
+	bucketGaps       = []byte("gaps")
+	bucketSessions   = []byte("sessions")
+	bucketIdxSession = []byte("idx_session")
+	bucketOpenSess   = []byte("open_session")
 
 	allBuckets = [][]byte{
 		bucketRecordings, bucketEvents, bucketMeta, bucketCounts,
 		bucketIdxState, bucketIdxTime, bucketIdxOfficer, bucketIdxDevice,
 		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending, bucketUploads, bucketAudit,
+		bucketGaps, bucketSessions, bucketIdxSession, bucketOpenSess,
 	}
 
 	keySchema        = []byte("schema")
@@ -103,4 +112,9 @@ func contentKey(device, name, sha string) []byte {
 }
 func quickKey(device, name string, size int64, mtime time.Time) []byte {
 	return join([]byte(device), sep, []byte(name), sep, u64(uint64(size)), u64(timeKey(mtime)))
+}
+
+// gapKey orders a room's gaps by start; seq keeps two gaps of one instant apart.
+func gapKey(room string, start time.Time, seq uint64) []byte {
+	return join([]byte(room), sep, u64(timeKey(start)), u64(seq))
 }

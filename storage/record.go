@@ -158,6 +158,19 @@ type Recording struct {
 	ExpiringAt   time.Time `json:"expiring_at,omitzero"`
 	DeleteMarker string    `json:"delete_marker,omitempty"`
 	ExpiredAt    time.Time `json:"expired_at,omitzero"`
+
+	// Interview-room segments. EndedAt is the station time the segment ends;
+	// Codecs names each track as stored (h264, h265, aac, pcm_mulaw, pcm_alaw:
+	// G.711 is stored exactly as the camera sent it).
+	EndedAt time.Time `json:"ended_at,omitzero"`
+	Codecs  []string  `json:"codecs,omitempty"`
+	// Case, Subject and Officers come from the interview sessions that overlap
+	// the segment (Sessions); each session also adds an evidence hold and its
+	// case to Cases (see LinkSessions).
+	Case     string   `json:"case,omitempty"`
+	Subject  string   `json:"subject,omitempty"`
+	Officers []string `json:"officers,omitempty"`
+	Sessions []uint64 `json:"sessions,omitempty"`
 }
 
 // HasLocalCopy reports whether staging is expected to hold r's bytes.

@@ -151,6 +151,37 @@ func (s *Staging) commit(tmp, sha string) error {
 	return nil
 }
 
+// Adopt moves a finished file that was hashed as it was written (an
+// interview-room segment) into staging: fsync, rename to its hash name on the
+// same filesystem, fsync of both directories, then a re-read from disk that
+// must give sha and size. The file must not change after it was hashed.
+func (s *Staging) Adopt(path, sha string, size int64) (Blob, error) {
+	if !isHexSHA(sha) {
+		return Blob{}, fmt.Errorf("adopt %s: %q is not a sha256", path, sha)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return Blob{}, fmt.Errorf("adopt: %w", err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Blob{}, fmt.Errorf("adopt: fsync %s: %w", path, err)
+	}
+	if err := s.commit(path, sha); err != nil {
+		return Blob{}, fmt.Errorf("adopt %s: %w", path, err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return Blob{}, fmt.Errorf("adopt: %w", err)
+	}
+	if err := s.Verify(sha, size); err != nil {
+		return Blob{}, err
+	}
+	return Blob{SHA256: sha, Size: size}, nil
+}
+
 // Verify re-reads the blob from disk and checks its size and hash.
 func (s *Staging) Verify(sha string, size int64) error {
 	p := s.Path(sha)

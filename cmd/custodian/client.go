@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"strings"
 	"syscall"
 	"time"
@@ -103,14 +104,18 @@ func (c *apiClient) withToken(cfg *Config, actor string) error {
 	return nil
 }
 
-// callerName is the person at the terminal: the sudo caller before root.
+// callerName is the person at the terminal: the sudo caller before root,
+// else the account the command runs as.
 func callerName() string {
 	for _, k := range []string{"SUDO_USER", "USER", "LOGNAME"} {
 		if v := os.Getenv(k); v != "" && v != "root" {
 			return v
 		}
 	}
-	return os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
 
 // apiError is an error answer of the admin API.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -36,6 +37,7 @@ type Config struct {
 	Docks    []DockConfig           `yaml:"docks"`
 	Devices  []DeviceConfig         `yaml:"devices"`
 	Profiles []hardware.ProfileSpec `yaml:"profiles"`
+	Rooms    []RoomConfig           `yaml:"rooms"`
 	// Archive is the S3-compatible archive; absent means local-only mode.
 	Archive   *ArchiveConfig  `yaml:"archive"`
 	Retention RetentionConfig `yaml:"retention"`
@@ -109,6 +111,43 @@ type DockConfig struct {
 	Settle            Duration `yaml:"settle"`
 	ScanInterval      Duration `yaml:"scan_interval"`
 	Copies            int      `yaml:"copies"`
+}
+
+// RoomConfig is one interview room's RTSP feed. The URL carries the
+// camera's credentials, so production configs name a file holding it
+// (url_file, read at start); url is for tests without secrets.
+type RoomConfig struct {
+	ID        string   `yaml:"id"`
+	URLFile   string   `yaml:"url_file"`
+	URL       string   `yaml:"url"`
+	Transport string   `yaml:"transport"`
+	Segment   Duration `yaml:"segment"`
+}
+
+// MinRoomSegment is the shortest segment a room may be configured with.
+const MinRoomSegment = 10 * time.Second
+
+// roomDefaults fills what a room entry left out.
+func roomDefaults(r *RoomConfig) {
+	if r.Transport == "" {
+		r.Transport = ingest.TransportTCP
+	}
+	if r.Segment.raw == "" {
+		r.Segment = Duration{raw: "10m", d: ingest.DefaultSegmentDuration}
+	}
+}
+
+// FeedURL returns the room's URL, reading url_file when set. The error
+// never contains the file's content.
+func (r RoomConfig) FeedURL() (string, error) {
+	if r.URL != "" {
+		return r.URL, nil
+	}
+	b, err := os.ReadFile(r.URLFile)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // DeviceConfig is a row of the devices table; from/to are optional dates or
@@ -215,6 +254,9 @@ func ParseConfig(b []byte) (*Config, error) {
 	// Validate even when keys were unknown: every problem at once.
 	for i := range cfg.Docks {
 		dockDefaults(&cfg.Docks[i])
+	}
+	for i := range cfg.Rooms {
+		roomDefaults(&cfg.Rooms[i])
 	}
 	if cfg.Archive != nil {
 		archiveDefaults(cfg.Archive)
@@ -395,6 +437,7 @@ func (c *Config) validate() []string {
 			add(at+".copies", "%d: want 1 to 16", d.Copies)
 		}
 	}
+	p = append(p, c.validateRooms()...)
 	for i, d := range c.Devices {
 		at := fmt.Sprintf("devices[%d]", i)
 		if !hardware.ValidID(d.Serial) {
@@ -547,6 +590,65 @@ func (c *Config) RetentionPolicy() retention.Policy {
 func (c *Config) StandardPeriod() retention.Period {
 	p, _ := retention.ParseStandard(c.Retention.Standard)
 	return p
+}
+
+func (c *Config) validateRooms() []string {
+	var p []string
+	add := func(path, format string, args ...any) { p = append(p, path+": "+fmt.Sprintf(format, args...)) }
+	ids := map[string]int{}
+	for i, r := range c.Rooms {
+		at := fmt.Sprintf("rooms[%d]", i)
+		switch {
+		case r.ID == "":
+			add(at+".id", "required")
+		case !hardware.ValidID(r.ID):
+			add(at+".id", "%q: want 1-32 letters, digits, '.', '_' or '-'", r.ID)
+		default:
+			if j, dup := ids[r.ID]; dup {
+				add(at+".id", "duplicate room id %q (also rooms[%d])", r.ID, j)
+			}
+			ids[r.ID] = i
+		}
+		switch {
+		case r.URL != "" && r.URLFile != "":
+			add(at, "give exactly one of url and url_file")
+		case r.URL == "" && r.URLFile == "":
+			add(at+".url_file", "required (or url, for tests without secrets)")
+		default:
+			key := at + ".url"
+			if r.URLFile != "" {
+				key = at + ".url_file"
+			}
+			if u, err := r.FeedURL(); err != nil {
+				add(key, "%s: %v", r.URLFile, errors.Unwrap(err))
+			} else if msg := checkRoomURL(u); msg != "" {
+				add(key, "%s", msg)
+			}
+		}
+		if r.Transport != ingest.TransportTCP && r.Transport != ingest.TransportUDP {
+			add(at+".transport", "%q: want tcp or udp", r.Transport)
+		}
+		if msg := r.Segment.check(MinRoomSegment); msg != "" {
+			add(at+".segment", "%s", msg)
+		}
+	}
+	return p
+}
+
+// checkRoomURL describes what is wrong with a room URL without repeating it:
+// it may hold a password.
+func checkRoomURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "not a URL"
+	}
+	if u.Scheme != "rtsp" && u.Scheme != "rtsps" {
+		return fmt.Sprintf("scheme %q: want rtsp or rtsps", hardware.Printable(u.Scheme))
+	}
+	if u.Host == "" {
+		return "no host"
+	}
+	return ""
 }
 
 func overlaps(a, b string) bool {

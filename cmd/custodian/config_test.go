@@ -104,6 +104,8 @@ func TestReferenceConfig(t *testing.T) {
 	secrets := t.TempDir()
 	os.WriteFile(filepath.Join(secrets, "s3-access"), []byte("access\n"), 0o600)
 	os.WriteFile(filepath.Join(secrets, "s3-secret"), []byte("secret\n"), 0o600)
+	os.MkdirAll(filepath.Join(secrets, "rooms"), 0o700)
+	os.WriteFile(filepath.Join(secrets, "rooms", "interview-1.url"), []byte("rtsp://user:pw@127.0.0.1:8554/cam\n"), 0o600)
 	text := strings.NewReplacer("/srv/custodian/docks/dock-a", dock, "/etc/custodian", secrets).Replace(string(b))
 	cfg, err := ParseConfig([]byte(text))
 	if err != nil {
@@ -128,6 +130,11 @@ func TestReferenceConfig(t *testing.T) {
 	archiveDefaults(&a)
 	if cfg.Archive == nil || cfg.Archive.MaxUploads != a.MaxUploads || cfg.Archive.PartSize != a.PartSize || cfg.Archive.BandwidthLimit != a.BandwidthLimit {
 		t.Errorf("archive values differ from defaults:\n got %+v\nwant %+v", cfg.Archive, a)
+	}
+	var room RoomConfig
+	roomDefaults(&room)
+	if len(cfg.Rooms) != 1 || cfg.Rooms[0].Transport != room.Transport || cfg.Rooms[0].Segment.D() != room.Segment.D() {
+		t.Errorf("room values differ from defaults: %+v", cfg.Rooms)
 	}
 	if len(cfg.Profiles) != 1 || len(cfg.Devices) != 2 {
 		t.Errorf("examples missing: %d profiles, %d devices", len(cfg.Profiles), len(cfg.Devices))

@@ -24,6 +24,7 @@ func ls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", defaultConfigPath, "config file")
 	asJSON := fs.Bool("json", false, "print JSON")
+	room := fs.String("room", "", "show one interview room: its segments, gaps and sessions")
 	q := url.Values{}
 	for _, name := range []string{"officer", "device", "state", "from", "to", "limit"} {
 		fs.Func(name, "filter by "+name, func(v string) error { q.Set(name, v); return nil })
@@ -38,6 +39,9 @@ func ls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	filter, err := admin.ParseFilter(q, cfg.Location())
 	if err != nil {
 		return usageError{err}
+	}
+	if *room != "" {
+		return lsRoom(ctx, cfg, *room, q, filter, *asJSON, stdout)
 	}
 	resp, err := listRemote(ctx, cfg, q)
 	if err != nil {

@@ -50,6 +50,9 @@ commands:
   retention retention plan [--at TIME]: what would be evicted or deleted, without doing it
   report    report --day YYYY-MM-DD: the daily completeness report
   audit     audit verify: check the hash chain of the custody trail
+  ls        list recordings (asks the running daemon, or reads the catalog);
+            ls --room R shows an interview room's segments, gaps and sessions
+  interview start|stop   open or close an interview session in a room
   version   print the version
 
 Run 'custodian <command> -h' for a command's flags.
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return report(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return audit(ctx, args[1:], stdout, stderr)
+	case "interview":
+		return interview(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "custodian", version)
 		return nil

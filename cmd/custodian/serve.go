@@ -124,6 +124,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}, env))
 	}
 
+	rooms, err := buildRooms(cfg, env, reg)
+	if err != nil {
+		return err
+	}
+
 	var token string
 	if cfg.Admin.TokenFile != "" {
 		if token, err = readToken(cfg.Admin.TokenFile); err != nil {
@@ -151,8 +156,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			for _, d := range docks {
 				st = append(st, d.Status())
 			}
-			return map[string]any{"docks": st, "reconcile": report}
+			return map[string]any{"docks": st, "rooms": rooms.Status(), "reconcile": report}
 		},
+		Rooms: rooms,
 	}, cat, reg, log)
 
 	sd := newNotifier(os.Getenv, log)
@@ -171,10 +177,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			Lock: cfg.StandardPeriod().AddTo(time.Now(), time.UTC).Sub(time.Now()), Log: log}
 		g.Go(func() error { return shipper.Run(gctx) })
 	}
+	for _, r := range rooms {
+		g.Go(func() error { return r.Run(gctx) })
+	}
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	log.Info("custodian started", "version", version, "station", cfg.Station,
-		"docks", len(docks), "archive", uploader != nil, "admin", ln.Addr().String(), "data_dir", cfg.DataDir)
-	sd.Ready(fmt.Sprintf("running: %d docks, admin on %s", len(docks), ln.Addr()))
+		"docks", len(docks), "rooms", len(rooms), "archive", uploader != nil, "admin", ln.Addr().String(), "data_dir", cfg.DataDir)
+	sd.Ready(fmt.Sprintf("running: %d docks, %d rooms, admin on %s", len(docks), len(rooms), ln.Addr()))
 	err = g.Wait()
 	log.Info("custodian stopped")
 	return err

@@ -70,7 +70,7 @@ func TestServeUnderSystemd(t *testing.T) {
 		return ""
 	}
 	ready := next()
-	m := regexp.MustCompile(`^READY=1\nSTATUS=running: 1 docks, admin on (127\.0\.0\.1:\d+)$`).FindStringSubmatch(ready)
+	m := regexp.MustCompile(`^READY=1\nSTATUS=running: 1 docks, 0 rooms, admin on (127\.0\.0\.1:\d+)$`).FindStringSubmatch(ready)
 	if m == nil {
 		t.Fatalf("first message %q", ready)
 	}

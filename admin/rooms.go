@@ -1,0 +1,228 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"custodian/storage"
+)
+
+// Rooms is what the admin surface asks the room recorders.
+type Rooms interface {
+	// RoomConnected reports whether room is configured and whether its
+	// feed is being recorded right now.
+	RoomConnected(id string) (configured, connected bool)
+}
+
+// RoomCatalog is what the rooms API reads and writes in the catalog.
+type RoomCatalog interface {
+	List(storage.Filter) ([]storage.Recording, error)
+	Gaps(room string, from, to time.Time) ([]storage.Gap, error)
+	Sessions(room string, from, to time.Time) ([]storage.Session, error)
+	StartSession(storage.Session) (storage.Session, error)
+	StopSession(room string, at time.Time, by string) (storage.Session, error)
+}
+
+var _ RoomCatalog = (*storage.Catalog)(nil)
+
+// RoomResponse is the body of GET /api/v1/rooms/{room}: its segments, gaps
+// and interview sessions, oldest first.
+type RoomResponse struct {
+	Room       string              `json:"room"`
+	Configured bool                `json:"configured"`
+	Connected  bool                `json:"connected"`
+	Segments   []storage.Recording `json:"segments"`
+	Gaps       []storage.Gap       `json:"gaps"`
+	Sessions   []storage.Session   `json:"sessions"`
+	Truncated  bool                `json:"truncated,omitempty"`
+}
+
+// StartSessionRequest is the body of POST /api/v1/rooms/{room}/sessions.
+type StartSessionRequest struct {
+	Case     string   `json:"case"`
+	Subject  string   `json:"subject"`
+	Officers []string `json:"officers"`
+	Note     string   `json:"note,omitempty"`
+}
+
+// SessionResponse answers a session start or stop. Warning is set when the
+// room's feed is not being recorded: the session is kept, but nothing is
+// being recorded for it until the feed is back.
+type SessionResponse struct {
+	Session storage.Session `json:"session"`
+	Warning string          `json:"warning,omitempty"`
+}
+
+// maxNote bounds a session note.
+const maxNote = 1000
+
+type roomsHandler struct {
+	cat   RoomCatalog
+	rooms Rooms
+	loc   *time.Location
+	log   *slog.Logger
+	max   int
+}
+
+// roomRoutes serves the interview-room routes; starting and stopping a
+// session are changes, so they need the token and name their actor.
+//
+//	GET  /api/v1/rooms/{room}                segments, gaps and sessions (from, to, limit)
+//	POST /api/v1/rooms/{room}/sessions       start an interview session
+//	POST /api/v1/rooms/{room}/sessions/stop  stop the room's open session
+func (s *Server) roomRoutes(cat RoomCatalog) {
+	h := &roomsHandler{cat: cat, rooms: s.cfg.Rooms, loc: s.cfg.Location, log: s.log, max: s.cfg.MaxResults}
+	s.mux.HandleFunc("GET /api/v1/rooms/{room}", h.get)
+	s.HandleMutation("POST /api/v1/rooms/{room}/sessions", h.start)
+	s.HandleMutation("POST /api/v1/rooms/{room}/sessions/stop", h.stop)
+}
+
+func (h *roomsHandler) room(w http.ResponseWriter, r *http.Request) (string, bool) {
+	room, err := id("room", r.PathValue("room"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return "", false
+	}
+	return room, true
+}
+
+func (h *roomsHandler) get(w http.ResponseWriter, r *http.Request) {
+	room, ok := h.room(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	q.Set("source", string(storage.SourceRoom))
+	q.Set("source_id", room)
+	f, err := ParseFilter(q, h.loc)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	limit := f.Limit
+	if limit == 0 || limit > h.max {
+		limit = h.max
+	}
+	f.Limit = limit + 1
+	resp := RoomResponse{Room: room}
+	resp.Configured, resp.Connected = h.rooms.RoomConnected(room)
+	if resp.Segments, err = h.cat.List(f); err == nil {
+		if resp.Gaps, err = h.cat.Gaps(room, f.From, f.To); err == nil {
+			resp.Sessions, err = h.cat.Sessions(room, f.From, f.To)
+		}
+	}
+	if err != nil {
+		h.log.Error("read room", "room", room, "err", err)
+		writeError(w, http.StatusInternalServerError, "catalog read failed")
+		return
+	}
+	if len(resp.Segments) > limit {
+		resp.Segments, resp.Truncated = resp.Segments[:limit], true
+	}
+	if resp.Segments == nil {
+		resp.Segments = []storage.Recording{}
+	}
+	if resp.Gaps == nil {
+		resp.Gaps = []storage.Gap{}
+	}
+	if resp.Sessions == nil {
+		resp.Sessions = []storage.Session{}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *roomsHandler) start(w http.ResponseWriter, r *http.Request, actor string) {
+	room, ok := h.room(w, r)
+	if !ok {
+		return
+	}
+	configured, connected := h.rooms.RoomConnected(room)
+	if !configured {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("room %q is not configured", room))
+		return
+	}
+	var req StartSessionRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	s, err := sessionFromRequest(room, req)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.StartedBy = actor
+	s, err = h.cat.StartSession(s)
+	if errors.Is(err, storage.ErrSessionOpen) {
+		writeError(w, http.StatusConflict, fmt.Sprintf("room %s already has an open session; stop it first", room))
+		return
+	}
+	if err != nil {
+		h.log.Error("start session", "room", room, "err", err)
+		writeError(w, http.StatusInternalServerError, "catalog write failed")
+		return
+	}
+	resp := SessionResponse{Session: s}
+	h.log.Info("interview session started", "room", room, "session", s.ID, "case", s.Case, "by", actor)
+	if !connected {
+		resp.Warning = fmt.Sprintf("room %s's camera feed is DOWN: nothing is being recorded for this session until it is back", room)
+		h.log.Warn("interview session started while the room's feed is down", "room", room, "session", s.ID)
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+func (h *roomsHandler) stop(w http.ResponseWriter, r *http.Request, actor string) {
+	room, ok := h.room(w, r)
+	if !ok {
+		return
+	}
+	s, err := h.cat.StopSession(room, time.Time{}, actor)
+	if errors.Is(err, storage.ErrNoSession) {
+		writeError(w, http.StatusConflict, fmt.Sprintf("room %s has no open session", room))
+		return
+	}
+	if err != nil {
+		h.log.Error("stop session", "room", room, "err", err)
+		writeError(w, http.StatusInternalServerError, "catalog write failed")
+		return
+	}
+	h.log.Info("interview session stopped", "room", room, "session", s.ID, "case", s.Case, "by", actor)
+	writeJSON(w, http.StatusOK, SessionResponse{Session: s})
+}
+
+func sessionFromRequest(room string, req StartSessionRequest) (storage.Session, error) {
+	s := storage.Session{Room: room}
+	var err error
+	if s.Case, err = id("case", req.Case); err != nil {
+		return s, err
+	}
+	if s.Subject, err = id("subject", req.Subject); err != nil {
+		return s, err
+	}
+	if len(req.Officers) == 0 || len(req.Officers) > 16 {
+		return s, errors.New("officers: want 1 to 16 officer numbers")
+	}
+	for _, o := range req.Officers {
+		v, err := id("officer", o)
+		if err != nil {
+			return s, err
+		}
+		s.Officers = append(s.Officers, v)
+	}
+	if len(req.Note) > maxNote {
+		return s, fmt.Errorf("note: at most %d bytes", maxNote)
+	}
+	for _, c := range req.Note {
+		if c < 0x20 && c != '\n' || c == 0x7f || c == '\uFFFD' {
+			return s, errors.New("note: control characters or invalid UTF-8")
+		}
+	}
+	s.Note = req.Note
+	return s, nil
+}
+
+// RoomPath is the API path of a room, for clients.
+func RoomPath(room string) string { return "/api/v1/rooms/" + url.PathEscape(room) }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"custodian/ingest"
+)
+
+// roomSet is the daemon's interview-room recorders.
+type roomSet []*ingest.Room
+
+// buildRooms reads each room's URL (url_file is read here, once, at start)
+// and builds its recorder under <data_dir>/rooms/<id>.
+func buildRooms(cfg *Config, env ingest.Env, reg prometheus.Registerer) (roomSet, error) {
+	m := ingest.NewRoomMetrics(reg)
+	var out roomSet
+	for _, rc := range cfg.Rooms {
+		u, err := rc.FeedURL()
+		if err != nil {
+			return nil, configError{fmt.Errorf("rooms %s: url_file: %w", rc.ID, err)}
+		}
+		if reg != nil {
+			id := rc.ID
+			ingest.WatchSession(reg, id, func() bool {
+				_, open, err := env.Catalog.OpenSession(id)
+				return err == nil && open
+			})
+		}
+		out = append(out, ingest.NewRoom(ingest.RoomConfig{
+			ID:        rc.ID,
+			URL:       u,
+			Transport: rc.Transport,
+			Segment:   rc.Segment.D(),
+			Dir:       filepath.Join(cfg.DataDir, "rooms", rc.ID),
+		}, env, m))
+	}
+	return out, nil
+}
+
+// RoomConnected implements admin.Rooms.
+func (rs roomSet) RoomConnected(id string) (configured, connected bool) {
+	for _, r := range rs {
+		if r.ID() == id {
+			return true, r.Connected()
+		}
+	}
+	return false, false
+}
+
+// Status lists every room's live state.
+func (rs roomSet) Status() []ingest.RoomStatus {
+	out := make([]ingest.RoomStatus, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Status())
+	}
+	return out
+}

@@ -1,0 +1,135 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
+	"github.com/pion/rtp"
+)
+
+// ErrNoMedia is returned when a camera offers no stream custodian can record.
+var ErrNoMedia = errors.New("no H.264/H.265 video or G.711/AAC audio offered")
+
+// rtpTrack is a recorded track with the media it comes from and its
+// depacketiser. decode returns nothing (nil, nil, nil) while a unit is
+// incomplete; it never blocks.
+type rtpTrack struct {
+	*track
+	media  *description.Media
+	format format.Format
+	decode func(*rtp.Packet) (au [][]byte, pcm []byte, err error)
+}
+
+// pickTracks chooses the first video and the first audio stream custodian
+// can store without transcoding: H.264/H.265 video, G.711 or AAC audio.
+func pickTracks(desc *description.Session) ([]*rtpTrack, error) {
+	var out []*rtpTrack
+	var haveVideo, haveAudio bool
+	for _, m := range desc.Medias {
+		for _, f := range m.Formats {
+			t, err := newRTPTrack(m, f, haveVideo, haveAudio)
+			if err != nil {
+				return nil, err
+			}
+			if t == nil {
+				continue
+			}
+			t.id = len(out) + 1
+			out = append(out, t)
+			haveVideo = haveVideo || t.video
+			haveAudio = haveAudio || !t.video
+			break // one format per media
+		}
+	}
+	if len(out) == 0 {
+		return nil, ErrNoMedia
+	}
+	return out, nil
+}
+
+func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio bool) (*rtpTrack, error) {
+	rt := &rtpTrack{media: m, format: f}
+	switch f := f.(type) {
+	case *format.H264:
+		if haveVideo {
+			return nil, nil
+		}
+		dec, err := f.CreateDecoder()
+		if err != nil {
+			return nil, fmt.Errorf("h264 depacketiser: %w", err)
+		}
+		sps, pps := f.SafeParams()
+		rt.track = &track{name: codecH264, video: true, clockRate: f.ClockRate(), codec: &mp4.CodecH264{SPS: clone(sps), PPS: clone(pps)}}
+		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
+			au, err := dec.Decode(p)
+			if errors.Is(err, rtph264.ErrMorePacketsNeeded) || errors.Is(err, rtph264.ErrNonStartingPacketAndNoPrevious) {
+				return nil, nil, nil
+			}
+			return au, nil, err
+		}
+	case *format.H265:
+		if haveVideo {
+			return nil, nil
+		}
+		dec, err := f.CreateDecoder()
+		if err != nil {
+			return nil, fmt.Errorf("h265 depacketiser: %w", err)
+		}
+		vps, sps, pps := f.SafeParams()
+		rt.track = &track{name: codecH265, video: true, clockRate: f.ClockRate(), codec: &mp4.CodecH265{VPS: clone(vps), SPS: clone(sps), PPS: clone(pps)}}
+		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
+			au, err := dec.Decode(p)
+			if errors.Is(err, rtph265.ErrMorePacketsNeeded) || errors.Is(err, rtph265.ErrNonStartingPacketAndNoPrevious) {
+				return nil, nil, nil
+			}
+			return au, nil, err
+		}
+	case *format.G711:
+		if haveAudio {
+			return nil, nil
+		}
+		dec, err := f.CreateDecoder()
+		if err != nil {
+			return nil, fmt.Errorf("g711 depacketiser: %w", err)
+		}
+		name, entry := codecALaw, "alaw"
+		if f.MULaw {
+			name, entry = codecULaw, "ulaw"
+		}
+		ch := max(f.ChannelCount, 1)
+		rt.track = &track{name: name, clockRate: f.ClockRate(), entry: entry, channels: ch,
+			codec: &mp4.CodecLPCM{BitDepth: 8, SampleRate: f.ClockRate(), ChannelCount: ch}}
+		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
+			pcm, err := dec.Decode(p)
+			return nil, clone(pcm), err
+		}
+	case *format.MPEG4Audio:
+		if haveAudio || f.Config == nil {
+			return nil, nil
+		}
+		dec, err := f.CreateDecoder()
+		if err != nil {
+			return nil, fmt.Errorf("aac depacketiser: %w", err)
+		}
+		rt.track = &track{name: codecAAC, clockRate: f.ClockRate(), codec: &mp4.CodecMPEG4Audio{Config: *f.Config}}
+		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
+			aus, err := dec.Decode(p)
+			if errors.Is(err, rtpmpeg4audio.ErrMorePacketsNeeded) {
+				return nil, nil, nil
+			}
+			return aus, nil, err
+		}
+	default:
+		return nil, nil
+	}
+	if rt.clockRate <= 0 {
+		return nil, fmt.Errorf("%s: invalid clock rate %d", rt.name, rt.clockRate)
+	}
+	return rt, nil
+}
