@@ -36,7 +36,9 @@ const (
 
 // Config of a Manager.
 type Config struct {
-	Policy   Policy
+	Policy Policy
+	// Rooms are the interview rooms whose gaps the daily report counts.
+	Rooms    []string
 	Interval time.Duration
 	Now      func() time.Time
 }
@@ -155,7 +157,15 @@ func (g *Manager) ReportFor(day time.Time) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	return MakeReport(day, g.cfg.Now(), recs, g.cfg.Policy, free), nil
+	var gaps []storage.Gap
+	for _, room := range g.cfg.Rooms {
+		gs, err := g.cat.Gaps(room, day.AddDate(0, 0, -7), day.AddDate(0, 0, 1))
+		if err != nil {
+			return Report{}, err
+		}
+		gaps = append(gaps, gs...)
+	}
+	return MakeReport(day, g.cfg.Now(), recs, gaps, g.cfg.Policy, free), nil
 }
 
 // VerifyTrail checks the custody trail in the catalog.

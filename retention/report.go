@@ -32,8 +32,11 @@ type ReportRow struct {
 	Bytes    int64  `json:"bytes"`
 	Archived int    `json:"archived"`
 	Pending  int    `json:"pending"` // not yet archived
-	// Seconds is the recorded time of a room's segments.
-	Seconds float64 `json:"seconds,omitempty"`
+	// Seconds is the recorded time of a room's segments; GapSeconds and
+	// Gaps the time it went unrecorded, by reason.
+	Seconds    float64            `json:"seconds,omitempty"`
+	GapSeconds float64            `json:"gap_seconds,omitempty"`
+	Gaps       map[string]float64 `json:"gaps,omitempty"`
 }
 
 // ReportWindow is how far ahead the report looks for coming expiries.
@@ -41,7 +44,7 @@ const ReportWindow = 7 * 24 * time.Hour
 
 // MakeReport builds the report for the station-local day that starts at
 // dayStart (in p.Location), from every recording, at time now.
-func MakeReport(dayStart, now time.Time, recs []storage.Recording, p Policy, free int64) Report {
+func MakeReport(dayStart, now time.Time, recs []storage.Recording, gaps []storage.Gap, p Policy, free int64) Report {
 	if p.Location == nil {
 		p.Location = time.UTC
 	}
@@ -62,6 +65,9 @@ func MakeReport(dayStart, now time.Time, recs []storage.Recording, p Policy, fre
 		var rows []*ReportRow
 		if r.Source == storage.SourceRoom {
 			room := row(rooms, r.SourceID)
+			if !r.EndedAt.IsZero() {
+				room.Seconds += r.EndedAt.Sub(r.StartedAt).Seconds()
+			}
 			rows = append(rows, room)
 		} else {
 			rows = append(rows, row(officers, cmp.Or(r.Officer, "unknown")), row(devices, cmp.Or(r.Device, "unknown")))
@@ -85,6 +91,21 @@ func MakeReport(dayStart, now time.Time, recs []storage.Recording, p Policy, fre
 		case storage.StateMissing, storage.StateCorrupt:
 			rep.Trouble = append(rep.Trouble, r.ID)
 		}
+	}
+	for _, g := range gaps {
+		start, end := maxTime(g.Start, dayStart), g.End
+		if end.After(dayEnd) {
+			end = dayEnd
+		}
+		if !end.After(start) {
+			continue
+		}
+		room := row(rooms, g.Room)
+		if room.Gaps == nil {
+			room.Gaps = map[string]float64{}
+		}
+		room.Gaps[g.Reason] += end.Sub(start).Seconds()
+		room.GapSeconds += end.Sub(start).Seconds()
 	}
 	rep.Officers, rep.Devices, rep.Rooms = sorted(officers), sorted(devices), sorted(rooms)
 	rep.EnteringGrace = []Action{}

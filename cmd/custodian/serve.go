@@ -97,7 +97,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		archive, store = a, a
 	}
-	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy()}, cat, staging, archive, log, retention.NewMetrics(reg))
+	var roomIDs []string
+	for _, r := range cfg.Rooms {
+		roomIDs = append(roomIDs, r.ID)
+	}
+	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: roomIDs}, cat, staging, archive, log, retention.NewMetrics(reg))
 
 	env := ingest.Env{
 		Station:  cfg.Station,

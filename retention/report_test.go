@@ -1,0 +1,53 @@
+package retention
+
+import (
+	"testing"
+	"time"
+
+	"custodian/storage"
+)
+
+func TestMakeReport(t *testing.T) {
+	day := at("2026-11-21 00:00:00")
+	room := func(id uint64, start time.Time, minutes int) storage.Recording {
+		r := recAt(id, start, state(storage.StateVerified))
+		r.Source, r.SourceID, r.EndedAt = storage.SourceRoom, "interview-1", start.UTC().Add(time.Duration(minutes)*time.Minute)
+		return r
+	}
+	dock := func(id uint64, start time.Time, officer string, mod ...func(*storage.Recording)) storage.Recording {
+		r := recAt(id, start, mod...)
+		r.Source, r.SourceID, r.Officer, r.Device = storage.SourceDock, "dock-a", officer, "J"+officer
+		return r
+	}
+	recs := []storage.Recording{
+		dock(1, at("2026-11-21 08:00:00"), "111"),
+		dock(2, at("2026-11-21 09:00:00"), "111", state(storage.StateVerified), held(ReasonEvidence)),
+		dock(3, at("2026-11-21 23:59:59"), "222", state(storage.StateMissing)),
+		dock(4, at("2026-11-22 00:00:00"), "222"), // the next day
+		room(5, at("2026-11-21 10:00:00"), 10),
+		room(6, at("2026-11-21 10:10:00"), 5),
+	}
+	gaps := []storage.Gap{
+		{Room: "interview-1", Start: at("2026-11-21 10:15:00").UTC(), End: at("2026-11-21 10:15:30").UTC(), Reason: "disconnect"},
+		{Room: "interview-1", Start: at("2026-11-20 23:59:00").UTC(), End: at("2026-11-21 00:01:00").UTC(), Reason: "crash"}, // half in the day
+		{Room: "interview-2", Start: at("2026-11-21 12:00:00").UTC(), End: at("2026-11-21 13:00:00").UTC(), Reason: "disconnect"},
+	}
+	rep := MakeReport(day, at("2026-11-22 08:00:00"), recs, gaps, policy(), 1<<40)
+	if rep.Day != "2026-11-21" || rep.Held != 1 || len(rep.Trouble) != 1 || rep.Trouble[0] != 3 {
+		t.Fatalf("report %+v", rep)
+	}
+	if o := rep.Officers; len(o) != 2 || o[0].Key != "111" || o[0].Files != 2 || o[0].Bytes != 3000 ||
+		o[0].Archived != 1 || o[0].Pending != 1 || o[1].Files != 1 {
+		t.Fatalf("officers %+v", rep.Officers)
+	}
+	if len(rep.Rooms) != 2 {
+		t.Fatalf("rooms %+v", rep.Rooms)
+	}
+	r1, r2 := rep.Rooms[0], rep.Rooms[1]
+	if r1.Files != 2 || r1.Seconds != 900 || r1.GapSeconds != 90 || r1.Gaps["disconnect"] != 30 || r1.Gaps["crash"] != 60 {
+		t.Fatalf("room 1 %+v", r1)
+	}
+	if r2.Files != 0 || r2.GapSeconds != 3600 {
+		t.Fatalf("a room down all afternoon must show: %+v", r2)
+	}
+}
