@@ -39,6 +39,8 @@ var knownMetrics = map[string]bool{
 	"custodian_build_info":                            true,
 	"custodian_catalog_readable":                      true,
 	"custodian_catalog_recordings":                    true,
+	"custodian_catalog_held_recordings":               true,
+	"custodian_staging_verify_failures_total":         true,
 	"custodian_disk_size_bytes":                       true,
 	"custodian_disk_free_bytes":                       true,
 	"custodian_disk_used_bytes":                       true,

@@ -94,6 +94,9 @@ type StorageConfig struct {
 	FreeWarningPercent  float64  `yaml:"free_warning_percent"`
 	FreeCriticalPercent float64  `yaml:"free_critical_percent"`
 	CheckInterval       Duration `yaml:"check_interval"`
+	// ScrubInterval is how often every staged copy is read back and hashed
+	// again; a copy that no longer matches is recorded, never trusted.
+	ScrubInterval Duration `yaml:"scrub_interval"`
 }
 
 // LogConfig chooses the log level and format.
@@ -183,6 +186,7 @@ func Defaults() Config {
 			FreeWarningPercent:  100 * hardware.DefaultFreeWarning,
 			FreeCriticalPercent: 100 * hardware.DefaultFreeCritical,
 			CheckInterval:       Duration{raw: hardware.DefaultHealthInterval.String(), d: hardware.DefaultHealthInterval},
+			ScrubInterval:       Duration{raw: "24h", d: storage.DefaultScrubInterval},
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}
@@ -386,6 +390,9 @@ func (c *Config) validate() []string {
 	}
 	if msg := c.Storage.CheckInterval.check(time.Second); msg != "" {
 		add("storage.check_interval", "%s", msg)
+	}
+	if msg := c.Storage.ScrubInterval.check(time.Minute); msg != "" {
+		add("storage.scrub_interval", "%s", msg)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

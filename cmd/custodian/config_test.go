@@ -115,6 +115,7 @@ func TestReferenceConfig(t *testing.T) {
 	if cfg.DataDir != def.DataDir || cfg.Timezone != def.Timezone || cfg.Admin != def.Admin || cfg.Log != def.Log ||
 		cfg.Storage.RequireMarker != def.Storage.RequireMarker || cfg.Storage.FreeWarningPercent != def.Storage.FreeWarningPercent ||
 		cfg.Storage.FreeCriticalPercent != def.Storage.FreeCriticalPercent || cfg.Storage.CheckInterval.D() != def.Storage.CheckInterval.D() ||
+		cfg.Storage.ScrubInterval.D() != def.Storage.ScrubInterval.D() ||
 		cfg.Retention.Standard != def.Retention.Standard || cfg.Retention.LocalKeep.D() != def.Retention.LocalKeep.D() ||
 		cfg.Retention.Grace.D() != def.Retention.Grace.D() || cfg.Retention.MinFree != def.Retention.MinFree {
 		t.Errorf("top-level values differ from Defaults():\n got %+v\nwant %+v", cfg, def)

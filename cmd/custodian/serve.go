@@ -176,6 +176,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		g.Go(func() error { return uploader.Run(gctx) })
 	}
 	g.Go(func() error { return keeper.Run(gctx) })
+	scrub := storage.Scrubber{Catalog: cat, Staging: staging, Interval: cfg.Storage.ScrubInterval.D(),
+		Pause: 10 * time.Millisecond, Log: log, Failures: storage.NewScrubFailures(reg)}
+	g.Go(func() error { return scrub.Run(gctx) })
 	if store != nil {
 		shipper := storage.AuditShipper{Catalog: cat, Store: store, Station: cfg.Station, Interval: 5 * time.Minute,
 			Lock: cfg.StandardPeriod().AddTo(time.Now(), time.UTC).Sub(time.Now()), Log: log}
