@@ -514,18 +514,17 @@ func (r *Room) seal(j sealJob) {
 	}
 	s := j.seg
 	now := r.env.Now().UTC()
-	blob, err := r.env.Staging.Adopt(s.path, s.sha, s.size)
-	if err != nil {
-		r.env.Log.Error("room segment not sealed; it stays for recovery", keyRoom, id, keyPath, s.path, keyErr, err)
-		r.env.Metrics.Errors.WithLabelValues(string(storage.SourceRoom), ErrKindStage).Inc()
-		return
-	}
+	// The record comes first, naming the hash the writer computed, and the
+	// bytes move into staging after: a crash in between leaves a record
+	// whose segment is still in the open directory, which start-up marks
+	// missing and recovery seals again onto the same record. The other order
+	// would leave footage in staging that no record names.
 	rec := storage.Recording{
 		Station: r.env.Station, Source: storage.SourceRoom, SourceID: id,
 		Name: s.name, Ext: segmentExt, Kind: "video",
 		StartedAt: s.startedAt.UTC(), EndedAt: s.endedAt.UTC(), CameraTime: s.cameraTime.UTC(),
-		ReceivedAt: now, Size: blob.Size, SHA256: blob.SHA256, Codecs: s.codecs,
-		State: storage.StateVerified, StagedAt: now, VerifiedAt: now,
+		ReceivedAt: now, Size: s.size, SHA256: s.sha, Codecs: s.codecs,
+		State: storage.StateStaged, StagedAt: now,
 	}
 	if s.cameraTime.IsZero() {
 		rec.CameraTime = time.Time{}
@@ -547,14 +546,26 @@ func (r *Room) seal(j sealJob) {
 	}
 	saved, _, err := r.env.Catalog.Add(rec, storage.Event{Type: storage.EventIngested, Detail: detail})
 	if err != nil {
-		// Back to the open directory, so the next recovery catalogues it
-		// instead of leaving an orphan blob.
-		if rerr := os.Rename(r.env.Staging.Path(blob.SHA256), s.path); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		r.env.Log.Error("room segment not catalogued; returned to the open directory", keyRoom, id, keySHA, blob.SHA256, keyErr, err)
+		r.env.Log.Error("room segment not catalogued; it stays for recovery", keyRoom, id, keySHA, s.sha, keyErr, err)
 		r.env.Metrics.Errors.WithLabelValues(string(storage.SourceRoom), ErrKindCatalog).Inc()
 		return
+	}
+	blob, err := r.env.Staging.Adopt(s.path, s.sha, s.size)
+	if err != nil {
+		r.env.Log.Error("room segment not staged; it stays for recovery", keyRoom, id, keyPath, s.path, keyErr, err)
+		r.env.Metrics.Errors.WithLabelValues(string(storage.SourceRoom), ErrKindStage).Inc()
+		return
+	}
+	if saved.State != storage.StateVerified && saved.State != storage.StateArchived {
+		saved, err = r.env.Catalog.Update(saved.ID, func(x *storage.Recording) error {
+			x.State, x.VerifiedAt = storage.StateVerified, r.env.Now().UTC()
+			return nil
+		}, storage.Event{Type: storage.EventVerified, Detail: "staged copy re-read and hash-verified"})
+		if err != nil {
+			r.env.Log.Error("room segment verified but not recorded; recovery will finish it", keyRoom, id, keySHA, blob.SHA256, keyErr, err)
+			r.env.Metrics.Errors.WithLabelValues(string(storage.SourceRoom), ErrKindCatalog).Inc()
+			return
+		}
 	}
 	r.env.Metrics.Files.WithLabelValues(string(storage.SourceRoom)).Inc()
 	r.env.Metrics.Bytes.WithLabelValues(string(storage.SourceRoom)).Add(float64(blob.Size))

@@ -234,3 +234,49 @@ func TestOverflowBecomesGap(t *testing.T) {
 	}
 	seg.abandon()
 }
+
+// A crash after a segment's record was written but before its bytes moved
+// into staging: start-up marks the record missing, recovery seals the same
+// bytes onto that record, and nothing is catalogued twice or left orphaned.
+func TestSealCrashBeforeStaging(t *testing.T) {
+	e := newTestEnv(t)
+	cfg := e.roomConfig("interview-8", "rtsp://127.0.0.1:1/none")
+	open := filepath.Join(cfg.Dir, "open")
+	if err := os.MkdirAll(open, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	s := newSegmenter(open, cfg.ID, time.Hour, time.Second, testTracks())
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	feedSegmenter(t, s, t0, 4)
+	path := s.cur.path
+	s.abandon()
+	sha, size, err := storage.HashFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Catalog.Add(storage.Recording{Station: "st01", Source: storage.SourceRoom, SourceID: cfg.ID,
+		Name: filepath.Base(path), SHA256: sha, Size: size, StartedAt: t0, State: storage.StateStaged},
+		storage.Event{Type: storage.EventIngested}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := storage.Reconcile(e.Catalog, e.Staging, e.Log); err != nil || len(rep.Missing) != 1 {
+		t.Fatalf("reconcile %+v %v", rep, err)
+	}
+
+	r := NewRoom(cfg, e.Env, nil)
+	stop := runRoom(t, r)
+	waitFor(t, "the segment sealed onto its record", 10*time.Second, func() bool {
+		recs := roomRecordings(t, e, cfg.ID)
+		return len(recs) == 1 && recs[0].State == storage.StateVerified
+	})
+	stop()
+	if recs := roomRecordings(t, e, cfg.ID); len(recs) != 1 || recs[0].SHA256 != sha {
+		t.Fatalf("records %+v", recs)
+	}
+	if err := e.Staging.Verify(sha, size); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("segment left in the open directory: %v", err)
+	}
+}

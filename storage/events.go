@@ -12,7 +12,8 @@ import (
 
 // Custody event types. Each custody step of a recording is one event.
 const (
-	EventIngested = "ingested" // a verified copy is in staging and recorded
+	EventIngested = "ingested" // a verified copy is in staging and recorded (rooms: sealed, then verified)
+	EventVerified = "verified" // a staged room segment was re-read and its hash matched
 	EventReleased = "released" // the source was deleted from the camera
 	EventMissing  = "missing"  // the staged copy was not found
 	EventCorrupt  = "corrupt"  // a re-verification failed

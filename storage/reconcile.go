@@ -18,6 +18,10 @@ type ReconcileReport struct {
 	// rename and catalog commit). They are kept: the next copy of the same
 	// file lands on them and adopts them.
 	Orphans []string `json:"orphans,omitempty"`
+	// Verified are staged records whose copy was in place (a crash came
+	// after the copy, before its verification was recorded): re-read and
+	// hash-verified now.
+	Verified []uint64 `json:"verified,omitempty"`
 	// Missing are records whose staged copy was expected but not found, or
 	// found with the wrong size; they move to StateMissing or StateCorrupt
 	// with a custody event, and a fresh copy from the camera restores them.
@@ -45,7 +49,7 @@ func Reconcile(c *Catalog, s *Staging, log *slog.Logger) (ReconcileReport, error
 	}
 
 	referenced := map[string]bool{}
-	var missing []Recording
+	var missing, unverified []Recording
 	err = c.Each(func(r Recording) error {
 		referenced[r.SHA256] = true
 		if !hasLocalCopy(r.State) {
@@ -53,6 +57,8 @@ func Reconcile(c *Catalog, s *Staging, log *slog.Logger) (ReconcileReport, error
 		}
 		if size, err := s.Stat(r.SHA256); err != nil || size != r.Size {
 			missing = append(missing, r)
+		} else if r.State == StateStaged {
+			unverified = append(unverified, r)
 		}
 		return nil
 	})
@@ -71,6 +77,24 @@ func Reconcile(c *Catalog, s *Staging, log *slog.Logger) (ReconcileReport, error
 		}
 		log.Error("staged copy lost", "state", state, "id", r.ID, "sha256", r.SHA256, "detail", detail)
 		rep.Missing = append(rep.Missing, r.ID)
+	}
+
+	for _, r := range unverified {
+		state, ev, detail := StateVerified, EventVerified, "staged copy re-read and hash-verified at start-up"
+		if err := s.Verify(r.SHA256, r.Size); err != nil {
+			state, ev, detail = StateCorrupt, EventCorrupt, "at start-up: "+err.Error()
+		}
+		if _, err := c.Update(r.ID, func(x *Recording) error {
+			x.State = state
+			if state == StateVerified {
+				x.VerifiedAt = c.now().UTC()
+			}
+			return nil
+		}, Event{Type: ev, Detail: detail}); err != nil {
+			return rep, fmt.Errorf("reconcile: %w", err)
+		}
+		log.Info("staged copy checked at start-up", "id", r.ID, "sha256", r.SHA256, "state", state)
+		rep.Verified = append(rep.Verified, r.ID)
 	}
 
 	err = s.Blobs(func(sha string) error {

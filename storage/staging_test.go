@@ -190,6 +190,12 @@ func TestReconcile(t *testing.T) {
 		r.Size = b.Size
 		c.Add(r)
 	}
+	// A room segment moved into staging just before a crash: recorded as
+	// staged, its copy in place, its verification not yet recorded.
+	sealed, _ := s.Put(ctx, bytes.NewReader([]byte("segment")), 7)
+	seg := rec("", "", "seg.mp4", sealed.SHA256, t0)
+	seg.Size, seg.State = sealed.Size, StateStaged
+	c.Add(seg)
 	os.Remove(s.Path(gone.SHA256))
 	os.WriteFile(s.Path(shrunk.SHA256), []byte("shr"), 0o640)
 	partial := filepath.Join(s.Dir(), "tmp", ".partial-123")
@@ -199,7 +205,7 @@ func TestReconcile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.PartialRemoved) != 1 || len(rep.Orphans) != 1 || rep.Orphans[0] != orphan.SHA256 || len(rep.Missing) != 2 {
+	if len(rep.PartialRemoved) != 1 || len(rep.Orphans) != 1 || rep.Orphans[0] != orphan.SHA256 || len(rep.Missing) != 2 || len(rep.Verified) != 1 {
 		t.Fatalf("report %+v", rep)
 	}
 	if _, err := os.Stat(partial); !errors.Is(err, fs.ErrNotExist) {
@@ -208,7 +214,7 @@ func TestReconcile(t *testing.T) {
 	if _, err := os.Stat(s.Path(orphan.SHA256)); err != nil {
 		t.Fatal("orphan blob was deleted; start-up must never delete a blob")
 	}
-	want := map[uint64]State{1: StateVerified, 2: StateMissing, 3: StateCorrupt}
+	want := map[uint64]State{1: StateVerified, 2: StateMissing, 3: StateCorrupt, 4: StateVerified}
 	for id, st := range want {
 		if r, _ := c.Get(id); r.State != st {
 			t.Errorf("record %d is %s, want %s", id, r.State, st)
@@ -216,7 +222,7 @@ func TestReconcile(t *testing.T) {
 	}
 	// A second start finds nothing new.
 	rep, _ = Reconcile(c, s, slog.New(slog.DiscardHandler))
-	if len(rep.Missing) != 0 || len(rep.PartialRemoved) != 0 {
+	if len(rep.Missing) != 0 || len(rep.PartialRemoved) != 0 || len(rep.Verified) != 0 {
 		t.Fatalf("second reconcile %+v", rep)
 	}
 }
