@@ -17,6 +17,8 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
 	"golang.org/x/sys/unix"
+
+	"custodian/storage"
 )
 
 // Defaults of RoomConfig's segment layout.
@@ -186,7 +188,7 @@ func createSegmentFile(path string, init []byte) (*segmentFile, error) {
 		f.Close()
 		return nil, errors.Join(err, os.Remove(path))
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := storage.SyncDir(filepath.Dir(path)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
@@ -230,21 +232,6 @@ func (s *segmentFile) finish() (sha string, size int64, err error) {
 // abandon closes the file after a write error; the bytes written so far stay
 // for recovery, which cuts them back to the last complete fragment.
 func (s *segmentFile) abandon() { s.f.Close() }
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	return nil
-}
 
 // unit is one access unit (video) or payload (audio) taken from RTP, with the
 // station time it arrived and, when the camera sends RTCP sender reports,

@@ -133,7 +133,7 @@ func (s *Staging) commit(tmp, sha string) error {
 		if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("stage: %w", err)
 		}
-		if err := syncDir(s.dir); err != nil {
+		if err := SyncDir(s.dir); err != nil {
 			return fmt.Errorf("stage: %w", err)
 		}
 	}
@@ -142,10 +142,10 @@ func (s *Staging) commit(tmp, sha string) error {
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := SyncDir(dir); err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
-	if err := syncDir(s.tmp); err != nil {
+	if err := SyncDir(s.tmp); err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
 	return nil
@@ -173,7 +173,7 @@ func (s *Staging) Adopt(path, sha string, size int64) (Blob, error) {
 	if err := s.commit(path, sha); err != nil {
 		return Blob{}, fmt.Errorf("adopt %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := SyncDir(filepath.Dir(path)); err != nil {
 		return Blob{}, fmt.Errorf("adopt: %w", err)
 	}
 	if err := s.Verify(sha, size); err != nil {
@@ -273,7 +273,8 @@ func isHexSHA(s string) bool {
 	return true
 }
 
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory, making a rename or a new entry in it durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
