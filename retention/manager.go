@@ -306,15 +306,16 @@ func (g *Manager) carryOut(ctx context.Context, a Action) error {
 }
 
 // removeBlob deletes r's staged bytes unless another recording of the same
-// content still needs them locally.
+// content still has its local copy there; the last one to let go removes it,
+// so no record ever claims a local copy that is gone.
 func (g *Manager) removeBlob(r storage.Recording) error {
 	others, err := g.cat.BySHA(r.SHA256)
 	if err != nil {
 		return err
 	}
 	for _, o := range others {
-		if o.ID != r.ID && o.HasLocalCopy() && !(o.State == storage.StateArchived && g.archive != nil) {
-			return nil // shared with a recording that must stay local
+		if o.ID != r.ID && o.HasLocalCopy() {
+			return nil
 		}
 	}
 	if err := os.Remove(g.staging.Path(r.SHA256)); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -334,3 +334,44 @@ func histogramCount(t *testing.T, m *Metrics) uint64 {
 	}
 	return pb.GetHistogram().GetSampleCount()
 }
+
+// Two archived recordings share one blob: evicting the first leaves it for
+// the second, so the scrubber never finds a "missing" copy; the second
+// eviction removes it.
+func TestEvictSharedBlob(t *testing.T) {
+	e := newEnv(t, t.TempDir())
+	data := []byte("same bytes from two cameras")
+	a := e.ingest(t, data, e.Now().Add(-time.Hour), "1")
+	blob, _ := e.staging.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
+	b, _, err := e.cat.Add(storage.Recording{Station: "st01", Source: storage.SourceDock, SourceID: "dock-a",
+		Device: "J0000002", Name: "other.mp4", StartedAt: e.Now().Add(-time.Hour).UTC(), ReceivedAt: e.Now().UTC(),
+		SHA256: blob.SHA256, Size: blob.Size, State: storage.StateVerified})
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := func(id uint64, at time.Time) {
+		e.cat.Update(id, func(r *storage.Recording) error {
+			r.State, r.ArchiveKey, r.ArchivedAt = storage.StateArchived, "st01/k", at.UTC()
+			return nil
+		})
+	}
+	archive(a.ID, e.Now().Add(-8*24*time.Hour)) // due for eviction
+	archive(b.ID, e.Now())                      // not yet
+	g := New(Config{Policy: Policy{Standard: Period{Months: 6}}, Now: e.Now}, e.cat, e.staging, &fakeArchive{holds: map[string]bool{}}, quiet, nil)
+	if _, err := g.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t, a.ID); got.EvictedAt.IsZero() {
+		t.Fatal("first recording not evicted")
+	}
+	if err := e.staging.Verify(blob.SHA256, blob.Size); err != nil {
+		t.Fatalf("blob removed while another recording still holds it locally: %v", err)
+	}
+	e.set(e.Now().Add(8 * 24 * time.Hour))
+	if _, err := g.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(e.staging.Path(blob.SHA256)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("blob kept after the last recording let go: %v", err)
+	}
+}
