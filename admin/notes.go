@@ -43,23 +43,31 @@ func (s *Server) routes() {
 	})
 }
 
-func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
+// loadRecording reads the recording named by the path's id, or answers the
+// client (400, 404, 500) and returns false.
+func (s *Server) loadRecording(w http.ResponseWriter, r *http.Request) (storage.Recording, bool) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return storage.Recording{}, false
 	}
 	rec, err := s.cat.Get(id)
 	if errors.Is(err, storage.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("recording %d not found", id))
-		return
+		return storage.Recording{}, false
 	}
 	if err != nil {
 		s.log.Error("get recording", "id", id, "err", err)
 		writeError(w, http.StatusInternalServerError, "catalog read failed")
-		return
+		return storage.Recording{}, false
 	}
-	writeJSON(w, http.StatusOK, rec)
+	return rec, true
+}
+
+func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
+	if rec, ok := s.loadRecording(w, r); ok {
+		writeJSON(w, http.StatusOK, rec)
+	}
 }
 
 func (s *Server) note(w http.ResponseWriter, r *http.Request, actor string) {
@@ -73,19 +81,8 @@ func (s *Server) note(w http.ResponseWriter, r *http.Request, actor string) {
 	}
 	e := storage.Event{Type: EventNote, Actor: actor, Detail: req.Text}
 	if r.PathValue("id") != "" {
-		id, err := pathID(r, "id")
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		rec, err := s.cat.Get(id)
-		if errors.Is(err, storage.ErrNotFound) {
-			writeError(w, http.StatusNotFound, fmt.Sprintf("recording %d not found", id))
-			return
-		}
-		if err != nil {
-			s.log.Error("get recording", "id", id, "err", err)
-			writeError(w, http.StatusInternalServerError, "catalog read failed")
+		rec, ok := s.loadRecording(w, r)
+		if !ok {
 			return
 		}
 		e.Recording, e.SHA256 = rec.ID, rec.SHA256
