@@ -3,8 +3,6 @@ package admin
 import (
 	"bytes"
 	"log/slog"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,20 +13,6 @@ import (
 	"custodian/hardware"
 	"custodian/storage"
 )
-
-// need fails the test under CI when a tool is missing, and skips it elsewhere.
-func need(t *testing.T, what string) string {
-	t.Helper()
-	p, err := exec.LookPath(what)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required in CI (scripts/test-deps.sh installs it): %v", what, err)
-	}
-	t.Skipf("%s not installed", what)
-	return ""
-}
 
 // fakeCatalog serves fixed counts, or an error.
 type fakeCatalog struct {

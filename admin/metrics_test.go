@@ -16,6 +16,8 @@ import (
 
 	"custodian/hardware"
 	"custodian/storage"
+
+	"custodian/internal/testenv"
 )
 
 func TestCollector(t *testing.T) {
@@ -100,7 +102,7 @@ custodian_disk_health{volume="staging"} 2
 
 // TestMetricsPromtool lints the whole /metrics page the daemon serves.
 func TestMetricsPromtool(t *testing.T) {
-	promtool := need(t, "promtool")
+	promtool := testenv.Tool(t, "promtool")
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := New(Config{Station: "st01", Health: sampleHealth}, openCatalog(t), reg, nil)

@@ -17,6 +17,8 @@ import (
 	"custodian/hardware"
 	"custodian/ingest"
 	"custodian/storage"
+
+	"custodian/internal/testenv"
 )
 
 // hostile is an untrusted string that must be shown as text, never run.
@@ -152,7 +154,7 @@ func TestStatusPageEmpty(t *testing.T) {
 // TestStatusPageChromium renders the page in a real headless browser, keeps
 // screenshots under test-artifacts/ and checks the DOM it built.
 func TestStatusPageChromium(t *testing.T) {
-	chromium := need(t, "chromium")
+	chromium := testenv.Tool(t, "chromium")
 	cat := openCatalog(t)
 	populate(t, cat)
 	srv, _ := newTestServer(t, pageConfig(), cat)

@@ -9,24 +9,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-)
 
-func need(t *testing.T, what string) string {
-	t.Helper()
-	p, err := exec.LookPath(what)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required in CI: %v", what, err)
-	}
-	t.Skipf("%s not installed", what)
-	return ""
-}
+	"custodian/internal/testenv"
+)
 
 func promtool(t *testing.T, args ...string) {
 	t.Helper()
-	out, err := exec.Command(need(t, "promtool"), args...).CombinedOutput()
+	out, err := exec.Command(testenv.Tool(t, "promtool"), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"custodian/internal/testenv"
 )
 
 // adminToken is the secret that must never show in any output.
@@ -175,14 +177,10 @@ devices:
 		}
 	}
 	_, metrics := httpGet(t, base+"/metrics")
-	if p, err := exec.LookPath("promtool"); err == nil {
-		c := exec.Command(p, "check", "metrics")
-		c.Stdin = strings.NewReader(metrics)
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("promtool check metrics: %v\n%s", err, out)
-		}
-	} else if os.Getenv("CI") == "true" {
-		t.Fatal("promtool is required in CI")
+	c := exec.Command(testenv.Tool(t, "promtool"), "check", "metrics")
+	c.Stdin = strings.NewReader(metrics)
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
 	status := string(cli(t, "status", "--config", config))
 	if !strings.Contains(status, "station st01") || !strings.Contains(status, "staging") {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"custodian/internal/testenv"
 )
 
 // camFile is one file placed on a simulated docked camera.
@@ -228,18 +230,9 @@ docks:
 // A staging disk that fills up: the copy fails cleanly, the camera keeps the
 // file, and it is ingested once there is room again.
 func TestDockStagingFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI must run as root to mount a small filesystem")
-		}
-		t.Skip("needs root to mount a tmpfs")
-	}
 	r := newDockRig(t, "")
 	os.MkdirAll(r.data, 0o755)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", r.data).CombinedOutput(); err != nil {
-		t.Fatalf("mount: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", r.data).Run() })
+	testenv.MountTmpfs(t, r.data, "8m")
 	files := dockCameras(t, r.dock, 1, 3, func(i int) int64 {
 		if i == 2 {
 			return 12 << 20 // does not fit

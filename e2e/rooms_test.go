@@ -15,16 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// roomNeed stops a test that lacks a tool: a failure under CI, a skip elsewhere.
-func roomNeed(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required under CI (make deps installs it)", what)
-	}
-	t.Skipf("%s not available", what)
-}
+	"custodian/internal/testenv"
+)
 
 // roomPython is the interpreter that has the Debian python3-gi package.
 func roomPython(t *testing.T) string {
@@ -36,7 +29,7 @@ func roomPython(t *testing.T) string {
 			}
 		}
 	}
-	roomNeed(t, "GStreamer's RTSP server (python3-gi, gir1.2-gst-rtsp-server-1.0)")
+	testenv.Need(t, "GStreamer's RTSP server (python3-gi, gir1.2-gst-rtsp-server-1.0)")
 	return ""
 }
 
@@ -55,7 +48,7 @@ func newGstCamera(t *testing.T, user, pass string) *gstCamera {
 	t.Helper()
 	for _, tool := range []string{"ffprobe", "ffmpeg"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			roomNeed(t, tool)
+			testenv.Need(t, tool)
 		}
 	}
 	c := &gstCamera{t: t, python: roomPython(t), user: user, pass: pass}
@@ -395,7 +388,7 @@ func TestRoomWrongCredentials(t *testing.T) {
 // before is sealed, and recording resumes on its own.
 func TestRoomDiskFull(t *testing.T) {
 	if os.Geteuid() != 0 {
-		roomNeed(t, "root (to mount a small tmpfs)")
+		testenv.Need(t, "root (to mount a small tmpfs)")
 	}
 	cam := newGstCamera(t, "", "")
 	r := newRoomRig(t, "interview-4", cam.url)
@@ -403,7 +396,7 @@ func TestRoomDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", r.data).CombinedOutput(); err != nil {
-		roomNeed(t, "a tmpfs mount: "+strings.TrimSpace(string(out)))
+		testenv.Need(t, "a tmpfs mount: "+strings.TrimSpace(string(out)))
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", r.data).Run() })
 	d := start(t, r.config, r.addr)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,6 +16,8 @@ import (
 
 	"custodian/internal/miniotest"
 	"custodian/storage"
+
+	"custodian/internal/testenv"
 )
 
 type env struct {
@@ -211,14 +212,8 @@ func (f *fakeArchive) Remove(context.Context, string, string) error             
 // A staging disk that is full: the sweeper evicts what the archive holds,
 // never an unarchived copy, and says it is still short so docks pause.
 func TestSweeperFullDiskNeverDeletesUnarchived(t *testing.T) {
-	if os.Geteuid() != 0 {
-		miniotest.Need(t, "root, to mount a small tmpfs")
-	}
 	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
-		miniotest.Need(t, "tmpfs mount: "+string(out))
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	testenv.MountTmpfs(t, dir, "4m")
 	e := newEnv(t, filepath.Join(dir, "staging"))
 	now := e.Now()
 	fill := func(c byte) []byte { return bytes.Repeat([]byte{c}, 1<<20) }

@@ -10,10 +10,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"custodian/internal/testenv"
 )
 
 func openTestStaging(t *testing.T, dir string) *Staging {
@@ -132,28 +133,9 @@ func TestStagingPutFailures(t *testing.T) {
 	}
 }
 
-// mountTiny mounts a small tmpfs so a test can fill a real filesystem.
-func mountTiny(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI must run as root to test a full filesystem")
-		}
-		t.Skip("needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mount tmpfs: %v %s", err, out)
-		}
-		t.Skipf("mount tmpfs: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
-	return dir
-}
-
 func TestStagingFullDisk(t *testing.T) {
-	dir := mountTiny(t, "1m")
+	dir := t.TempDir()
+	testenv.MountTmpfs(t, dir, "1m")
 	s := openTestStaging(t, filepath.Join(dir, "staging"))
 	data := make([]byte, 2<<20)
 	_, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data)))

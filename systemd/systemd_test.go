@@ -9,23 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"custodian/internal/testenv"
 )
 
 // MaxExposure is the highest `systemd-analyze security` exposure accepted.
 const MaxExposure = 2.0
-
-func need(t *testing.T, what string) string {
-	t.Helper()
-	p, err := exec.LookPath(what)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required in CI: %v", what, err)
-	}
-	t.Skipf("%s not installed", what)
-	return ""
-}
 
 // unitCopy writes the unit with ExecStart pointing at a binary that exists
 // here (verify checks it), under its real name.
@@ -51,7 +40,7 @@ func unitCopy(t *testing.T) string {
 }
 
 func TestUnitVerifies(t *testing.T) {
-	sa := need(t, "systemd-analyze")
+	sa := testenv.Tool(t, "systemd-analyze")
 	out, err := exec.Command(sa, "verify", unitCopy(t)).CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
@@ -61,7 +50,7 @@ func TestUnitVerifies(t *testing.T) {
 var exposureRE = regexp.MustCompile(`Overall exposure level for custodian\.service: ([0-9.]+)`)
 
 func TestUnitExposure(t *testing.T) {
-	sa := need(t, "systemd-analyze")
+	sa := testenv.Tool(t, "systemd-analyze")
 	out, err := exec.Command(sa, "security", "--offline=yes", "--no-pager", unitCopy(t)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("systemd-analyze security: %v\n%s", err, out)
@@ -124,8 +113,8 @@ func TestSysctl(t *testing.T) {
 // TestSysusersTmpfiles applies both files to an empty root with systemd's
 // own tools: the user exists and the directories get their owners.
 func TestSysusersTmpfiles(t *testing.T) {
-	sysusers := need(t, "systemd-sysusers")
-	tmpfiles := need(t, "systemd-tmpfiles")
+	sysusers := testenv.Tool(t, "systemd-sysusers")
+	tmpfiles := testenv.Tool(t, "systemd-tmpfiles")
 	if os.Geteuid() != 0 {
 		t.Skip("systemd-tmpfiles --root needs root to set owners")
 	}

@@ -23,16 +23,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"custodian/internal/testenv"
 )
 
 // Need skips the test when what it needs is absent, and fails it under CI
 // (CI=true), where a skipped real-server test would hide a regression.
 func Need(t testing.TB, what string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI: %s", what)
-	}
-	t.Skip(what)
+	testenv.Need(t, what)
 }
 
 // Binary finds the MinIO server: $CUSTODIAN_MINIO, else .cache/bin/minio in
