@@ -53,7 +53,7 @@ var transitions = map[State][]State{
 	StateArchived: {StateCorrupt, StateMissing, StateExpiring},
 	// Restore goes back to where the recording was; only the grace period
 	// separates the mark from the deletion.
-	StateExpiring: {StateArchived, StateVerified, StateExpired},
+	StateExpiring: {StateArchived, StateVerified, StateExpired, StateCorrupt, StateMissing},
 	StateMissing:  {StateVerified},
 	StateCorrupt:  {StateVerified},
 }

@@ -63,8 +63,8 @@ func (s Scrubber) Run(ctx context.Context) error {
 	}
 }
 
-// Scrub re-verifies every local copy once. A damaged copy of an archived
-// recording is dropped from staging (the archive holds a verified one); a
+// Scrub re-verifies every local copy once. A damaged copy of a recording
+// the archive holds is dropped from staging (the archive holds a verified one); a
 // damaged copy of anything else makes the recording corrupt or missing,
 // which the status page and metrics raise. Each finding is a custody event.
 func (s Scrubber) Scrub(ctx context.Context) (checked, bad int, err error) {
@@ -106,7 +106,7 @@ func (s Scrubber) record(r Recording, verr error) error {
 		ev, state = EventMissing, StateMissing
 	}
 	_, err := s.Catalog.Update(r.ID, func(x *Recording) error {
-		if x.State == StateArchived || x.State == StateExpiring {
+		if x.ArchiveKey != "" {
 			x.EvictedAt = s.Catalog.now().UTC() // the archive's verified version stands
 			return nil
 		}
