@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // ActorHeader names the person behind a mutating call, for the custody trail.
@@ -61,7 +61,7 @@ func ValidActor(a string) (string, error) {
 			return "", fmt.Errorf("header %s: only letters, digits, '.', '_', '-' and '@'", ActorHeader)
 		}
 	}
-	if strings.EqualFold(a, storage.ActorCustodian) {
+	if strings.EqualFold(a, catalog.ActorCustodian) {
 		return "", fmt.Errorf("header %s: %q is reserved for custodian's own events", ActorHeader, a)
 	}
 	return a, nil

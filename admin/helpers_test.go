@@ -11,25 +11,25 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // fakeCatalog serves fixed counts, or an error.
 type fakeCatalog struct {
-	counts map[storage.State]int
+	counts map[catalog.State]int
 	held   int
 	err    error
 }
 
 func (f fakeCatalog) Held() (int, error) { return f.held, f.err }
 
-func (f fakeCatalog) List(storage.Filter) ([]storage.Recording, error) { return nil, f.err }
-func (f fakeCatalog) Counts() (map[storage.State]int, error)           { return f.counts, f.err }
-func (f fakeCatalog) RecentEvents(int) ([]storage.Event, error)        { return nil, f.err }
-func (f fakeCatalog) Get(uint64) (storage.Recording, error) {
-	return storage.Recording{}, storage.ErrNotFound
+func (f fakeCatalog) List(catalog.Filter) ([]catalog.Recording, error) { return nil, f.err }
+func (f fakeCatalog) Counts() (map[catalog.State]int, error)           { return f.counts, f.err }
+func (f fakeCatalog) RecentEvents(int) ([]catalog.Event, error)        { return nil, f.err }
+func (f fakeCatalog) Get(uint64) (catalog.Recording, error) {
+	return catalog.Recording{}, catalog.ErrNotFound
 }
-func (f fakeCatalog) Append(...storage.Event) error { return f.err }
+func (f fakeCatalog) Append(...catalog.Event) error { return f.err }
 
 var testTime = time.Date(2026, 11, 21, 8, 30, 0, 0, time.UTC)
 
@@ -75,9 +75,9 @@ func (s *syncBuffer) String() string {
 }
 
 // openCatalog is a real catalog in a temp dir.
-func openCatalog(t *testing.T) *storage.Catalog {
+func openCatalog(t *testing.T) *catalog.Catalog {
 	t.Helper()
-	cat, err := storage.OpenCatalog(filepath.Join(t.TempDir(), "custodian.db"), storage.CatalogOptions{
+	cat, err := catalog.Open(filepath.Join(t.TempDir(), "custodian.db"), catalog.Options{
 		Now: func() time.Time { return testTime },
 	})
 	if err != nil {

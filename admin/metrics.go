@@ -4,7 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // collector reads the catalog counts and the latest storage health sample at
@@ -62,7 +62,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.readable, 0)
 	} else {
 		gauge(c.readable, 1)
-		for _, s := range storage.States {
+		for _, s := range catalog.States {
 			gauge(c.recordings, float64(counts[s]), string(s))
 		}
 		if n, err := c.cat.Held(); err == nil {

@@ -15,13 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/storage/catalog"
 
 	"custodian/internal/testenv"
 )
 
 func TestCollector(t *testing.T) {
-	cat := fakeCatalog{counts: map[storage.State]int{storage.StateStaged: 2, storage.StateVerified: 40, storage.StateArchived: 1234}, held: 7}
+	cat := fakeCatalog{counts: map[catalog.State]int{catalog.StateStaged: 2, catalog.StateVerified: 40, catalog.StateArchived: 1234}, held: 7}
 	c := newCollector(cat, sampleHealth)
 	want := `
 # HELP custodian_catalog_held_recordings Recordings in the permanent class (any hold reason).

@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // EventNote is a remark an administrator adds to the custody trail, about
@@ -45,21 +45,21 @@ func (s *Server) routes() {
 
 // loadRecording reads the recording named by the path's id, or answers the
 // client (400, 404, 500) and returns false.
-func (s *Server) loadRecording(w http.ResponseWriter, r *http.Request) (storage.Recording, bool) {
+func (s *Server) loadRecording(w http.ResponseWriter, r *http.Request) (catalog.Recording, bool) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return storage.Recording{}, false
+		return catalog.Recording{}, false
 	}
 	rec, err := s.cat.Get(id)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, catalog.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("recording %d not found", id))
-		return storage.Recording{}, false
+		return catalog.Recording{}, false
 	}
 	if err != nil {
 		s.log.Error("get recording", "id", id, "err", err)
 		writeError(w, http.StatusInternalServerError, "catalog read failed")
-		return storage.Recording{}, false
+		return catalog.Recording{}, false
 	}
 	return rec, true
 }
@@ -79,7 +79,7 @@ func (s *Server) note(w http.ResponseWriter, r *http.Request, actor string) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	e := storage.Event{Type: EventNote, Actor: actor, Detail: req.Text}
+	e := catalog.Event{Type: EventNote, Actor: actor, Detail: req.Text}
 	if r.PathValue("id") != "" {
 		rec, ok := s.loadRecording(w, r)
 		if !ok {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 //go:embed web
@@ -75,7 +75,7 @@ type Alert struct {
 }
 
 type stateCount struct {
-	State storage.State
+	State catalog.State
 	N     int
 	Bad   bool
 }
@@ -93,7 +93,7 @@ type pageData struct {
 	Held             int
 	Archive          archiveView
 	Alerts           []Alert
-	Events           []storage.Event
+	Events           []catalog.Event
 	CatalogError     string
 }
 
@@ -176,8 +176,8 @@ func (s *Server) pageData() pageData {
 	if err != nil {
 		d.CatalogError = "catalog unreadable"
 	}
-	for _, st := range storage.States {
-		bad := (st == storage.StateMissing || st == storage.StateCorrupt) && counts[st] > 0
+	for _, st := range catalog.States {
+		bad := (st == catalog.StateMissing || st == catalog.StateCorrupt) && counts[st] > 0
 		d.Backlog = append(d.Backlog, stateCount{State: st, N: counts[st], Bad: bad})
 		d.Total += counts[st]
 	}
@@ -196,7 +196,7 @@ func (s *Server) pageData() pageData {
 }
 
 // alerts gathers what needs the administrator, most serious first.
-func (s *Server) alerts(d pageData, counts map[storage.State]int) []Alert {
+func (s *Server) alerts(d pageData, counts map[catalog.State]int) []Alert {
 	var out []Alert
 	if d.CatalogError != "" {
 		out = append(out, Alert{hardware.LevelCritical, "The catalog cannot be read."})
@@ -215,10 +215,10 @@ func (s *Server) alerts(d pageData, counts map[storage.State]int) []Alert {
 	if n := d.Archive.ShortBytes; n > 0 {
 		out = append(out, Alert{hardware.LevelCritical, "Staging is " + humanBytes(n) + " short even after every allowed eviction; docks are paused."})
 	}
-	if n := counts[storage.StateMissing]; n > 0 {
+	if n := counts[catalog.StateMissing]; n > 0 {
 		out = append(out, Alert{hardware.LevelCritical, plural(n, "recording is", "recordings are") + " missing from staging; a fresh copy from the camera restores them."})
 	}
-	if n := counts[storage.StateCorrupt]; n > 0 {
+	if n := counts[catalog.StateCorrupt]; n > 0 {
 		out = append(out, Alert{hardware.LevelCritical, plural(n, "recording", "recordings") + " failed re-verification: the staged copy no longer matches its hash."})
 	}
 	for _, dk := range d.Docks {

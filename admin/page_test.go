@@ -16,7 +16,7 @@ import (
 
 	"custodian/hardware"
 	"custodian/ingest"
-	"custodian/storage"
+	"custodian/storage/catalog"
 
 	"custodian/internal/testenv"
 )
@@ -24,20 +24,20 @@ import (
 // hostile is an untrusted string that must be shown as text, never run.
 const hostile = `<script>alert("x")</script><img src=x onerror=alert(1)>`
 
-func populate(t *testing.T, cat *storage.Catalog) {
+func populate(t *testing.T, cat *catalog.Catalog) {
 	t.Helper()
-	for i, st := range []storage.State{storage.StateVerified, storage.StateVerified, storage.StateStaged, storage.StateArchived, storage.StateMissing} {
+	for i, st := range []catalog.State{catalog.StateVerified, catalog.StateVerified, catalog.StateStaged, catalog.StateArchived, catalog.StateMissing} {
 		sha := strings.Repeat(string(rune('a'+i)), 64)
-		_, _, err := cat.Add(storage.Recording{
-			Station: "st01", Source: storage.SourceDock, SourceID: "dock-a", Device: "J0123456", Officer: "012345",
+		_, _, err := cat.Add(catalog.Recording{
+			Station: "st01", Source: catalog.SourceDock, SourceID: "dock-a", Device: "J0123456", Officer: "012345",
 			Name: "J0123456_012345_20261121083015_000" + string(rune('1'+i)) + ".MP4", StartedAt: testTime, ReceivedAt: testTime,
 			Size: 1 << 30, SHA256: sha, State: st,
-		}, storage.Event{Type: storage.EventIngested, Detail: "dock dock-a"})
+		}, catalog.Event{Type: catalog.EventIngested, Detail: "dock dock-a"})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := cat.Append(storage.Event{Type: "note", Actor: "wang.li", Detail: "checked by supervisor " + hostile}); err != nil {
+	if err := cat.Append(catalog.Event{Type: "note", Actor: "wang.li", Detail: "checked by supervisor " + hostile}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -8,14 +8,14 @@ import (
 	"strings"
 	"time"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // Retention is what the admin API asks of the retention rule. cmd adapts
 // the retention package to it, so admin depends on storage alone.
 type Retention interface {
-	Hold(ctx context.Context, ids []uint64, f storage.Filter, h storage.Hold) ([]uint64, error)
-	Release(ctx context.Context, id uint64, reason, by, why string) (storage.Recording, error)
+	Hold(ctx context.Context, ids []uint64, f catalog.Filter, h catalog.Hold) ([]uint64, error)
+	Release(ctx context.Context, id uint64, reason, by, why string) (catalog.Recording, error)
 	Restore(ctx context.Context, id uint64, by, why string) error
 	// Plan and Report return JSON-able values.
 	Plan(at time.Time) (any, error)
@@ -103,11 +103,11 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, actor string) {
 		return
 	}
 	ids, err := s.cfg.Retention.Hold(r.Context(), req.IDs, f,
-		storage.Hold{Reason: req.Reason, By: actor, Why: req.Why, Case: req.Case})
+		catalog.Hold{Reason: req.Reason, By: actor, Why: req.Why, Case: req.Case})
 	resp := HoldResponse{IDs: ids, Actor: actor}
 	switch {
 	case err == nil:
-	case errors.Is(err, storage.ErrNotFound):
+	case errors.Is(err, catalog.ErrNotFound):
 		writeError(w, http.StatusNotFound, "a selected recording does not exist")
 		return
 	case ids == nil:
@@ -120,8 +120,8 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, actor string) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) holdFilter(req HoldRequest) (storage.Filter, error) {
-	var f storage.Filter
+func (s *Server) holdFilter(req HoldRequest) (catalog.Filter, error) {
+	var f catalog.Filter
 	var err error
 	if req.Case != "" {
 		if _, err := id("case", req.Case); err != nil {
@@ -143,7 +143,7 @@ func (s *Server) holdFilter(req HoldRequest) (storage.Filter, error) {
 		if f.SourceID, err = id("room", req.Room); err != nil {
 			return f, err
 		}
-		f.Source = storage.SourceRoom
+		f.Source = catalog.SourceRoom
 	}
 	if (f.Officer == "") == (f.SourceID == "") {
 		return f, errors.New("select by ids, or by exactly one of officer or room, with from and to")
@@ -205,11 +205,11 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, actor string) {
 
 // decisionError answers a failed release or restore; true when it did.
 func (s *Server) decisionError(w http.ResponseWriter, rid uint64, err error) bool {
-	var se *storage.StateError
+	var se *catalog.StateError
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, storage.ErrNotFound):
+	case errors.Is(err, catalog.ErrNotFound):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("recording %d not found", rid))
 	case errors.As(err, &se):
 		writeError(w, http.StatusConflict, se.Error())
@@ -225,13 +225,13 @@ func (s *Server) caseShow(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	recs, err := s.cat.List(storage.Filter{Case: c})
+	recs, err := s.cat.List(catalog.Filter{Case: c})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "catalog read failed")
 		return
 	}
 	if recs == nil {
-		recs = []storage.Recording{}
+		recs = []catalog.Recording{}
 	}
 	writeJSON(w, http.StatusOK, RecordingsResponse{Recordings: recs})
 }

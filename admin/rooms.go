@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"time"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // Rooms is what the admin surface asks the room recorders.
@@ -20,14 +20,14 @@ type Rooms interface {
 
 // RoomCatalog is what the rooms API reads and writes in the catalog.
 type RoomCatalog interface {
-	List(storage.Filter) ([]storage.Recording, error)
-	Gaps(room string, from, to time.Time) ([]storage.Gap, error)
-	Sessions(room string, from, to time.Time) ([]storage.Session, error)
-	StartSession(storage.Session) (storage.Session, error)
-	StopSession(room string, at time.Time, by string) (storage.Session, error)
+	List(catalog.Filter) ([]catalog.Recording, error)
+	Gaps(room string, from, to time.Time) ([]catalog.Gap, error)
+	Sessions(room string, from, to time.Time) ([]catalog.Session, error)
+	StartSession(catalog.Session) (catalog.Session, error)
+	StopSession(room string, at time.Time, by string) (catalog.Session, error)
 }
 
-var _ RoomCatalog = (*storage.Catalog)(nil)
+var _ RoomCatalog = (*catalog.Catalog)(nil)
 
 // RoomResponse is the body of GET /api/v1/rooms/{room}: its segments, gaps
 // and interview sessions, oldest first.
@@ -35,9 +35,9 @@ type RoomResponse struct {
 	Room       string              `json:"room"`
 	Configured bool                `json:"configured"`
 	Connected  bool                `json:"connected"`
-	Segments   []storage.Recording `json:"segments"`
-	Gaps       []storage.Gap       `json:"gaps"`
-	Sessions   []storage.Session   `json:"sessions"`
+	Segments   []catalog.Recording `json:"segments"`
+	Gaps       []catalog.Gap       `json:"gaps"`
+	Sessions   []catalog.Session   `json:"sessions"`
 	Truncated  bool                `json:"truncated,omitempty"`
 }
 
@@ -53,7 +53,7 @@ type StartSessionRequest struct {
 // room's feed is not being recorded: the session is kept, but nothing is
 // being recorded for it until the feed is back.
 type SessionResponse struct {
-	Session storage.Session `json:"session"`
+	Session catalog.Session `json:"session"`
 	Warning string          `json:"warning,omitempty"`
 }
 
@@ -96,7 +96,7 @@ func (h *roomsHandler) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	q.Set("source", string(storage.SourceRoom))
+	q.Set("source", string(catalog.SourceRoom))
 	q.Set("source_id", room)
 	f, err := ParseFilter(q, h.loc)
 	if err != nil {
@@ -124,13 +124,13 @@ func (h *roomsHandler) get(w http.ResponseWriter, r *http.Request) {
 		resp.Segments, resp.Truncated = resp.Segments[:limit], true
 	}
 	if resp.Segments == nil {
-		resp.Segments = []storage.Recording{}
+		resp.Segments = []catalog.Recording{}
 	}
 	if resp.Gaps == nil {
-		resp.Gaps = []storage.Gap{}
+		resp.Gaps = []catalog.Gap{}
 	}
 	if resp.Sessions == nil {
-		resp.Sessions = []storage.Session{}
+		resp.Sessions = []catalog.Session{}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -156,7 +156,7 @@ func (h *roomsHandler) start(w http.ResponseWriter, r *http.Request, actor strin
 	}
 	s.StartedBy = actor
 	s, err = h.cat.StartSession(s)
-	if errors.Is(err, storage.ErrSessionOpen) {
+	if errors.Is(err, catalog.ErrSessionOpen) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("room %s already has an open session; stop it first", room))
 		return
 	}
@@ -180,7 +180,7 @@ func (h *roomsHandler) stop(w http.ResponseWriter, r *http.Request, actor string
 		return
 	}
 	s, err := h.cat.StopSession(room, time.Time{}, actor)
-	if errors.Is(err, storage.ErrNoSession) {
+	if errors.Is(err, catalog.ErrNoSession) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("room %s has no open session", room))
 		return
 	}
@@ -193,8 +193,8 @@ func (h *roomsHandler) stop(w http.ResponseWriter, r *http.Request, actor string
 	writeJSON(w, http.StatusOK, SessionResponse{Session: s})
 }
 
-func sessionFromRequest(room string, req StartSessionRequest) (storage.Session, error) {
-	s := storage.Session{Room: room}
+func sessionFromRequest(room string, req StartSessionRequest) (catalog.Session, error) {
+	s := catalog.Session{Room: room}
 	var err error
 	if s.Case, err = id("case", req.Case); err != nil {
 		return s, err

@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 type fakeRooms map[string]bool
@@ -24,7 +24,7 @@ func (f fakeRooms) RoomConnected(id string) (bool, bool) {
 }
 
 func TestRoomSessionsAPI(t *testing.T) {
-	cat, err := storage.OpenCatalog(filepath.Join(t.TempDir(), "c.db"), storage.CatalogOptions{})
+	cat, err := catalog.Open(filepath.Join(t.TempDir(), "c.db"), catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // testToken is the secret no output may ever contain.
@@ -70,7 +70,7 @@ func jsonError(t *testing.T, h http.Header, body string) string {
 	return e.Error
 }
 
-func securedServer(t *testing.T, token string) (*httptest.Server, *storage.Catalog, *syncBuffer) {
+func securedServer(t *testing.T, token string) (*httptest.Server, *catalog.Catalog, *syncBuffer) {
 	t.Helper()
 	cat := openCatalog(t)
 	populate(t, cat)
@@ -84,7 +84,7 @@ func securedServer(t *testing.T, token string) (*httptest.Server, *storage.Catal
 	return ts, cat, logs
 }
 
-func eventCount(t *testing.T, cat *storage.Catalog) int {
+func eventCount(t *testing.T, cat *catalog.Catalog) int {
 	t.Helper()
 	n, err := cat.VerifyEvents()
 	if err != nil {

@@ -21,20 +21,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // Catalog is what the admin surface reads from the catalog.
 type Catalog interface {
-	List(storage.Filter) ([]storage.Recording, error)
-	Get(id uint64) (storage.Recording, error)
-	Append(events ...storage.Event) error
-	Counts() (map[storage.State]int, error)
+	List(catalog.Filter) ([]catalog.Recording, error)
+	Get(id uint64) (catalog.Recording, error)
+	Append(events ...catalog.Event) error
+	Counts() (map[catalog.State]int, error)
 	Held() (int, error)
-	RecentEvents(n int) ([]storage.Event, error)
+	RecentEvents(n int) ([]catalog.Event, error)
 }
 
-var _ Catalog = (*storage.Catalog)(nil)
+var _ Catalog = (*catalog.Catalog)(nil)
 
 // Config of the admin server.
 type Config struct {
@@ -182,7 +182,7 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 
 // RecordingsResponse is the body of GET /api/v1/recordings.
 type RecordingsResponse struct {
-	Recordings []storage.Recording `json:"recordings"`
+	Recordings []catalog.Recording `json:"recordings"`
 	Truncated  bool                `json:"truncated,omitempty"`
 }
 
@@ -208,7 +208,7 @@ func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
 		resp.Recordings, resp.Truncated = recs[:limit], true
 	}
 	if resp.Recordings == nil {
-		resp.Recordings = []storage.Recording{}
+		resp.Recordings = []catalog.Recording{}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -249,8 +249,8 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 // ParseFilter reads the recordings filter from query parameters: officer,
 // device, state, from, to (RFC 3339 or a date in the station zone), limit.
 // Unknown parameters are errors, so a typo never silently widens a query.
-func ParseFilter(q url.Values, loc *time.Location) (storage.Filter, error) {
-	var f storage.Filter
+func ParseFilter(q url.Values, loc *time.Location) (catalog.Filter, error) {
+	var f catalog.Filter
 	for k, v := range q {
 		if len(v) != 1 {
 			return f, fmt.Errorf("parameter %q given %d times", k, len(v))
@@ -265,14 +265,14 @@ func ParseFilter(q url.Values, loc *time.Location) (storage.Filter, error) {
 		case "source_id":
 			f.SourceID, err = id(k, val)
 		case "source":
-			f.Source = storage.Source(val)
-			if f.Source != storage.SourceDock && f.Source != storage.SourceRoom {
+			f.Source = catalog.Source(val)
+			if f.Source != catalog.SourceDock && f.Source != catalog.SourceRoom {
 				err = fmt.Errorf("source: want dock or room")
 			}
 		case "state":
-			f.State = storage.State(val)
+			f.State = catalog.State(val)
 			if !f.State.Valid() {
-				err = fmt.Errorf("state %q: want one of %v", val, storage.States)
+				err = fmt.Errorf("state %q: want one of %v", val, catalog.States)
 			}
 		case "from":
 			f.From, err = ParseTime(val, loc)

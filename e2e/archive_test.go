@@ -24,7 +24,7 @@ import (
 
 	"custodian/admin"
 	"custodian/internal/miniotest"
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // The helpers here are prefixed arch so they never clash with the shared
@@ -91,7 +91,7 @@ func archRun(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func archListArchived(t *testing.T, adminAddr string) []storage.Recording {
+func archListArchived(t *testing.T, adminAddr string) []catalog.Recording {
 	t.Helper()
 	resp, err := http.Get("http://" + adminAddr + "/api/v1/recordings")
 	if err != nil {
@@ -171,13 +171,13 @@ func TestArchiveEndToEnd(t *testing.T) {
 		}
 	}()
 
-	var recs []storage.Recording
+	var recs []catalog.Recording
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		recs = archListArchived(t, s.admin)
 		n := 0
 		for _, r := range recs {
-			if r.State == storage.StateArchived {
+			if r.State == catalog.StateArchived {
 				n++
 			}
 		}

@@ -16,7 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"custodian/internal/miniotest"
-	"custodian/storage"
+	"custodian/storage/archive"
 )
 
 type archivedRec struct {
@@ -91,7 +91,7 @@ retention:
 		}
 		return len(recs) == 5
 	})
-	a, err := storage.NewArchive(storage.ArchiveConfig{Endpoint: srv.Endpoint, Bucket: "evidence", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
+	a, err := archive.New(archive.Config{Endpoint: srv.Endpoint, Bucket: "evidence", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/internal/digest"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
 )
 
 // Defaults of DockConfig.
@@ -51,8 +53,8 @@ type Env struct {
 	Station  string
 	Location *time.Location // camera clocks are read in the station's zone
 	Devices  hardware.Devices
-	Catalog  *storage.Catalog
-	Staging  *storage.Staging
+	Catalog  *catalog.Catalog
+	Staging  *staging.Staging
 	Log      *slog.Logger
 	Metrics  *Metrics
 	Now      func() time.Time
@@ -424,20 +426,20 @@ func (d *Dock) fail(c candidate, kind string, err error) {
 	}
 	d.mu.Unlock()
 	if d.env.Metrics != nil {
-		d.env.Metrics.Errors.WithLabelValues(string(storage.SourceDock), kind).Inc()
+		d.env.Metrics.Errors.WithLabelValues(string(catalog.SourceDock), kind).Inc()
 	}
 	d.env.Log.Warn("ingest failed; camera keeps the file, will retry",
 		keyPath, hardware.Printable(c.path), keyKind, kind, keyErr, err, keyRetryAt, r.at)
 }
 
 func errKind(err error) string {
-	var re *storage.ReadError
+	var re *staging.ReadError
 	switch {
-	case errors.As(err, &re), errors.Is(err, storage.ErrShortCopy):
+	case errors.As(err, &re), errors.Is(err, staging.ErrShortCopy):
 		return ErrKindRead
-	case errors.Is(err, storage.ErrFull), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+	case errors.Is(err, staging.ErrFull), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return ErrKindStagingFull
-	case errors.Is(err, storage.ErrHashMismatch):
+	case errors.Is(err, digest.ErrMismatch):
 		return ErrKindVerify
 	default:
 		return ErrKindStage

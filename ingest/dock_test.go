@@ -17,7 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
 )
 
 // clock is a settable test clock.
@@ -38,8 +39,8 @@ type rig struct {
 	root    string // dock root
 	data    string
 	clock   *clock
-	cat     *storage.Catalog
-	staging *storage.Staging
+	cat     *catalog.Catalog
+	staging *staging.Staging
 	metrics *Metrics
 	dock    *Dock
 	cfg     DockConfig
@@ -50,12 +51,12 @@ func newRig(t *testing.T, deleteAfter bool) *rig {
 	t.Helper()
 	r := &rig{t: t, root: t.TempDir(), data: t.TempDir(), clock: &clock{t: time.Now()}}
 	var err error
-	r.cat, err = storage.OpenCatalog(filepath.Join(r.data, "custodian.db"), storage.CatalogOptions{Now: r.clock.Now})
+	r.cat, err = catalog.Open(filepath.Join(r.data, "custodian.db"), catalog.Options{Now: r.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.cat.Close() })
-	r.staging, err = storage.OpenStaging(filepath.Join(r.data, "staging"))
+	r.staging, err = staging.Open(filepath.Join(r.data, "staging"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +90,8 @@ func (r *rig) scanSettled() {
 	r.dock.Scan(context.Background(), nil)
 }
 
-func (r *rig) all() []storage.Recording {
-	recs, err := r.cat.List(storage.Filter{})
+func (r *rig) all() []catalog.Recording {
+	recs, err := r.cat.List(catalog.Filter{})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestDockIngestsAndReleases(t *testing.T) {
 		t.Fatalf("%d records, want 2", len(recs))
 	}
 	for _, rec := range recs {
-		if rec.State != storage.StateVerified || rec.ReleasedAt.IsZero() || rec.Officer != "012345" || rec.Device != "J0123456" {
+		if rec.State != catalog.StateVerified || rec.ReleasedAt.IsZero() || rec.Officer != "012345" || rec.Device != "J0123456" {
 			t.Errorf("record %+v", rec)
 		}
 		if err := r.staging.Verify(rec.SHA256, rec.Size); err != nil {
@@ -143,7 +144,7 @@ func TestDockIngestsAndReleases(t *testing.T) {
 			order = append(order, events[i].Type)
 		}
 	}
-	if len(order) != 2 || order[0] != storage.EventIngested || order[1] != storage.EventReleased {
+	if len(order) != 2 || order[0] != catalog.EventIngested || order[1] != catalog.EventReleased {
 		t.Errorf("custody events %v", order)
 	}
 }
@@ -238,11 +239,11 @@ func TestDockHostileEntries(t *testing.T) {
 			t.Fatal("followed a symlink out of the dock")
 		}
 		switch {
-		case rec.Size == 0 && !rec.HasFlag(storage.FlagEmpty):
+		case rec.Size == 0 && !rec.HasFlag(catalog.FlagEmpty):
 			t.Errorf("empty file not flagged: %+v", rec)
-		case rec.Name == `bad\xff\xfename.mp4` && (string(rec.NameRaw) != "bad\xff\xfename.mp4" || !rec.HasFlag(storage.FlagNameNotUTF8)):
+		case rec.Name == `bad\xff\xfename.mp4` && (string(rec.NameRaw) != "bad\xff\xfename.mp4" || !rec.HasFlag(catalog.FlagNameNotUTF8)):
 			t.Errorf("raw name not kept: %+v", rec)
-		case rec.Name == `with\u{a}newline.mp4` && !rec.HasFlag(storage.FlagUnparsed):
+		case rec.Name == `with\u{a}newline.mp4` && !rec.HasFlag(catalog.FlagUnparsed):
 			t.Errorf("not flagged unparsed: %+v", rec)
 		}
 	}
@@ -263,16 +264,16 @@ func TestDockUnregisteredAndUnparsed(t *testing.T) {
 	r.write("X9999999/VID_0001.MP4", []byte("v"))
 	r.write("cam1/K7777777_054321_20261121083015_0001.MP4", []byte("k"))
 	r.scanSettled()
-	byName := map[string]storage.Recording{}
+	byName := map[string]catalog.Recording{}
 	for _, rec := range r.all() {
 		byName[rec.Name] = rec
 	}
 	v := byName["VID_0001.MP4"]
-	if v.Device != "X9999999" || !v.HasFlag(storage.FlagUnparsed) || !v.HasFlag(storage.FlagUnregistered) || !v.HasFlag(storage.FlagOfficerUnknown) {
+	if v.Device != "X9999999" || !v.HasFlag(catalog.FlagUnparsed) || !v.HasFlag(catalog.FlagUnregistered) || !v.HasFlag(catalog.FlagOfficerUnknown) {
 		t.Errorf("unparsed: %+v", v)
 	}
 	k := byName["K7777777_054321_20261121083015_0001.MP4"]
-	if k.Device != "K7777777" || k.Officer != "054321" || !k.HasFlag(storage.FlagUnregistered) {
+	if k.Device != "K7777777" || k.Officer != "054321" || !k.HasFlag(catalog.FlagUnregistered) {
 		t.Errorf("unregistered: %+v", k)
 	}
 	if !exists(filepath.Join(r.root, "X9999999/DEVICE.TXT")) {
@@ -287,7 +288,7 @@ func TestDockClockReset(t *testing.T) {
 	os.Chtimes(p, mtime, mtime)
 	r.scanSettled()
 	rec := r.all()[0]
-	if !rec.HasFlag(storage.FlagClockSuspect) || !rec.CameraTime.Equal(time.Date(2000, 1, 1, 0, 0, 12, 0, time.UTC)) {
+	if !rec.HasFlag(catalog.FlagClockSuspect) || !rec.CameraTime.Equal(time.Date(2000, 1, 1, 0, 0, 12, 0, time.UTC)) {
 		t.Fatalf("%+v", rec)
 	}
 	// Retention must never run from a reset clock: the start falls back to receipt.
@@ -348,7 +349,7 @@ func TestDockCrashRecovery(t *testing.T) {
 			r.restart()
 			r.scanSettled()
 			id := r.all()[0].ID
-			r.cat.Update(id, func(x *storage.Recording) error { x.PendingRelease = []byte(src); return nil })
+			r.cat.Update(id, func(x *catalog.Recording) error { x.PendingRelease = []byte(src); return nil })
 			os.Remove(src)
 			r.cfg.DeleteAfterIngest = true
 		}},
@@ -358,7 +359,7 @@ func TestDockCrashRecovery(t *testing.T) {
 			r := newRig(t, true)
 			src := r.write("cam1/"+name1, data)
 			tc.crash(r, src)
-			if _, err := storage.Reconcile(r.cat, r.staging, slog.New(slog.DiscardHandler)); err != nil {
+			if _, err := staging.Reconcile(r.cat, r.staging, slog.New(slog.DiscardHandler)); err != nil {
 				t.Fatal(err)
 			}
 			r.restart()
@@ -382,7 +383,7 @@ func TestDockCrashRecovery(t *testing.T) {
 			var released int
 			events, _ := r.cat.RecentEvents(50)
 			for _, e := range events {
-				if e.Type == storage.EventReleased {
+				if e.Type == catalog.EventReleased {
 					released++
 				}
 			}

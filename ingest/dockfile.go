@@ -11,7 +11,8 @@ import (
 	"unicode/utf8"
 
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/internal/digest"
+	"custodian/storage/catalog"
 )
 
 // ingest takes one complete file from a camera: copy through the hash into
@@ -71,20 +72,20 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 	}
 	now := d.env.Now().UTC()
 	rec.SHA256, rec.Size = blob.SHA256, blob.Size
-	rec.State, rec.StagedAt, rec.VerifiedAt = storage.StateVerified, now, now
+	rec.State, rec.StagedAt, rec.VerifiedAt = catalog.StateVerified, now, now
 	log.Info("staged", keySHA, blob.SHA256, keySize, blob.Size)
 
-	saved, created, err := d.env.Catalog.Add(rec, storage.Event{Type: storage.EventIngested,
+	saved, created, err := d.env.Catalog.Add(rec, catalog.Event{Type: catalog.EventIngested,
 		Detail: fmt.Sprintf("dock %s slot %s file %s", d.cfg.ID, hardware.Printable(c.slot), rec.RelPath)})
 	if err != nil {
 		d.fail(c, ErrKindCatalog, err)
 		return
 	}
-	if !created && (saved.State == storage.StateMissing || saved.State == storage.StateCorrupt) {
-		saved, err = d.env.Catalog.Update(saved.ID, func(r *storage.Recording) error {
-			r.State, r.VerifiedAt = storage.StateVerified, now
+	if !created && (saved.State == catalog.StateMissing || saved.State == catalog.StateCorrupt) {
+		saved, err = d.env.Catalog.Update(saved.ID, func(r *catalog.Recording) error {
+			r.State, r.VerifiedAt = catalog.StateVerified, now
 			return nil
-		}, storage.Event{Type: storage.EventRestaged, Detail: "fresh verified copy from the camera"})
+		}, catalog.Event{Type: catalog.EventRestaged, Detail: "fresh verified copy from the camera"})
 		if err != nil {
 			d.fail(c, ErrKindCatalog, err)
 			return
@@ -93,8 +94,8 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 	log.Info("verified", keyID, saved.ID, keySHA, saved.SHA256, keyDevice, saved.Device,
 		keyOfficer, saved.Officer, keyFlags, saved.Flags, "new", created)
 	if created && d.env.Metrics != nil {
-		d.env.Metrics.Files.WithLabelValues(string(storage.SourceDock)).Inc()
-		d.env.Metrics.Bytes.WithLabelValues(string(storage.SourceDock)).Add(float64(saved.Size))
+		d.env.Metrics.Files.WithLabelValues(string(catalog.SourceDock)).Inc()
+		d.env.Metrics.Bytes.WithLabelValues(string(catalog.SourceDock)).Add(float64(saved.Size))
 	}
 	d.mu.Lock()
 	if s := d.slots[c.slot]; s != nil {
@@ -119,9 +120,9 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 // releaseKnown deletes a file the catalog already holds (a crash came between
 // the catalog commit and the delete), after proving by hash that it is the
 // same content and that the staged copy is still good.
-func (d *Dock) releaseKnown(c candidate, known storage.Recording) error {
+func (d *Dock) releaseKnown(c candidate, known catalog.Recording) error {
 	switch known.State {
-	case storage.StateVerified, storage.StateArchived:
+	case catalog.StateVerified, catalog.StateArchived:
 	default:
 		return fmt.Errorf("recording %d is %s; the camera keeps its copy", known.ID, known.State)
 	}
@@ -136,7 +137,7 @@ func (d *Dock) releaseKnown(c candidate, known storage.Recording) error {
 		d.mu.Unlock()
 		return fmt.Errorf("content differs from recording %d", known.ID)
 	}
-	if known.State == storage.StateVerified {
+	if known.State == catalog.StateVerified {
 		if err := d.env.Staging.Verify(known.SHA256, known.Size); err != nil {
 			return err
 		}
@@ -148,7 +149,7 @@ func (d *Dock) releaseKnown(c candidate, known storage.Recording) error {
 // re-checked to be the very file that was copied, and the intent is recorded
 // first so that a crash between the delete and its record is resolved at the
 // next start (resumeReleases).
-func (d *Dock) release(c candidate, rec storage.Recording) error {
+func (d *Dock) release(c candidate, rec catalog.Recording) error {
 	fi, err := os.Lstat(c.path)
 	if err != nil {
 		return err
@@ -156,7 +157,7 @@ func (d *Dock) release(c candidate, rec storage.Recording) error {
 	if !os.SameFile(fi, c.info) || fi.Size() != rec.Size || !fi.ModTime().Equal(c.info.ModTime()) {
 		return fmt.Errorf("file on the camera is no longer the one copied")
 	}
-	if _, err := d.env.Catalog.Update(rec.ID, func(r *storage.Recording) error {
+	if _, err := d.env.Catalog.Update(rec.ID, func(r *catalog.Recording) error {
 		r.PendingRelease = []byte(c.path)
 		return nil
 	}); err != nil {
@@ -173,14 +174,14 @@ func (d *Dock) release(c candidate, rec storage.Recording) error {
 	return d.recordRelease(rec, c.path, fmt.Sprintf("deleted from camera on dock %s", d.cfg.ID))
 }
 
-func (d *Dock) recordRelease(rec storage.Recording, path, detail string) error {
+func (d *Dock) recordRelease(rec catalog.Recording, path, detail string) error {
 	now := d.env.Now().UTC()
 	first := rec.ReleasedAt.IsZero()
-	var events []storage.Event
+	var events []catalog.Event
 	if first {
-		events = append(events, storage.Event{Type: storage.EventReleased, Detail: detail})
+		events = append(events, catalog.Event{Type: catalog.EventReleased, Detail: detail})
 	}
-	_, err := d.env.Catalog.Update(rec.ID, func(r *storage.Recording) error {
+	_, err := d.env.Catalog.Update(rec.ID, func(r *catalog.Recording) error {
 		if r.ReleasedAt.IsZero() {
 			r.ReleasedAt = now
 		}
@@ -229,14 +230,14 @@ func (d *Dock) dropUnreferenced(sha string) {
 
 // describe reads what the file name, the camera folder and the devices table
 // say about a file.
-func (d *Dock) describe(c candidate) storage.Recording {
+func (d *Dock) describe(c candidate) catalog.Recording {
 	name := filepath.Base(c.path)
 	rel, _ := filepath.Rel(c.camRoot, c.path)
 	now := d.env.Now()
 	m := d.cfg.Profile.Parse(name, d.env.Location)
-	r := storage.Recording{
+	r := catalog.Recording{
 		Station:    d.env.Station,
-		Source:     storage.SourceDock,
+		Source:     catalog.SourceDock,
 		SourceID:   d.cfg.ID,
 		Slot:       hardware.Printable(c.slot),
 		Profile:    d.cfg.Profile.Name(),
@@ -254,10 +255,10 @@ func (d *Dock) describe(c candidate) storage.Recording {
 	}
 	if !utf8.ValidString(name) {
 		r.NameRaw = []byte(name)
-		r.AddFlag(storage.FlagNameNotUTF8)
+		r.AddFlag(catalog.FlagNameNotUTF8)
 	}
 	if !m.Parsed && d.cfg.Profile.Name() != "generic" {
-		r.AddFlag(storage.FlagUnparsed)
+		r.AddFlag(catalog.FlagUnparsed)
 	}
 	if r.Device == "" {
 		if id, ok := hardware.ReadDeviceID(c.camRoot); ok {
@@ -275,10 +276,10 @@ func (d *Dock) describe(c candidate) storage.Recording {
 	registered := d.env.Devices.RegisteredSince(r.Device)
 	switch {
 	case m.BadTime:
-		r.AddFlag(storage.FlagClockSuspect)
+		r.AddFlag(catalog.FlagClockSuspect)
 	case !m.Start.IsZero():
 		if why := hardware.CheckClock(m.Start, c.info.ModTime(), now, registered); why != "" {
-			r.AddFlag(storage.FlagClockSuspect)
+			r.AddFlag(catalog.FlagClockSuspect)
 			d.env.Log.Warn("camera clock implausible", keyPath, hardware.Printable(c.path), keyReason, why)
 		} else {
 			r.StartedAt = m.Start.UTC()
@@ -288,28 +289,28 @@ func (d *Dock) describe(c candidate) storage.Recording {
 		r.StartedAt = r.ModTime
 		if hardware.CheckClock(c.info.ModTime(), time.Time{}, now, registered) != "" {
 			r.StartedAt = r.ReceivedAt
-			r.AddFlag(storage.FlagClockSuspect)
+			r.AddFlag(catalog.FlagClockSuspect)
 		}
 	}
 	if r.Device != "" {
 		officer, registered := d.env.Devices.Lookup(r.Device, r.StartedAt)
 		if !registered {
-			r.AddFlag(storage.FlagUnregistered)
+			r.AddFlag(catalog.FlagUnregistered)
 		}
 		if r.Officer == "" {
 			r.Officer = officer
 		}
 	} else {
-		r.AddFlag(storage.FlagUnregistered)
+		r.AddFlag(catalog.FlagUnregistered)
 	}
 	if r.Officer == "" {
-		r.AddFlag(storage.FlagOfficerUnknown)
+		r.AddFlag(catalog.FlagOfficerUnknown)
 	}
 	if c.info.Size() == 0 {
-		r.AddFlag(storage.FlagEmpty)
+		r.AddFlag(catalog.FlagEmpty)
 	}
 	if r.Important {
-		r.Holds = []storage.Hold{{Reason: storage.HoldImportantFlag, By: storage.ActorCustodian, At: r.ReceivedAt,
+		r.Holds = []catalog.Hold{{Reason: catalog.HoldImportantFlag, By: catalog.ActorCustodian, At: r.ReceivedAt,
 			Why: "marked important on the camera; held until an administrator reviews it"}}
 		r.LegalHold = true // asked of the archive with the upload
 	}
@@ -322,5 +323,5 @@ func hashRegular(path string) (string, int64, error) {
 		return "", 0, err
 	}
 	defer f.Close()
-	return storage.HashReader(f)
+	return digest.Sum(f)
 }

@@ -12,7 +12,8 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 
-	"custodian/storage"
+	"custodian/internal/digest"
+	"custodian/storage/catalog"
 )
 
 // errNoMedia marks an open segment that holds no complete fragment.
@@ -50,7 +51,7 @@ func (r *Room) recoverOpen(jobs chan<- sealJob) (time.Time, string) {
 		}
 		if err != nil {
 			r.env.Log.Error("open segment not recovered; left in place", keyRoom, r.cfg.ID, keyPath, path, keyErr, err)
-			r.env.Metrics.Errors.WithLabelValues(string(storage.SourceRoom), ErrKindStage).Inc()
+			r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindStage).Inc()
 			continue
 		}
 		r.env.Log.Warn("recovered open segment", keyRoom, r.cfg.ID, keySegment, name, keySHA, seg.sha, keySize, seg.size)
@@ -59,7 +60,7 @@ func (r *Room) recoverOpen(jobs chan<- sealJob) (time.Time, string) {
 			last = seg.endedAt
 		}
 	}
-	return last, storage.GapCrash
+	return last, catalog.GapCrash
 }
 
 // repairSegment truncates an fMP4 file to its last complete fragment, syncs
@@ -93,7 +94,7 @@ func repairSegment(path, room string) (*closedSegment, error) {
 	}
 	name := filepath.Base(path)
 	seg := &closedSegment{path: path, name: name, recovered: true, size: int64(len(b))}
-	seg.sha, _, err = storage.HashReader(bytes.NewReader(b))
+	seg.sha, _, err = digest.Sum(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("recover %s: %w", path, err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // Defaults of RoomConfig.
@@ -97,7 +97,7 @@ type Room struct {
 
 	mu     sync.Mutex
 	status RoomStatus
-	gap    *storage.Gap // the hole being recorded until the next segment starts
+	gap    *catalog.Gap // the hole being recorded until the next segment starts
 }
 
 // RoomStatus is the live state of a room for the admin API.
@@ -124,8 +124,8 @@ func NewRoom(cfg RoomConfig, env Env, m *RoomMetrics) *Room {
 	}
 	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open")}
 	r.status = RoomStatus{ID: cfg.ID, URL: Redacted(cfg.URL)}
-	for _, reason := range []string{storage.GapDisconnect, storage.GapStall, storage.GapClockStep,
-		storage.GapOverflow, storage.GapWriteError, storage.GapRestart, storage.GapCrash} {
+	for _, reason := range []string{catalog.GapDisconnect, catalog.GapStall, catalog.GapClockStep,
+		catalog.GapOverflow, catalog.GapWriteError, catalog.GapRestart, catalog.GapCrash} {
 		m.Gaps.WithLabelValues(cfg.ID, reason)
 	}
 	m.Connected.WithLabelValues(cfg.ID).Set(0)
@@ -163,7 +163,7 @@ func (r *Room) setStatus(fn func(*RoomStatus)) {
 // sealJob is one step for the sealer, in order: a gap, or a closed segment.
 type sealJob struct {
 	seg *closedSegment
-	gap *storage.Gap
+	gap *catalog.Gap
 	// done, when set, is closed once every earlier job is finished.
 	done chan struct{}
 }
@@ -193,10 +193,10 @@ func (r *Room) Run(ctx context.Context) error {
 
 	lastEnd, reason := r.recoverOpen(jobs)
 	if lastEnd.IsZero() {
-		lastEnd, reason = r.lastRecorded(), storage.GapRestart
+		lastEnd, reason = r.lastRecorded(), catalog.GapRestart
 	}
 	if !lastEnd.IsZero() {
-		r.gap = &storage.Gap{Room: r.cfg.ID, Start: lastEnd, Reason: reason}
+		r.gap = &catalog.Gap{Room: r.cfg.ID, Start: lastEnd, Reason: reason}
 	}
 
 	backoff := r.cfg.BackoffMin
@@ -234,7 +234,7 @@ func (r *Room) Run(ctx context.Context) error {
 
 // lastRecorded is the end of the newest segment of this room in the catalog.
 func (r *Room) lastRecorded() time.Time {
-	recs, err := r.env.Catalog.List(storage.Filter{Source: storage.SourceRoom, SourceID: r.cfg.ID})
+	recs, err := r.env.Catalog.List(catalog.Filter{Source: catalog.SourceRoom, SourceID: r.cfg.ID})
 	if err != nil {
 		r.env.Log.Warn("cannot read the room's last segment", keyRoom, r.cfg.ID, keyErr, err)
 		return time.Time{}
@@ -327,14 +327,14 @@ func (r *Room) connect(ctx context.Context, jobs chan<- sealJob) error {
 
 	seg := newSegmenter(r.openDir, id, r.cfg.Segment, r.cfg.Fragment, plain)
 	err = r.record(ctx, seg, queue, &overflow, waitc, &waited, jobs)
-	reason := storage.GapDisconnect
+	reason := catalog.GapDisconnect
 	switch {
 	case errors.Is(err, errStall):
-		reason = storage.GapStall
+		reason = catalog.GapStall
 	case errors.Is(err, errClockStep):
-		reason = storage.GapClockStep
+		reason = catalog.GapClockStep
 	case isWriteError(err):
-		reason = storage.GapWriteError
+		reason = catalog.GapWriteError
 	}
 	r.closeSegment(seg, reason, jobs)
 	if ctx.Err() != nil {
@@ -413,7 +413,7 @@ func (r *Room) record(ctx context.Context, seg *segmenter, queue <-chan unit, ov
 			if n := overflow.Load(); n != seenOverflow {
 				r.env.Log.Warn("room writer fell behind; units dropped", keyRoom, r.cfg.ID, keyDropped, n-seenOverflow)
 				seenOverflow = n
-				r.closeSegment(seg, storage.GapOverflow, jobs)
+				r.closeSegment(seg, catalog.GapOverflow, jobs)
 			}
 			wasOpen := seg.open()
 			closed, err := seg.push(u)
@@ -474,8 +474,8 @@ func (r *Room) closeSegment(seg *segmenter, reason string, jobs chan<- sealJob) 
 		seg.abandon()
 		r.abandoned = true
 		r.env.Log.Error("room segment could not be closed; it stays for recovery", keyRoom, r.cfg.ID, keyErr, err)
-		r.env.Metrics.Errors.WithLabelValues(string(storage.SourceRoom), ErrKindStage).Inc()
-		reason = storage.GapWriteError
+		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindStage).Inc()
+		reason = catalog.GapWriteError
 	}
 	if closed != nil {
 		jobs <- sealJob{seg: closed}
@@ -487,7 +487,7 @@ func (r *Room) closeSegment(seg *segmenter, reason string, jobs chan<- sealJob) 
 	}
 	r.mu.Lock()
 	if r.gap == nil {
-		r.gap = &storage.Gap{Room: r.cfg.ID, Start: end, Reason: reason}
+		r.gap = &catalog.Gap{Room: r.cfg.ID, Start: end, Reason: reason}
 	}
 	r.mu.Unlock()
 }
@@ -506,7 +506,7 @@ func (r *Room) seal(j sealJob) {
 		r.metrics.Gaps.WithLabelValues(id, g.Reason).Inc()
 		if err := r.env.Catalog.AddGap(*g); err != nil {
 			r.env.Log.Error("gap not recorded", keyRoom, id, keyErr, err)
-			r.env.Metrics.Errors.WithLabelValues(string(storage.SourceRoom), ErrKindCatalog).Inc()
+			r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindCatalog).Inc()
 			return
 		}
 		r.env.Log.Warn("room gap", keyRoom, id, keyReason, g.Reason, keyStart, g.Start, keyEnd, g.End, keyDuration, g.Duration().Round(time.Millisecond))
@@ -519,12 +519,12 @@ func (r *Room) seal(j sealJob) {
 	// whose segment is still in the open directory, which start-up marks
 	// missing and recovery seals again onto the same record. The other order
 	// would leave footage in staging that no record names.
-	rec := storage.Recording{
-		Station: r.env.Station, Source: storage.SourceRoom, SourceID: id,
+	rec := catalog.Recording{
+		Station: r.env.Station, Source: catalog.SourceRoom, SourceID: id,
 		Name: s.name, Ext: segmentExt, Kind: "video",
 		StartedAt: s.startedAt.UTC(), EndedAt: s.endedAt.UTC(), CameraTime: s.cameraTime.UTC(),
 		ReceivedAt: now, Size: s.size, SHA256: s.sha, Codecs: s.codecs,
-		State: storage.StateStaged, StagedAt: now,
+		State: catalog.StateStaged, StagedAt: now,
 	}
 	if s.cameraTime.IsZero() {
 		rec.CameraTime = time.Time{}
@@ -533,42 +533,42 @@ func (r *Room) seal(j sealJob) {
 		rec.Kind = "audio"
 	}
 	if s.recovered {
-		rec.AddFlag(storage.FlagRecovered)
+		rec.AddFlag(catalog.FlagRecovered)
 	}
 	sessions, err := r.env.Catalog.Sessions(id, rec.StartedAt, rec.EndedAt)
 	if err != nil {
 		r.env.Log.Error("interview sessions unreadable; segment sealed without case link", keyRoom, id, keyErr, err)
 	}
-	storage.LinkSessions(&rec, sessions)
+	catalog.LinkSessions(&rec, sessions)
 	detail := fmt.Sprintf("room %s segment %s", id, s.name)
 	if rec.Case != "" {
 		detail += " case " + rec.Case
 	}
-	saved, _, err := r.env.Catalog.Add(rec, storage.Event{Type: storage.EventIngested, Detail: detail})
+	saved, _, err := r.env.Catalog.Add(rec, catalog.Event{Type: catalog.EventIngested, Detail: detail})
 	if err != nil {
 		r.env.Log.Error("room segment not catalogued; it stays for recovery", keyRoom, id, keySHA, s.sha, keyErr, err)
-		r.env.Metrics.Errors.WithLabelValues(string(storage.SourceRoom), ErrKindCatalog).Inc()
+		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindCatalog).Inc()
 		return
 	}
 	blob, err := r.env.Staging.Adopt(s.path, s.sha, s.size)
 	if err != nil {
 		r.env.Log.Error("room segment not staged; it stays for recovery", keyRoom, id, keyPath, s.path, keyErr, err)
-		r.env.Metrics.Errors.WithLabelValues(string(storage.SourceRoom), ErrKindStage).Inc()
+		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindStage).Inc()
 		return
 	}
-	if saved.State != storage.StateVerified && saved.State != storage.StateArchived {
-		saved, err = r.env.Catalog.Update(saved.ID, func(x *storage.Recording) error {
-			x.State, x.VerifiedAt = storage.StateVerified, r.env.Now().UTC()
+	if saved.State != catalog.StateVerified && saved.State != catalog.StateArchived {
+		saved, err = r.env.Catalog.Update(saved.ID, func(x *catalog.Recording) error {
+			x.State, x.VerifiedAt = catalog.StateVerified, r.env.Now().UTC()
 			return nil
-		}, storage.Event{Type: storage.EventVerified, Detail: "staged copy re-read and hash-verified"})
+		}, catalog.Event{Type: catalog.EventVerified, Detail: "staged copy re-read and hash-verified"})
 		if err != nil {
 			r.env.Log.Error("room segment verified but not recorded; recovery will finish it", keyRoom, id, keySHA, blob.SHA256, keyErr, err)
-			r.env.Metrics.Errors.WithLabelValues(string(storage.SourceRoom), ErrKindCatalog).Inc()
+			r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindCatalog).Inc()
 			return
 		}
 	}
-	r.env.Metrics.Files.WithLabelValues(string(storage.SourceRoom)).Inc()
-	r.env.Metrics.Bytes.WithLabelValues(string(storage.SourceRoom)).Add(float64(blob.Size))
+	r.env.Metrics.Files.WithLabelValues(string(catalog.SourceRoom)).Inc()
+	r.env.Metrics.Bytes.WithLabelValues(string(catalog.SourceRoom)).Add(float64(blob.Size))
 	r.setStatus(func(st *RoomStatus) { st.Sealed++ })
 	r.env.Log.Info("room segment sealed", keyRoom, id, keyID, saved.ID, keySHA, saved.SHA256, keySize, saved.Size,
 		keySegment, s.name, keyDuration, s.endedAt.Sub(s.startedAt).Round(time.Millisecond), keyFlags, strings.Join(saved.Flags, ","))

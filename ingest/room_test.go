@@ -20,7 +20,9 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"custodian/storage"
+	"custodian/internal/digest"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
 )
 
 // testEnv is a catalog and staging in a temp dir, with a log kept for checks.
@@ -50,12 +52,12 @@ func (s *syncBuffer) String() string {
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	cat, err := storage.OpenCatalog(filepath.Join(dir, "custodian.db"), storage.CatalogOptions{})
+	cat, err := catalog.Open(filepath.Join(dir, "custodian.db"), catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cat.Close() })
-	st, err := storage.OpenStaging(filepath.Join(dir, "staging"))
+	st, err := staging.Open(filepath.Join(dir, "staging"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,9 +119,9 @@ func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
 	}
 }
 
-func roomRecordings(t *testing.T, e *testEnv, room string) []storage.Recording {
+func roomRecordings(t *testing.T, e *testEnv, room string) []catalog.Recording {
 	t.Helper()
-	recs, err := e.Catalog.List(storage.Filter{Source: storage.SourceRoom, SourceID: room})
+	recs, err := e.Catalog.List(catalog.Filter{Source: catalog.SourceRoom, SourceID: room})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,17 +169,17 @@ func TestRoomRecordsSegmentsBitExact(t *testing.T) {
 	}
 	var audio []byte
 	for i, rec := range recs {
-		if rec.State != storage.StateVerified || rec.Source != storage.SourceRoom || rec.Ext != "mp4" || rec.Kind != "video" {
+		if rec.State != catalog.StateVerified || rec.Source != catalog.SourceRoom || rec.Ext != "mp4" || rec.Kind != "video" {
 			t.Errorf("segment %d: %+v", i, rec)
 		}
 		if got, want := strings.Join(rec.Codecs, ","), "h264,pcm_mulaw"; got != want {
 			t.Errorf("segment %d codecs %q, want %q", i, got, want)
 		}
-		if rec.HasFlag(storage.FlagRecovered) {
+		if rec.HasFlag(catalog.FlagRecovered) {
 			t.Errorf("segment %d flagged recovered", i)
 		}
 		path := e.Staging.Path(rec.SHA256)
-		sha, n, err := storage.HashFile(path)
+		sha, n, err := digest.SumFile(path)
 		if err != nil || sha != rec.SHA256 || n != rec.Size {
 			t.Errorf("segment %d: staged blob hash %s size %d err %v, catalog says %s %d", i, sha, n, err, rec.SHA256, rec.Size)
 		}
@@ -265,7 +267,7 @@ func TestRoomReconnectsAndRecordsGap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(gaps) != 1 || gaps[0].Reason != storage.GapDisconnect || gaps[0].Duration() <= 0 {
+	if len(gaps) != 1 || gaps[0].Reason != catalog.GapDisconnect || gaps[0].Duration() <= 0 {
 		t.Fatalf("gaps %+v, want one disconnect", gaps)
 	}
 	recs := roomRecordings(t, e, "interview-2")

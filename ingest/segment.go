@@ -18,7 +18,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
 	"golang.org/x/sys/unix"
 
-	"custodian/storage"
+	"custodian/storage/staging"
 )
 
 // Defaults of RoomConfig's segment layout.
@@ -188,7 +188,7 @@ func createSegmentFile(path string, init []byte) (*segmentFile, error) {
 		f.Close()
 		return nil, errors.Join(err, os.Remove(path))
 	}
-	if err := storage.SyncDir(filepath.Dir(path)); err != nil {
+	if err := staging.SyncDir(filepath.Dir(path)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}

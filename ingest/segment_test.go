@@ -12,7 +12,9 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
 
-	"custodian/storage"
+	"custodian/internal/digest"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
 )
 
 func testTracks() []*track {
@@ -79,7 +81,7 @@ func TestSegmenterCutsAtKeyframesAndKeepsTimeContinuous(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sha, n, _ := storage.HashReader(bytes.NewReader(b))
+		sha, n, _ := digest.Sum(bytes.NewReader(b))
 		if sha != c.sha || n != c.size {
 			t.Errorf("segment %d: running hash %s/%d, file %s/%d", i, c.sha, c.size, sha, n)
 		}
@@ -156,7 +158,7 @@ func TestRecoverCutsToLastCompleteFragment(t *testing.T) {
 	waitFor(t, "recovered segment", 10*time.Second, func() bool { return len(roomRecordings(t, e, cfg.ID)) == 1 })
 	stop()
 	rec := roomRecordings(t, e, cfg.ID)[0]
-	if !rec.HasFlag(storage.FlagRecovered) || rec.Size != good || rec.State != storage.StateVerified {
+	if !rec.HasFlag(catalog.FlagRecovered) || rec.Size != good || rec.State != catalog.StateVerified {
 		t.Errorf("recovered %+v, want flagged recovered, size %d", rec, good)
 	}
 	if !rec.StartedAt.Equal(t0) || rec.EndedAt.Sub(t0) < 3*time.Second || rec.EndedAt.Sub(t0) > 4*time.Second {
@@ -226,7 +228,7 @@ func TestOverflowBecomesGap(t *testing.T) {
 			segs = append(segs, j)
 		}
 	}
-	if len(gaps) != 1 || gaps[0].gap.Reason != storage.GapOverflow || gaps[0].gap.End.Before(gaps[0].gap.Start) {
+	if len(gaps) != 1 || gaps[0].gap.Reason != catalog.GapOverflow || gaps[0].gap.End.Before(gaps[0].gap.Start) {
 		t.Fatalf("gaps %+v, want one overflow gap", gaps)
 	}
 	if len(segs) != 1 || !seg.open() {
@@ -250,16 +252,16 @@ func TestSealCrashBeforeStaging(t *testing.T) {
 	feedSegmenter(t, s, t0, 4)
 	path := s.cur.path
 	s.abandon()
-	sha, size, err := storage.HashFile(path)
+	sha, size, err := digest.SumFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.Catalog.Add(storage.Recording{Station: "st01", Source: storage.SourceRoom, SourceID: cfg.ID,
-		Name: filepath.Base(path), SHA256: sha, Size: size, StartedAt: t0, State: storage.StateStaged},
-		storage.Event{Type: storage.EventIngested}); err != nil {
+	if _, _, err := e.Catalog.Add(catalog.Recording{Station: "st01", Source: catalog.SourceRoom, SourceID: cfg.ID,
+		Name: filepath.Base(path), SHA256: sha, Size: size, StartedAt: t0, State: catalog.StateStaged},
+		catalog.Event{Type: catalog.EventIngested}); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := storage.Reconcile(e.Catalog, e.Staging, e.Log); err != nil || len(rep.Missing) != 1 {
+	if rep, err := staging.Reconcile(e.Catalog, e.Staging, e.Log); err != nil || len(rep.Missing) != 1 {
 		t.Fatalf("reconcile %+v %v", rep, err)
 	}
 
@@ -267,7 +269,7 @@ func TestSealCrashBeforeStaging(t *testing.T) {
 	stop := runRoom(t, r)
 	waitFor(t, "the segment sealed onto its record", 10*time.Second, func() bool {
 		recs := roomRecordings(t, e, cfg.ID)
-		return len(recs) == 1 && recs[0].State == storage.StateVerified
+		return len(recs) == 1 && recs[0].State == catalog.StateVerified
 	})
 	stop()
 	if recs := roomRecordings(t, e, cfg.ID); len(recs) != 1 || recs[0].SHA256 != sha {

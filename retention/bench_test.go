@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
 )
 
 // benchN is the catalog size of the retention benchmarks (default 1,000,000;
@@ -27,20 +28,20 @@ func benchN(b *testing.B) int {
 
 // benchRecords is a year of a busy station: archived recordings, a few
 // held, some evicted, some past retention.
-func benchRecords(n int, now time.Time) []storage.Recording {
-	recs := make([]storage.Recording, n)
+func benchRecords(n int, now time.Time) []catalog.Recording {
+	recs := make([]catalog.Recording, n)
 	for i := range recs {
 		start := now.Add(-time.Duration(i%(365*24)) * time.Hour)
-		r := storage.Recording{ID: uint64(i + 1), SHA256: fmt.Sprintf("%064x", i), Size: 50 << 20,
-			Station: "st01", Source: storage.SourceDock, SourceID: "dock-a", Device: fmt.Sprintf("J%07d", i%500),
+		r := catalog.Recording{ID: uint64(i + 1), SHA256: fmt.Sprintf("%064x", i), Size: 50 << 20,
+			Station: "st01", Source: catalog.SourceDock, SourceID: "dock-a", Device: fmt.Sprintf("J%07d", i%500),
 			Officer: fmt.Sprintf("%06d", i%400), Name: fmt.Sprintf("f%d.mp4", i),
-			StartedAt: start, ReceivedAt: start.Add(time.Hour), State: storage.StateArchived,
+			StartedAt: start, ReceivedAt: start.Add(time.Hour), State: catalog.StateArchived,
 			ArchiveKey: "k", ArchivedAt: start.Add(2 * time.Hour)}
 		if i%10 != 0 {
 			r.EvictedAt = r.ArchivedAt.Add(8 * 24 * time.Hour)
 		}
 		if i%50 == 0 {
-			r.Holds = []storage.Hold{{Reason: ReasonEvidence, By: "a", Why: "b"}}
+			r.Holds = []catalog.Hold{{Reason: ReasonEvidence, By: "a", Why: "b"}}
 		}
 		recs[i] = r
 	}
@@ -66,7 +67,7 @@ func BenchmarkSweep(b *testing.B) {
 	n := benchN(b)
 	now := time.Now()
 	dir := b.TempDir()
-	cat, err := storage.OpenCatalog(filepath.Join(dir, "custodian.db"), storage.CatalogOptions{NoSync: true})
+	cat, err := catalog.Open(filepath.Join(dir, "custodian.db"), catalog.Options{NoSync: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func BenchmarkSweep(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	st, _ := storage.OpenStaging(filepath.Join(dir, "staging"))
+	st, _ := staging.Open(filepath.Join(dir, "staging"))
 	g := New(Config{Policy: Policy{Standard: Period{Months: 6}, Location: cst}}, cat, st, nil, quiet, nil)
 	b.ReportAllocs()
 	b.ResetTimer()

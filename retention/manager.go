@@ -13,7 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"custodian/storage"
+	"custodian/storage/archive"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
 )
 
 // Archive is what retention needs of the archive.
@@ -25,7 +27,7 @@ type Archive interface {
 	Remove(ctx context.Context, key, versionID string) error
 }
 
-var _ Archive = (*storage.Archive)(nil)
+var _ Archive = (*archive.Client)(nil)
 
 // DefaultInterval is how often the sweeper plans and acts; free space is
 // checked every PressureCheck and a sweep runs at once when it is short.
@@ -47,8 +49,8 @@ type Config struct {
 // releases, case links and restores are recorded decisions with an actor.
 type Manager struct {
 	cfg     Config
-	cat     *storage.Catalog
-	staging *storage.Staging
+	cat     *catalog.Catalog
+	staging *staging.Staging
 	archive Archive // nil in local-only mode
 	log     *slog.Logger
 	m       *Metrics
@@ -91,7 +93,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // New builds a Manager; archive is nil in local-only mode.
-func New(cfg Config, cat *storage.Catalog, staging *storage.Staging, archive Archive, log *slog.Logger, m *Metrics) *Manager {
+func New(cfg Config, cat *catalog.Catalog, staging *staging.Staging, archive Archive, log *slog.Logger, m *Metrics) *Manager {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
@@ -157,7 +159,7 @@ func (g *Manager) ReportFor(day time.Time) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	var gaps []storage.Gap
+	var gaps []catalog.Gap
 	for _, room := range g.cfg.Rooms {
 		gs, err := g.cat.Gaps(room, day.AddDate(0, 0, -7), day.AddDate(0, 0, 1))
 		if err != nil {
@@ -184,9 +186,9 @@ func (g *Manager) PlanAt(at time.Time) (Result, error) {
 	return Plan(at, recs, g.cfg.Policy, free), nil
 }
 
-func (g *Manager) load() ([]storage.Recording, error) {
-	var recs []storage.Recording
-	err := g.cat.Each(func(r storage.Recording) error { recs = append(recs, r); return nil })
+func (g *Manager) load() ([]catalog.Recording, error) {
+	var recs []catalog.Recording
+	err := g.cat.Each(func(r catalog.Recording) error { recs = append(recs, r); return nil })
 	return recs, err
 }
 
@@ -239,20 +241,20 @@ func (g *Manager) carryOut(ctx context.Context, a Action) error {
 	now := g.cfg.Now().UTC()
 	switch a.Kind {
 	case Evict:
-		if r.State != storage.StateArchived || !r.EvictedAt.IsZero() {
+		if r.State != catalog.StateArchived || !r.EvictedAt.IsZero() {
 			return nil // the plan is stale
 		}
 		if err := g.removeBlob(r); err != nil {
 			return err
 		}
-		_, err = g.cat.Update(r.ID, func(x *storage.Recording) error { x.EvictedAt = now; return nil },
-			storage.Event{Type: storage.EventEvicted, Detail: a.Reason + "; archive holds " + r.ArchiveKey})
+		_, err = g.cat.Update(r.ID, func(x *catalog.Recording) error { x.EvictedAt = now; return nil },
+			catalog.Event{Type: catalog.EventEvicted, Detail: a.Reason + "; archive holds " + r.ArchiveKey})
 		if err == nil {
 			g.log.Info("evicted", "id", r.ID, "sha256", r.SHA256, "reason", a.Reason)
 		}
 		return err
 	case MarkExpired:
-		if r.Permanent() || (r.State != storage.StateArchived && r.State != storage.StateVerified) {
+		if r.Permanent() || (r.State != catalog.StateArchived && r.State != catalog.StateVerified) {
 			return nil
 		}
 		marker := ""
@@ -261,19 +263,19 @@ func (g *Manager) carryOut(ctx context.Context, a Action) error {
 				return err
 			}
 		}
-		_, err = g.cat.Update(r.ID, func(x *storage.Recording) error {
-			x.State, x.ExpiringAt, x.DeleteMarker = storage.StateExpiring, now, marker
+		_, err = g.cat.Update(r.ID, func(x *catalog.Recording) error {
+			x.State, x.ExpiringAt, x.DeleteMarker = catalog.StateExpiring, now, marker
 			return nil
-		}, storage.Event{Type: storage.EventExpiring, Detail: fmt.Sprintf("%s; deleted after %s unless restored or held", a.Reason, now.Add(g.cfg.Policy.Grace).Format(time.RFC3339))})
+		}, catalog.Event{Type: catalog.EventExpiring, Detail: fmt.Sprintf("%s; deleted after %s unless restored or held", a.Reason, now.Add(g.cfg.Policy.Grace).Format(time.RFC3339))})
 		if err == nil {
 			g.log.Warn("expiring: marked deleted, restorable during the grace period", "id", r.ID, "sha256", r.SHA256,
 				"delete_after", now.Add(g.cfg.Policy.Grace).Format(time.RFC3339))
 		}
 		return err
 	case Unmark:
-		return g.unmark(ctx, r, storage.ActorCustodian, a.Reason)
+		return g.unmark(ctx, r, catalog.ActorCustodian, a.Reason)
 	case Delete:
-		if r.Permanent() || r.State != storage.StateExpiring {
+		if r.Permanent() || r.State != catalog.StateExpiring {
 			return nil
 		}
 		if g.archive != nil && r.ArchiveKey != "" {
@@ -293,10 +295,10 @@ func (g *Manager) carryOut(ctx context.Context, a Action) error {
 				return err
 			}
 		}
-		_, err = g.cat.Update(r.ID, func(x *storage.Recording) error {
-			x.State, x.ExpiredAt = storage.StateExpired, now
+		_, err = g.cat.Update(r.ID, func(x *catalog.Recording) error {
+			x.State, x.ExpiredAt = catalog.StateExpired, now
 			return nil
-		}, storage.Event{Type: storage.EventExpired, Detail: a.Reason})
+		}, catalog.Event{Type: catalog.EventExpired, Detail: a.Reason})
 		if err == nil {
 			g.log.Info("expired: deleted by the retention rule", "id", r.ID, "sha256", r.SHA256)
 		}
@@ -308,7 +310,7 @@ func (g *Manager) carryOut(ctx context.Context, a Action) error {
 // removeBlob deletes r's staged bytes unless another recording of the same
 // content still has its local copy there; the last one to let go removes it,
 // so no record ever claims a local copy that is gone.
-func (g *Manager) removeBlob(r storage.Recording) error {
+func (g *Manager) removeBlob(r catalog.Recording) error {
 	others, err := g.cat.BySHA(r.SHA256)
 	if err != nil {
 		return err
@@ -324,8 +326,8 @@ func (g *Manager) removeBlob(r storage.Recording) error {
 	return nil
 }
 
-func (g *Manager) unmark(ctx context.Context, r storage.Recording, actor, why string) error {
-	if r.State != storage.StateExpiring {
+func (g *Manager) unmark(ctx context.Context, r catalog.Recording, actor, why string) error {
+	if r.State != catalog.StateExpiring {
 		return fmt.Errorf("recording %d is %s, not expiring", r.ID, r.State)
 	}
 	if g.archive != nil && r.DeleteMarker != "" {
@@ -333,14 +335,14 @@ func (g *Manager) unmark(ctx context.Context, r storage.Recording, actor, why st
 			return err
 		}
 	}
-	back := storage.StateVerified
+	back := catalog.StateVerified
 	if r.ArchiveKey != "" {
-		back = storage.StateArchived
+		back = catalog.StateArchived
 	}
-	_, err := g.cat.Update(r.ID, func(x *storage.Recording) error {
+	_, err := g.cat.Update(r.ID, func(x *catalog.Recording) error {
 		x.State, x.ExpiringAt, x.DeleteMarker = back, time.Time{}, ""
 		return nil
-	}, storage.Event{Type: storage.EventRestored, Actor: actor, Detail: why})
+	}, catalog.Event{Type: catalog.EventRestored, Actor: actor, Detail: why})
 	if err == nil {
 		g.log.Info("restored", "id", r.ID, "sha256", r.SHA256, "by", actor)
 	}
@@ -350,10 +352,10 @@ func (g *Manager) unmark(ctx context.Context, r storage.Recording, actor, why st
 // syncLegalHolds makes the archive's legal holds follow the catalog: on for
 // every permanent recording, off for the others. A hold the archive did not
 // take at once (it was down) is applied here.
-func (g *Manager) syncLegalHolds(ctx context.Context, recs []storage.Recording) []error {
+func (g *Manager) syncLegalHolds(ctx context.Context, recs []catalog.Recording) []error {
 	var errs []error
 	for _, r := range recs {
-		if r.State != storage.StateArchived && r.State != storage.StateExpiring {
+		if r.State != catalog.StateArchived && r.State != catalog.StateExpiring {
 			continue
 		}
 		if want := r.Permanent(); want != r.LegalHold {
@@ -365,12 +367,12 @@ func (g *Manager) syncLegalHolds(ctx context.Context, recs []storage.Recording) 
 	return errs
 }
 
-func (g *Manager) applyLegalHold(ctx context.Context, r storage.Recording, on bool) error {
+func (g *Manager) applyLegalHold(ctx context.Context, r catalog.Recording, on bool) error {
 	if err := g.archive.SetLegalHold(ctx, r.ArchiveKey, r.ArchiveVersion, on); err != nil {
 		g.m.Errors.WithLabelValues("legal-hold").Inc()
 		return fmt.Errorf("legal hold %d: %w", r.ID, err)
 	}
-	_, err := g.cat.Update(r.ID, func(x *storage.Recording) error { x.LegalHold = on; return nil })
+	_, err := g.cat.Update(r.ID, func(x *catalog.Recording) error { x.LegalHold = on; return nil })
 	if err == nil {
 		g.log.Info("legal hold set", "id", r.ID, "sha256", r.SHA256, "key", r.ArchiveKey, "on", on)
 	}
@@ -382,7 +384,7 @@ var ErrEmptySelection = errors.New("no recording matches")
 
 // selectIDs resolves a selection: explicit ids, or an officer or a room
 // with a time range.
-func (g *Manager) selectIDs(ids []uint64, f storage.Filter) ([]uint64, error) {
+func (g *Manager) selectIDs(ids []uint64, f catalog.Filter) ([]uint64, error) {
 	if len(ids) > 0 {
 		for _, id := range ids {
 			if _, err := g.cat.Get(id); err != nil {
@@ -411,7 +413,7 @@ func (g *Manager) selectIDs(ids []uint64, f storage.Filter) ([]uint64, error) {
 // sets the archive's legal hold on each archived one, read back to confirm.
 // The catalog decision stands even when the archive is unreachable; the
 // sweeper applies the legal hold once it answers.
-func (g *Manager) Hold(ctx context.Context, ids []uint64, f storage.Filter, h storage.Hold) ([]uint64, error) {
+func (g *Manager) Hold(ctx context.Context, ids []uint64, f catalog.Filter, h catalog.Hold) ([]uint64, error) {
 	if !ValidReason(h.Reason) {
 		return nil, fmt.Errorf("reason %q: want one of %v", h.Reason, Reasons)
 	}
@@ -425,11 +427,11 @@ func (g *Manager) Hold(ctx context.Context, ids []uint64, f storage.Filter, h st
 	h.At = g.cfg.Now().UTC()
 	var errs []error
 	for _, id := range ids {
-		events := []storage.Event{{Type: storage.EventHeld, Actor: h.By, Detail: holdDetail(h)}}
+		events := []catalog.Event{{Type: catalog.EventHeld, Actor: h.By, Detail: holdDetail(h)}}
 		if h.Case != "" {
-			events = append(events, storage.Event{Type: storage.EventLinked, Actor: h.By, Detail: "case " + h.Case})
+			events = append(events, catalog.Event{Type: catalog.EventLinked, Actor: h.By, Detail: "case " + h.Case})
 		}
-		r, err := g.cat.Update(id, func(x *storage.Recording) error {
+		r, err := g.cat.Update(id, func(x *catalog.Recording) error {
 			for _, old := range x.Holds {
 				if old.Reason == h.Reason && old.Case == h.Case {
 					return errAlreadyHeld
@@ -439,7 +441,7 @@ func (g *Manager) Hold(ctx context.Context, ids []uint64, f storage.Filter, h st
 			if h.Case != "" && !slices.Contains(x.Cases, h.Case) {
 				x.Cases = append(x.Cases, h.Case)
 			}
-			if x.State != storage.StateArchived && x.State != storage.StateExpiring {
+			if x.State != catalog.StateArchived && x.State != catalog.StateExpiring {
 				x.LegalHold = true // applied with the upload
 			}
 			return nil
@@ -460,7 +462,7 @@ func (g *Manager) Hold(ctx context.Context, ids []uint64, f storage.Filter, h st
 
 var errAlreadyHeld = errors.New("already held for this reason")
 
-func holdDetail(h storage.Hold) string {
+func holdDetail(h catalog.Hold) string {
 	d := "reason " + h.Reason + ": " + h.Why
 	if h.Case != "" {
 		d += " (case " + h.Case + ")"
@@ -469,9 +471,9 @@ func holdDetail(h storage.Hold) string {
 }
 
 // afterHold brings the archive in line with a fresh hold.
-func (g *Manager) afterHold(ctx context.Context, r storage.Recording) error {
-	if r.State == storage.StateExpiring {
-		if err := g.unmark(ctx, r, storage.ActorCustodian, "held during the grace period"); err != nil {
+func (g *Manager) afterHold(ctx context.Context, r catalog.Recording) error {
+	if r.State == catalog.StateExpiring {
+		if err := g.unmark(ctx, r, catalog.ActorCustodian, "held during the grace period"); err != nil {
 			return err
 		}
 		var err error
@@ -500,23 +502,23 @@ var ErrNoSuchHold = errors.New("recording is not held for that reason")
 // Release removes one reason from a recording, a decision recorded like the
 // hold was. The legal hold is lifted only when no reason is left; the
 // standard retain-until still applies after that.
-func (g *Manager) Release(ctx context.Context, id uint64, reason, by, why string) (storage.Recording, error) {
+func (g *Manager) Release(ctx context.Context, id uint64, reason, by, why string) (catalog.Recording, error) {
 	if by == "" || why == "" {
-		return storage.Recording{}, errors.New("a release needs who (by) and why")
+		return catalog.Recording{}, errors.New("a release needs who (by) and why")
 	}
-	r, err := g.cat.Update(id, func(x *storage.Recording) error {
-		i := slices.IndexFunc(x.Holds, func(h storage.Hold) bool { return h.Reason == reason })
+	r, err := g.cat.Update(id, func(x *catalog.Recording) error {
+		i := slices.IndexFunc(x.Holds, func(h catalog.Hold) bool { return h.Reason == reason })
 		if i < 0 {
 			return ErrNoSuchHold
 		}
 		x.Holds = slices.Delete(x.Holds, i, i+1)
-		if len(x.Holds) == 0 && x.State != storage.StateArchived && x.State != storage.StateExpiring {
+		if len(x.Holds) == 0 && x.State != catalog.StateArchived && x.State != catalog.StateExpiring {
 			x.LegalHold = false
 		}
 		return nil
-	}, storage.Event{Type: storage.EventUnheld, Actor: by, Detail: "reason " + reason + ": " + why})
+	}, catalog.Event{Type: catalog.EventUnheld, Actor: by, Detail: "reason " + reason + ": " + why})
 	if err != nil {
-		return storage.Recording{}, err
+		return catalog.Recording{}, err
 	}
 	g.m.Actions.WithLabelValues("release").Inc()
 	g.log.Info("released from hold", "id", r.ID, "sha256", r.SHA256, "reason", reason, "by", by, "left", len(r.Holds))

@@ -15,14 +15,17 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"custodian/internal/miniotest"
-	"custodian/storage"
+	"custodian/storage/archive"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
+	"custodian/storage/upload"
 
 	"custodian/internal/testenv"
 )
 
 type env struct {
-	cat     *storage.Catalog
-	staging *storage.Staging
+	cat     *catalog.Catalog
+	staging *staging.Staging
 	now     time.Time
 	mu      sync.Mutex
 }
@@ -34,34 +37,34 @@ func newEnv(t *testing.T, stagingDir string) *env {
 	t.Helper()
 	e := &env{now: time.Now()}
 	var err error
-	e.cat, err = storage.OpenCatalog(filepath.Join(t.TempDir(), "custodian.db"), storage.CatalogOptions{Now: e.Now})
+	e.cat, err = catalog.Open(filepath.Join(t.TempDir(), "custodian.db"), catalog.Options{Now: e.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.cat.Close() })
-	if e.staging, err = storage.OpenStaging(stagingDir); err != nil {
+	if e.staging, err = staging.Open(stagingDir); err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
 // ingest stages bytes and records them as a verified dock recording.
-func (e *env) ingest(t *testing.T, data []byte, started time.Time, officer string) storage.Recording {
+func (e *env) ingest(t *testing.T, data []byte, started time.Time, officer string) catalog.Recording {
 	t.Helper()
 	blob, err := e.staging.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _, err := e.cat.Add(storage.Recording{Station: "st01", Source: storage.SourceDock, SourceID: "dock-a",
+	r, _, err := e.cat.Add(catalog.Recording{Station: "st01", Source: catalog.SourceDock, SourceID: "dock-a",
 		Device: "J0000001", Officer: officer, Name: string(data[:4]) + ".mp4", Ext: "mp4", StartedAt: started.UTC(),
-		ReceivedAt: e.Now().UTC(), SHA256: blob.SHA256, Size: blob.Size, State: storage.StateVerified})
+		ReceivedAt: e.Now().UTC(), SHA256: blob.SHA256, Size: blob.Size, State: catalog.StateVerified})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-func (e *env) get(t *testing.T, id uint64) storage.Recording {
+func (e *env) get(t *testing.T, id uint64) catalog.Recording {
 	t.Helper()
 	r, err := e.cat.Get(id)
 	if err != nil {
@@ -77,7 +80,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // itself refusing to delete a held version of the same age.
 func TestRetentionOnMinIO(t *testing.T) {
 	srv := miniotest.Start(t)
-	a, err := storage.NewArchive(storage.ArchiveConfig{Endpoint: srv.Endpoint, Bucket: "evidence", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
+	a, err := archive.New(archive.Config{Endpoint: srv.Endpoint, Bucket: "evidence", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +95,8 @@ func TestRetentionOnMinIO(t *testing.T) {
 	expiring := e.ingest(t, []byte("expiring footage"), start, "100001")
 	kept := e.ingest(t, []byte("held footage of the same age"), start, "100001")
 
-	up, err := storage.NewUploader(storage.UploaderConfig{Station: "st01", Version: "test", MinLock: time.Second,
-		RetainUntil: func(r storage.Recording) time.Time { return p.RetainUntil(&r) }}, e.cat, e.staging, a, quiet, nil)
+	up, err := upload.New(upload.Config{Station: "st01", Version: "test", MinLock: time.Second,
+		RetainUntil: func(r catalog.Recording) time.Time { return p.RetainUntil(&r) }}, e.cat, e.staging, a, quiet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +104,7 @@ func TestRetentionOnMinIO(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- up.Run(uctx) }()
 	deadline := time.Now().Add(time.Minute)
-	for e.get(t, expiring.ID).State != storage.StateArchived || e.get(t, kept.ID).State != storage.StateArchived {
+	for e.get(t, expiring.ID).State != catalog.StateArchived || e.get(t, kept.ID).State != catalog.StateArchived {
 		if time.Now().After(deadline) {
 			t.Fatal("uploads did not finish")
 		}
@@ -112,7 +115,7 @@ func TestRetentionOnMinIO(t *testing.T) {
 
 	g := New(Config{Policy: p, Now: e.Now}, e.cat, e.staging, a, quiet, nil)
 	heldRec := e.get(t, kept.ID)
-	ids, err := g.Hold(ctx, []uint64{kept.ID}, storage.Filter{}, storage.Hold{Reason: ReasonEvidence, By: "admin1", Why: "case file", Case: "C2026-17"})
+	ids, err := g.Hold(ctx, []uint64{kept.ID}, catalog.Filter{}, catalog.Hold{Reason: ReasonEvidence, By: "admin1", Why: "case file", Case: "C2026-17"})
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("hold: %v %v", ids, err)
 	}
@@ -120,7 +123,7 @@ func TestRetentionOnMinIO(t *testing.T) {
 		t.Fatalf("legal hold after hold: %v %v", on, err)
 	}
 	// A second reason, released again: the legal hold stays for the first.
-	g.Hold(ctx, []uint64{kept.ID}, storage.Filter{}, storage.Hold{Reason: ReasonObstruction, By: "admin1", Why: "obstruction seen"})
+	g.Hold(ctx, []uint64{kept.ID}, catalog.Filter{}, catalog.Hold{Reason: ReasonObstruction, By: "admin1", Why: "obstruction seen"})
 	if _, err := g.Release(ctx, kept.ID, ReasonObstruction, "admin2", "not obstruction after review"); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +132,7 @@ func TestRetentionOnMinIO(t *testing.T) {
 	}
 	// Hold and release the other one: no reason left, the legal hold goes.
 	exp := e.get(t, expiring.ID)
-	g.Hold(ctx, []uint64{exp.ID}, storage.Filter{}, storage.Hold{Reason: ReasonMajorCase, By: "admin1", Why: "maybe"})
+	g.Hold(ctx, []uint64{exp.ID}, catalog.Filter{}, catalog.Hold{Reason: ReasonMajorCase, By: "admin1", Why: "maybe"})
 	if on, _ := a.LegalHold(ctx, exp.ArchiveKey, exp.ArchiveVersion); !on {
 		t.Fatal("no legal hold after hold")
 	}
@@ -150,13 +153,13 @@ func TestRetentionOnMinIO(t *testing.T) {
 		t.Fatal(err)
 	}
 	exp = e.get(t, exp.ID)
-	if exp.State != storage.StateExpiring || exp.DeleteMarker == "" {
+	if exp.State != catalog.StateExpiring || exp.DeleteMarker == "" {
 		t.Fatalf("stage one: %+v", exp)
 	}
-	if _, err := a.Head(ctx, exp.ArchiveKey, ""); !errors.Is(err, storage.ErrObjectNotFound) {
+	if _, err := a.Head(ctx, exp.ArchiveKey, ""); !errors.Is(err, archive.ErrObjectNotFound) {
 		t.Fatalf("latest version visible behind the delete marker: %v", err)
 	}
-	if e.get(t, kept.ID).State != storage.StateArchived {
+	if e.get(t, kept.ID).State != catalog.StateArchived {
 		t.Fatal("held recording touched")
 	}
 	// Restore during grace, and it is back.
@@ -175,7 +178,7 @@ func TestRetentionOnMinIO(t *testing.T) {
 		t.Fatal(err)
 	}
 	exp = e.get(t, exp.ID)
-	if exp.State != storage.StateExpired || exp.SHA256 == "" {
+	if exp.State != catalog.StateExpired || exp.SHA256 == "" {
 		t.Fatalf("stage two: %+v", exp)
 	}
 	if v, _ := a.Versions(ctx, exp.ArchiveKey); len(v) != 0 {
@@ -186,7 +189,7 @@ func TestRetentionOnMinIO(t *testing.T) {
 	}
 	// The held one of the same age: MinIO itself refuses to delete it.
 	held := e.get(t, kept.ID)
-	if held.State != storage.StateArchived {
+	if held.State != catalog.StateArchived {
 		t.Fatalf("held recording is %s", held.State)
 	}
 	if err := a.Remove(ctx, held.ArchiveKey, held.ArchiveVersion); err == nil {
@@ -220,8 +223,8 @@ func TestSweeperFullDiskNeverDeletesUnarchived(t *testing.T) {
 	archived := e.ingest(t, fill('a'), now.Add(-time.Hour), "1")
 	unarchived1 := e.ingest(t, fill('b'), now.Add(-2*time.Hour), "1")
 	unarchived2 := e.ingest(t, fill('c'), now.Add(-3*time.Hour), "1")
-	e.cat.Update(archived.ID, func(r *storage.Recording) error {
-		r.State, r.ArchiveKey, r.ArchivedAt = storage.StateArchived, "st01/a", now
+	e.cat.Update(archived.ID, func(r *catalog.Recording) error {
+		r.State, r.ArchiveKey, r.ArchivedAt = catalog.StateArchived, "st01/a", now
 		return nil
 	})
 	g := New(Config{Policy: Policy{Standard: Period{Months: 6}, MinFree: 100 << 20}, Now: e.Now},
@@ -236,7 +239,7 @@ func TestSweeperFullDiskNeverDeletesUnarchived(t *testing.T) {
 	if res.Short <= 0 || !g.Short() {
 		t.Fatalf("short %d, Short() %v: docks must pause", res.Short, g.Short())
 	}
-	for _, r := range []storage.Recording{unarchived1, unarchived2} {
+	for _, r := range []catalog.Recording{unarchived1, unarchived2} {
 		if err := e.staging.Verify(r.SHA256, r.Size); err != nil {
 			t.Fatalf("unarchived copy %d damaged: %v", r.ID, err)
 		}
@@ -244,7 +247,7 @@ func TestSweeperFullDiskNeverDeletesUnarchived(t *testing.T) {
 	if _, err := os.Stat(e.staging.Path(archived.SHA256)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("archived copy not evicted")
 	}
-	if r := e.get(t, archived.ID); r.EvictedAt.IsZero() || r.State != storage.StateArchived {
+	if r := e.get(t, archived.ID); r.EvictedAt.IsZero() || r.State != catalog.StateArchived {
 		t.Fatalf("evicted record %+v", r)
 	}
 }
@@ -257,17 +260,17 @@ func TestHoldRules(t *testing.T) {
 	g := New(Config{Policy: Policy{Standard: Period{Months: 6}}, Now: e.Now}, e.cat, e.staging, fa, quiet, nil)
 	ctx := context.Background()
 	r := e.ingest(t, []byte("some footage"), e.Now().Add(-time.Hour), "100001")
-	if _, err := g.Hold(ctx, []uint64{r.ID}, storage.Filter{}, storage.Hold{Reason: "because", By: "a", Why: "b"}); err == nil {
+	if _, err := g.Hold(ctx, []uint64{r.ID}, catalog.Filter{}, catalog.Hold{Reason: "because", By: "a", Why: "b"}); err == nil {
 		t.Error("unknown reason accepted")
 	}
-	if _, err := g.Hold(ctx, []uint64{r.ID}, storage.Filter{}, storage.Hold{Reason: ReasonEvidence, By: "a"}); err == nil {
+	if _, err := g.Hold(ctx, []uint64{r.ID}, catalog.Filter{}, catalog.Hold{Reason: ReasonEvidence, By: "a"}); err == nil {
 		t.Error("hold without why accepted")
 	}
-	if _, err := g.Hold(ctx, nil, storage.Filter{Officer: "100001"}, storage.Hold{Reason: ReasonEvidence, By: "a", Why: "b"}); err == nil {
+	if _, err := g.Hold(ctx, nil, catalog.Filter{Officer: "100001"}, catalog.Hold{Reason: ReasonEvidence, By: "a", Why: "b"}); err == nil {
 		t.Error("officer selection without a time range accepted")
 	}
-	ids, err := g.Hold(ctx, nil, storage.Filter{Officer: "100001", From: e.Now().Add(-2 * time.Hour), To: e.Now()},
-		storage.Hold{Reason: ReasonEvidence, By: "a", Why: "b", Case: "C1"})
+	ids, err := g.Hold(ctx, nil, catalog.Filter{Officer: "100001", From: e.Now().Add(-2 * time.Hour), To: e.Now()},
+		catalog.Hold{Reason: ReasonEvidence, By: "a", Why: "b", Case: "C1"})
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("hold by officer: %v %v", ids, err)
 	}
@@ -276,18 +279,18 @@ func TestHoldRules(t *testing.T) {
 		t.Fatalf("record %+v", got)
 	}
 	// Holding twice for the same reason and case records nothing new.
-	g.Hold(ctx, []uint64{r.ID}, storage.Filter{}, storage.Hold{Reason: ReasonEvidence, By: "a", Why: "b", Case: "C1"})
+	g.Hold(ctx, []uint64{r.ID}, catalog.Filter{}, catalog.Hold{Reason: ReasonEvidence, By: "a", Why: "b", Case: "C1"})
 	if got := e.get(t, r.ID); len(got.Holds) != 1 {
 		t.Fatalf("holds %+v", got.Holds)
 	}
 	// An expiring recording held during grace comes back at once.
 	r2 := e.ingest(t, []byte("other footage"), e.Now().Add(-time.Hour), "100002")
-	e.cat.Update(r2.ID, func(x *storage.Recording) error {
-		x.State, x.ExpiringAt = storage.StateExpiring, e.Now()
+	e.cat.Update(r2.ID, func(x *catalog.Recording) error {
+		x.State, x.ExpiringAt = catalog.StateExpiring, e.Now()
 		return nil
 	})
-	g.Hold(ctx, []uint64{r2.ID}, storage.Filter{}, storage.Hold{Reason: ReasonMassIncident, By: "a", Why: "b"})
-	if got := e.get(t, r2.ID); got.State != storage.StateVerified || !got.ExpiringAt.IsZero() {
+	g.Hold(ctx, []uint64{r2.ID}, catalog.Filter{}, catalog.Hold{Reason: ReasonMassIncident, By: "a", Why: "b"})
+	if got := e.get(t, r2.ID); got.State != catalog.StateVerified || !got.ExpiringAt.IsZero() {
 		t.Fatalf("held during grace: %+v", got)
 	}
 }
@@ -338,15 +341,15 @@ func TestEvictSharedBlob(t *testing.T) {
 	data := []byte("same bytes from two cameras")
 	a := e.ingest(t, data, e.Now().Add(-time.Hour), "1")
 	blob, _ := e.staging.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
-	b, _, err := e.cat.Add(storage.Recording{Station: "st01", Source: storage.SourceDock, SourceID: "dock-a",
+	b, _, err := e.cat.Add(catalog.Recording{Station: "st01", Source: catalog.SourceDock, SourceID: "dock-a",
 		Device: "J0000002", Name: "other.mp4", StartedAt: e.Now().Add(-time.Hour).UTC(), ReceivedAt: e.Now().UTC(),
-		SHA256: blob.SHA256, Size: blob.Size, State: storage.StateVerified})
+		SHA256: blob.SHA256, Size: blob.Size, State: catalog.StateVerified})
 	if err != nil {
 		t.Fatal(err)
 	}
 	archive := func(id uint64, at time.Time) {
-		e.cat.Update(id, func(r *storage.Recording) error {
-			r.State, r.ArchiveKey, r.ArchivedAt = storage.StateArchived, "st01/k", at.UTC()
+		e.cat.Update(id, func(r *catalog.Recording) error {
+			r.State, r.ArchiveKey, r.ArchivedAt = catalog.StateArchived, "st01/k", at.UTC()
 			return nil
 		})
 	}

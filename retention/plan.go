@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // Reasons for the permanent class. The first five are the legal ones; the
@@ -18,7 +18,7 @@ const (
 	ReasonMajorEmergency = "major-emergency"
 	ReasonMassIncident   = "mass-incident"
 	ReasonMajorCase      = "major-case"
-	ReasonImportantFlag  = storage.HoldImportantFlag
+	ReasonImportantFlag  = catalog.HoldImportantFlag
 )
 
 // Reasons lists every reason a hold may carry.
@@ -49,7 +49,7 @@ type Policy struct {
 // RetainUntil is the end of a recording's standard period: its start plus the
 // standard period in calendar months, or the archive lock date if later.
 // When several periods apply, the longest wins.
-func (p Policy) RetainUntil(r *storage.Recording) time.Time {
+func (p Policy) RetainUntil(r *catalog.Recording) time.Time {
 	t := p.Standard.AddTo(r.StartedAt, p.Location)
 	if r.RetainUntil.After(t) {
 		t = r.RetainUntil
@@ -96,7 +96,7 @@ type Result struct {
 // Plan decides what may go at now. It is a pure function: the sweeper carries
 // the result out, and `retention plan` shows it. free is the staging's free
 // space now.
-func Plan(now time.Time, recs []storage.Recording, p Policy, free int64) Result {
+func Plan(now time.Time, recs []catalog.Recording, p Policy, free int64) Result {
 	var res Result
 	if p.Location == nil {
 		p.Location = time.UTC
@@ -119,11 +119,11 @@ func Plan(now time.Time, recs []storage.Recording, p Policy, free int64) Result 
 	// A blob is shared by every record of the same content: it may leave
 	// staging only when none of them needs it locally.
 	keepLocal := map[string]bool{}
-	var evictable []*storage.Recording
+	var evictable []*catalog.Recording
 	for i := range recs {
 		r := &recs[i]
 		switch r.State {
-		case storage.StateExpiring:
+		case catalog.StateExpiring:
 			switch {
 			case r.Permanent():
 				res.Actions = append(res.Actions, act(Unmark, r, "held during the grace period: "+r.Holds[0].Reason))
@@ -132,11 +132,11 @@ func Plan(now time.Time, recs []storage.Recording, p Policy, free int64) Result 
 					days(p.Grace), r.ExpiringAt.UTC().Format(time.RFC3339))))
 				continue
 			}
-		case storage.StateVerified, storage.StateArchived:
+		case catalog.StateVerified, catalog.StateArchived:
 			ru := p.RetainUntil(r)
 			// Never delete unarchived: with an archive, only archived
 			// recordings expire; in local-only mode staging is the archive.
-			expirable := r.State == storage.StateArchived || !p.Archive
+			expirable := r.State == catalog.StateArchived || !p.Archive
 			if clockOK && expirable && !r.Permanent() && !now.Before(ru) {
 				res.Actions = append(res.Actions, act(MarkExpired, r, "retain-until "+ru.UTC().Format(time.RFC3339)+" passed"))
 			}
@@ -144,7 +144,7 @@ func Plan(now time.Time, recs []storage.Recording, p Policy, free int64) Result 
 		if !r.HasLocalCopy() {
 			continue
 		}
-		if p.Archive && r.State == storage.StateArchived {
+		if p.Archive && r.State == catalog.StateArchived {
 			evictable = append(evictable, r)
 		} else {
 			keepLocal[r.SHA256] = true
@@ -153,7 +153,7 @@ func Plan(now time.Time, recs []storage.Recording, p Policy, free int64) Result 
 
 	// Evictions: archived and verified, oldest archive first; due after
 	// LocalKeep, earlier while free space is under MinFree.
-	slices.SortStableFunc(evictable, func(a, b *storage.Recording) int {
+	slices.SortStableFunc(evictable, func(a, b *catalog.Recording) int {
 		return cmp.Or(a.ArchivedAt.Compare(b.ArchivedAt), cmp.Compare(a.ID, b.ID))
 	})
 	freed := map[string]bool{}
@@ -188,7 +188,7 @@ func Plan(now time.Time, recs []storage.Recording, p Policy, free int64) Result 
 	return res
 }
 
-func act(k ActionKind, r *storage.Recording, reason string) Action {
+func act(k ActionKind, r *catalog.Recording, reason string) Action {
 	return Action{Kind: k, ID: r.ID, SHA256: r.SHA256, Size: r.Size, Reason: reason}
 }
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -36,39 +36,39 @@ func at(s string) time.Time {
 func sha(c byte) string { return string(bytes.Repeat([]byte{c}, 64)) }
 
 // recAt is an archived recording that started at start.
-func recAt(id uint64, start time.Time, mod ...func(*storage.Recording)) storage.Recording {
-	r := storage.Recording{ID: id, SHA256: sha(byte('a' + id%26)), Size: 1000 * int64(id), StartedAt: start.UTC(),
-		ReceivedAt: start.UTC().Add(time.Hour), State: storage.StateArchived, ArchiveKey: "st01/k", ArchivedAt: start.UTC().Add(2 * time.Hour)}
+func recAt(id uint64, start time.Time, mod ...func(*catalog.Recording)) catalog.Recording {
+	r := catalog.Recording{ID: id, SHA256: sha(byte('a' + id%26)), Size: 1000 * int64(id), StartedAt: start.UTC(),
+		ReceivedAt: start.UTC().Add(time.Hour), State: catalog.StateArchived, ArchiveKey: "st01/k", ArchivedAt: start.UTC().Add(2 * time.Hour)}
 	for _, m := range mod {
 		m(&r)
 	}
 	return r
 }
 
-func held(reasons ...string) func(*storage.Recording) {
-	return func(r *storage.Recording) {
+func held(reasons ...string) func(*catalog.Recording) {
+	return func(r *catalog.Recording) {
 		for _, reason := range reasons {
-			r.Holds = append(r.Holds, storage.Hold{Reason: reason, By: "admin", Why: "test"})
+			r.Holds = append(r.Holds, catalog.Hold{Reason: reason, By: "admin", Why: "test"})
 		}
 	}
 }
 
-func state(s storage.State) func(*storage.Recording) {
-	return func(r *storage.Recording) { r.State = s }
+func state(s catalog.State) func(*catalog.Recording) {
+	return func(r *catalog.Recording) { r.State = s }
 }
 
-func expiringSince(t time.Time) func(*storage.Recording) {
-	return func(r *storage.Recording) { r.State, r.ExpiringAt = storage.StateExpiring, t.UTC() }
+func expiringSince(t time.Time) func(*catalog.Recording) {
+	return func(r *catalog.Recording) { r.State, r.ExpiringAt = catalog.StateExpiring, t.UTC() }
 }
 
-func evicted(r *storage.Recording) { r.EvictedAt = r.ArchivedAt.Add(time.Hour) }
+func evicted(r *catalog.Recording) { r.EvictedAt = r.ArchivedAt.Add(time.Hour) }
 
-func content(c byte) func(*storage.Recording) {
-	return func(r *storage.Recording) { r.SHA256 = sha(c) }
+func content(c byte) func(*catalog.Recording) {
+	return func(r *catalog.Recording) { r.SHA256 = sha(c) }
 }
 
-func archivedAt(t time.Time) func(*storage.Recording) {
-	return func(r *storage.Recording) { r.ArchivedAt = t.UTC() }
+func archivedAt(t time.Time) func(*catalog.Recording) {
+	return func(r *catalog.Recording) { r.ArchivedAt = t.UTC() }
 }
 
 var sixMonths = Period{Months: 6}
@@ -89,23 +89,23 @@ func TestPlanGolden(t *testing.T) {
 	tests := []struct {
 		name string
 		now  time.Time
-		recs []storage.Recording
+		recs []catalog.Recording
 		p    Policy
 		free int64
 	}{
 		{"six-months-one-second-before", at("2026-11-20 23:59:59"),
-			[]storage.Recording{recAt(1, at("2026-05-21 00:00:00"), evicted)}, policy(), 1 << 40},
+			[]catalog.Recording{recAt(1, at("2026-05-21 00:00:00"), evicted)}, policy(), 1 << 40},
 		{"six-months-exactly", at("2026-11-21 00:00:00"),
-			[]storage.Recording{recAt(1, at("2026-05-21 00:00:00"), evicted)}, policy(), 1 << 40},
+			[]catalog.Recording{recAt(1, at("2026-05-21 00:00:00"), evicted)}, policy(), 1 << 40},
 		// 31 August + 6 months: there is no 31 February; the day rolls over
 		// into March, so the period is never shorter than six months.
 		{"month-end-rolls-over", at("2027-03-03 09:59:59"),
-			[]storage.Recording{
+			[]catalog.Recording{
 				recAt(1, at("2026-08-31 10:00:00"), evicted),
 				recAt(2, at("2026-08-28 10:00:00"), evicted),
 			}, policy(), 1 << 40},
 		{"leap-day", at("2028-08-29 00:00:00"),
-			[]storage.Recording{
+			[]catalog.Recording{
 				recAt(1, at("2027-08-29 00:00:00"), evicted), // -> 2028-02-29: expired
 				recAt(2, at("2028-02-29 00:00:00"), evicted), // -> 2028-08-29: expires now
 				recAt(3, at("2028-02-29 00:00:01"), evicted), // one second short
@@ -114,36 +114,36 @@ func TestPlanGolden(t *testing.T) {
 		// 02:00 on 1 September in Shanghai is 18:00 on 31 August in UTC. The
 		// station's calendar decides: six months end on 1 March local time.
 		{"zone-station-calendar", time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC),
-			[]storage.Recording{recAt(1, time.Date(2026, 8, 31, 18, 0, 0, 0, time.UTC), evicted)}, policy(), 1 << 40},
+			[]catalog.Recording{recAt(1, time.Date(2026, 8, 31, 18, 0, 0, 0, time.UTC), evicted)}, policy(), 1 << 40},
 		{"zone-utc-calendar", time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC),
-			[]storage.Recording{recAt(1, time.Date(2026, 8, 31, 18, 0, 0, 0, time.UTC), evicted)}, policy(utc), 1 << 40},
+			[]catalog.Recording{recAt(1, time.Date(2026, 8, 31, 18, 0, 0, 0, time.UTC), evicted)}, policy(utc), 1 << 40},
 		{"longer-standard-wins", at("2027-06-01 00:00:00"),
-			[]storage.Recording{recAt(1, at("2026-05-21 00:00:00"), evicted)}, policy(func(p *Policy) { p.Standard = Period{Months: 18} }), 1 << 40},
+			[]catalog.Recording{recAt(1, at("2026-05-21 00:00:00"), evicted)}, policy(func(p *Policy) { p.Standard = Period{Months: 18} }), 1 << 40},
 		{"archive-lock-later-than-policy", at("2026-12-01 00:00:00"),
-			[]storage.Recording{recAt(1, at("2026-05-21 00:00:00"), evicted, func(r *storage.Recording) {
+			[]catalog.Recording{recAt(1, at("2026-05-21 00:00:00"), evicted, func(r *catalog.Recording) {
 				r.RetainUntil = at("2027-01-01 00:00:00").UTC()
 			})}, policy(), 1 << 40},
 		{"permanent-reasons", at("2036-01-01 00:00:00"),
-			[]storage.Recording{
+			[]catalog.Recording{
 				recAt(1, at("2026-01-01 00:00:00"), evicted, held(ReasonEvidence, ReasonMajorCase)),
 				recAt(2, at("2026-01-01 00:00:00"), evicted, held(ReasonObstruction)),
 				recAt(3, at("2026-01-01 00:00:00"), evicted, held(ReasonImportantFlag)),
 				recAt(4, at("2026-01-01 00:00:00"), evicted), // released: no reason left
 			}, policy(), 1 << 40},
 		{"never-delete-unarchived", at("2027-06-01 00:00:00"),
-			[]storage.Recording{
-				recAt(1, at("2026-05-21 00:00:00"), state(storage.StateVerified)),
-				recAt(2, at("2026-05-21 00:00:00"), state(storage.StateMissing)),
-				recAt(3, at("2026-05-21 00:00:00"), state(storage.StateCorrupt)),
-				recAt(4, at("2026-05-21 00:00:00"), state(storage.StateExpired), evicted),
+			[]catalog.Recording{
+				recAt(1, at("2026-05-21 00:00:00"), state(catalog.StateVerified)),
+				recAt(2, at("2026-05-21 00:00:00"), state(catalog.StateMissing)),
+				recAt(3, at("2026-05-21 00:00:00"), state(catalog.StateCorrupt)),
+				recAt(4, at("2026-05-21 00:00:00"), state(catalog.StateExpired), evicted),
 			}, policy(), 1 << 40},
 		{"local-only", at("2027-06-01 00:00:00"),
-			[]storage.Recording{
-				recAt(1, at("2026-05-21 00:00:00"), state(storage.StateVerified)),
-				recAt(2, at("2027-05-21 00:00:00"), state(storage.StateVerified)),
+			[]catalog.Recording{
+				recAt(1, at("2026-05-21 00:00:00"), state(catalog.StateVerified)),
+				recAt(2, at("2027-05-21 00:00:00"), state(catalog.StateVerified)),
 			}, policy(localOnly), 1 << 40},
 		{"grace-period", at("2027-06-08 00:00:00"),
-			[]storage.Recording{
+			[]catalog.Recording{
 				recAt(1, at("2026-05-21 00:00:00"), evicted, expiringSince(at("2027-06-01 00:00:00"))), // exactly 7 days
 				recAt(2, at("2026-05-21 00:00:00"), evicted, expiringSince(at("2027-06-01 00:00:01"))), // one second short
 				recAt(3, at("2026-05-21 00:00:00"), evicted, expiringSince(at("2027-06-01 00:00:00")), held(ReasonEvidence)),
@@ -151,31 +151,31 @@ func TestPlanGolden(t *testing.T) {
 		// The station clock went back to 2026 while the catalog has 2027
 		// entries: nothing irreversible happens until it is right again.
 		{"clock-backwards", at("2026-12-01 00:00:00"),
-			[]storage.Recording{
+			[]catalog.Recording{
 				recAt(1, at("2026-05-21 00:00:00"), evicted),
-				recAt(2, at("2027-01-10 00:00:00"), evicted, func(r *storage.Recording) { r.ReceivedAt = at("2027-01-10 01:00:00") }),
+				recAt(2, at("2027-01-10 00:00:00"), evicted, func(r *catalog.Recording) { r.ReceivedAt = at("2027-01-10 01:00:00") }),
 				recAt(3, at("2026-05-21 00:00:00"), evicted, expiringSince(at("2026-11-01 00:00:00"))),
 			}, policy(), 1 << 40},
 		{"evict-after-local-keep", at("2026-11-23 12:00:00"),
-			[]storage.Recording{
+			[]catalog.Recording{
 				recAt(1, at("2026-11-10 08:00:00")),
 				recAt(2, at("2026-11-16 08:00:00"), archivedAt(at("2026-11-16 12:00:00"))), // exactly 7 days
 				recAt(3, at("2026-11-20 08:00:00")),
-				recAt(4, at("2026-11-10 08:00:00"), state(storage.StateVerified)),
+				recAt(4, at("2026-11-10 08:00:00"), state(catalog.StateVerified)),
 			}, policy(), 1 << 40},
 		// Free space under min_free: archived copies go early, oldest archive
 		// first, and never an unarchived one; still short, docks pause.
 		{"evict-under-pressure", at("2026-11-23 12:00:00"),
-			[]storage.Recording{
+			[]catalog.Recording{
 				recAt(1, at("2026-11-22 08:00:00")),
 				recAt(2, at("2026-11-21 08:00:00")),
-				recAt(3, at("2026-11-23 08:00:00"), state(storage.StateVerified)),
+				recAt(3, at("2026-11-23 08:00:00"), state(catalog.StateVerified)),
 			}, policy(func(p *Policy) { p.MinFree = 10_000 }), 2_000},
 		// Two recordings with one blob: it stays while either needs it.
 		{"shared-blob", at("2026-11-23 12:00:00"),
-			[]storage.Recording{
+			[]catalog.Recording{
 				recAt(1, at("2026-11-01 08:00:00"), content('x')),
-				recAt(2, at("2026-11-01 09:00:00"), content('x'), state(storage.StateVerified)),
+				recAt(2, at("2026-11-01 09:00:00"), content('x'), state(catalog.StateVerified)),
 				recAt(3, at("2026-11-01 08:00:00"), content('y')),
 				recAt(4, at("2026-11-02 08:00:00"), content('y')),
 			}, policy(), 1 << 40},

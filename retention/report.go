@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // Report is the daily completeness report supervisors check: did recording
@@ -44,7 +44,7 @@ const ReportWindow = 7 * 24 * time.Hour
 
 // MakeReport builds the report for the station-local day that starts at
 // dayStart (in p.Location), from every recording, at time now.
-func MakeReport(dayStart, now time.Time, recs []storage.Recording, gaps []storage.Gap, p Policy, free int64) Report {
+func MakeReport(dayStart, now time.Time, recs []catalog.Recording, gaps []catalog.Gap, p Policy, free int64) Report {
 	if p.Location == nil {
 		p.Location = time.UTC
 	}
@@ -63,7 +63,7 @@ func MakeReport(dayStart, now time.Time, recs []storage.Recording, gaps []storag
 			continue
 		}
 		var rows []*ReportRow
-		if r.Source == storage.SourceRoom {
+		if r.Source == catalog.SourceRoom {
 			room := row(rooms, r.SourceID)
 			if !r.EndedAt.IsZero() {
 				room.Seconds += r.EndedAt.Sub(r.StartedAt).Seconds()
@@ -76,7 +76,7 @@ func MakeReport(dayStart, now time.Time, recs []storage.Recording, gaps []storag
 			x.Files++
 			x.Bytes += r.Size
 			switch r.State {
-			case storage.StateArchived, storage.StateExpiring, storage.StateExpired:
+			case catalog.StateArchived, catalog.StateExpiring, catalog.StateExpired:
 				x.Archived++
 			default:
 				x.Pending++
@@ -86,9 +86,9 @@ func MakeReport(dayStart, now time.Time, recs []storage.Recording, gaps []storag
 			rep.Held++
 		}
 		switch r.State {
-		case storage.StateExpired:
+		case catalog.StateExpired:
 			rep.Expired++
-		case storage.StateMissing, storage.StateCorrupt:
+		case catalog.StateMissing, catalog.StateCorrupt:
 			rep.Trouble = append(rep.Trouble, r.ID)
 		}
 	}

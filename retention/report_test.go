@@ -4,30 +4,30 @@ import (
 	"testing"
 	"time"
 
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 func TestMakeReport(t *testing.T) {
 	day := at("2026-11-21 00:00:00")
-	room := func(id uint64, start time.Time, minutes int) storage.Recording {
-		r := recAt(id, start, state(storage.StateVerified))
-		r.Source, r.SourceID, r.EndedAt = storage.SourceRoom, "interview-1", start.UTC().Add(time.Duration(minutes)*time.Minute)
+	room := func(id uint64, start time.Time, minutes int) catalog.Recording {
+		r := recAt(id, start, state(catalog.StateVerified))
+		r.Source, r.SourceID, r.EndedAt = catalog.SourceRoom, "interview-1", start.UTC().Add(time.Duration(minutes)*time.Minute)
 		return r
 	}
-	dock := func(id uint64, start time.Time, officer string, mod ...func(*storage.Recording)) storage.Recording {
+	dock := func(id uint64, start time.Time, officer string, mod ...func(*catalog.Recording)) catalog.Recording {
 		r := recAt(id, start, mod...)
-		r.Source, r.SourceID, r.Officer, r.Device = storage.SourceDock, "dock-a", officer, "J"+officer
+		r.Source, r.SourceID, r.Officer, r.Device = catalog.SourceDock, "dock-a", officer, "J"+officer
 		return r
 	}
-	recs := []storage.Recording{
+	recs := []catalog.Recording{
 		dock(1, at("2026-11-21 08:00:00"), "111"),
-		dock(2, at("2026-11-21 09:00:00"), "111", state(storage.StateVerified), held(ReasonEvidence)),
-		dock(3, at("2026-11-21 23:59:59"), "222", state(storage.StateMissing)),
+		dock(2, at("2026-11-21 09:00:00"), "111", state(catalog.StateVerified), held(ReasonEvidence)),
+		dock(3, at("2026-11-21 23:59:59"), "222", state(catalog.StateMissing)),
 		dock(4, at("2026-11-22 00:00:00"), "222"), // the next day
 		room(5, at("2026-11-21 10:00:00"), 10),
 		room(6, at("2026-11-21 10:10:00"), 5),
 	}
-	gaps := []storage.Gap{
+	gaps := []catalog.Gap{
 		{Room: "interview-1", Start: at("2026-11-21 10:15:00").UTC(), End: at("2026-11-21 10:15:30").UTC(), Reason: "disconnect"},
 		{Room: "interview-1", Start: at("2026-11-20 23:59:00").UTC(), End: at("2026-11-21 00:01:00").UTC(), Reason: "crash"}, // half in the day
 		{Room: "interview-2", Start: at("2026-11-21 12:00:00").UTC(), End: at("2026-11-21 13:00:00").UTC(), Reason: "disconnect"},

@@ -15,7 +15,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"custodian/storage"
+	"custodian/storage/archive"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
+	"custodian/storage/upload"
 )
 
 func main() {
@@ -31,17 +34,17 @@ func run() error {
 	access := flag.String("access", "", "access key")
 	secret := flag.String("secret", "", "secret key")
 	data := flag.String("data", "", "directory for the catalog and staging")
-	maxUploads := flag.Int("max-uploads", storage.DefaultMaxUploads, "uploads in flight")
-	partSize := flag.Int64("part-size", storage.DefaultPartSize, "single PUT limit and part size")
+	maxUploads := flag.Int("max-uploads", upload.DefaultMaxUploads, "uploads in flight")
+	partSize := flag.Int64("part-size", archive.DefaultPartSize, "single PUT limit and part size")
 	label := flag.String("label", "", "label of the result line")
 	flag.Parse()
 
-	cat, err := storage.OpenCatalog(filepath.Join(*data, "custodian.db"), storage.CatalogOptions{})
+	cat, err := catalog.Open(filepath.Join(*data, "custodian.db"), catalog.Options{})
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
-	st, err := storage.OpenStaging(filepath.Join(*data, "staging"))
+	st, err := staging.Open(filepath.Join(*data, "staging"))
 	if err != nil {
 		return err
 	}
@@ -58,10 +61,10 @@ func run() error {
 			return err
 		}
 		now := time.Now().UTC()
-		_, _, err = cat.Add(storage.Recording{
-			Station: "bench", Source: storage.SourceDock, SourceID: "dock-a", Device: "BENCH01", Officer: "000001",
+		_, _, err = cat.Add(catalog.Recording{
+			Station: "bench", Source: catalog.SourceDock, SourceID: "dock-a", Device: "BENCH01", Officer: "000001",
 			Name: fmt.Sprintf("%d-%s", i, filepath.Base(p)), Ext: "mp4", StartedAt: now, ReceivedAt: now,
-			Size: blob.Size, SHA256: blob.SHA256, State: storage.StateVerified, StagedAt: now, VerifiedAt: now,
+			Size: blob.Size, SHA256: blob.SHA256, State: catalog.StateVerified, StagedAt: now, VerifiedAt: now,
 		})
 		if err != nil {
 			return err
@@ -69,7 +72,7 @@ func run() error {
 		total += blob.Size
 	}
 
-	a, err := storage.NewArchive(storage.ArchiveConfig{Endpoint: *endpoint, Bucket: *bucket,
+	a, err := archive.New(archive.Config{Endpoint: *endpoint, Bucket: *bucket,
 		AccessKey: *access, SecretKey: *secret, PartSize: *partSize})
 	if err != nil {
 		return err
@@ -77,9 +80,9 @@ func run() error {
 	if _, err := a.Init(ctx); err != nil {
 		return err
 	}
-	u, err := storage.NewUploader(storage.UploaderConfig{
+	u, err := upload.New(upload.Config{
 		Station: "bench", Version: "bench", MaxUploads: *maxUploads, PollInterval: 50 * time.Millisecond,
-		RetainUntil: func(r storage.Recording) time.Time { return r.StartedAt.AddDate(0, 0, 1) },
+		RetainUntil: func(r catalog.Recording) time.Time { return r.StartedAt.AddDate(0, 0, 1) },
 	}, cat, st, a, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		return err
@@ -95,10 +98,10 @@ func run() error {
 			cancel()
 			return err
 		}
-		if c[storage.StateArchived] == n {
+		if c[catalog.StateArchived] == n {
 			break
 		}
-		if c[storage.StateCorrupt]+c[storage.StateMissing] > 0 {
+		if c[catalog.StateCorrupt]+c[catalog.StateMissing] > 0 {
 			cancel()
 			return errors.New("a staged copy failed verification")
 		}

@@ -13,8 +13,12 @@ import (
 	"time"
 
 	"custodian/admin"
+	"custodian/internal/digest"
 	"custodian/retention"
-	"custodian/storage"
+	"custodian/storage/archive"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
+	"custodian/storage/upload"
 )
 
 // archiveCmd runs `custodian archive <subcommand>`.
@@ -41,7 +45,7 @@ func archiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	rep, err := a.Init(ctx)
-	if errors.Is(err, storage.ErrNoObjectLock) {
+	if errors.Is(err, archive.ErrNoObjectLock) {
 		return fmt.Errorf("bucket %q exists without Object Lock, so it cannot hold evidence: "+
 			"Object Lock can only be enabled when a bucket is created. Set archive.bucket to a new name "+
 			"and run `custodian archive init` again", a.Bucket())
@@ -58,7 +62,7 @@ func archiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "lifecycle: the server refused the rule that aborts incomplete multipart uploads (%v);\n"+
 			"  MinIO removes stale uploads on its own (MINIO_API_STALE_UPLOADS_EXPIRY)\n", rep.LifecycleErr)
 	} else {
-		fmt.Fprintf(stdout, "lifecycle: incomplete multipart uploads are aborted after %d days\n", storage.AbortIncompleteDays)
+		fmt.Fprintf(stdout, "lifecycle: incomplete multipart uploads are aborted after %d days\n", archive.AbortIncompleteDays)
 	}
 	fmt.Fprintf(stdout, "objects are locked in COMPLIANCE mode until recording start + %s\n", cfg.StandardPeriod())
 	return nil
@@ -66,7 +70,7 @@ func archiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // openArchive builds the archive client from the config, or says the
 // config has no archive.
-func openArchive(cfg *Config) (*storage.Archive, error) {
+func openArchive(cfg *Config) (*archive.Client, error) {
 	if cfg.Archive == nil {
 		return nil, configError{errors.New("config has no archive section (local-only mode)")}
 	}
@@ -74,7 +78,7 @@ func openArchive(cfg *Config) (*storage.Archive, error) {
 	if err != nil {
 		return nil, configError{err}
 	}
-	return storage.NewArchive(sc)
+	return archive.New(sc)
 }
 
 // retainUntil is the lock date of a recording: its start plus the standard
@@ -83,8 +87,8 @@ func openArchive(cfg *Config) (*storage.Archive, error) {
 // station received the file (a camera clock reset to 2000) would be a lock
 // date in the past, which S3 refuses: then the period counts from receipt,
 // which is never shorter.
-func retainUntil(p retention.Period, loc *time.Location) func(storage.Recording) time.Time {
-	return func(r storage.Recording) time.Time {
+func retainUntil(p retention.Period, loc *time.Location) func(catalog.Recording) time.Time {
+	return func(r catalog.Recording) time.Time {
 		t := p.AddTo(r.StartedAt, loc)
 		if t.Before(r.ReceivedAt) {
 			t = p.AddTo(r.ReceivedAt, loc)
@@ -97,8 +101,8 @@ func retainUntil(p retention.Period, loc *time.Location) func(storage.Recording)
 }
 
 // newUploader wires the archive uploader for serve.
-func newUploader(cfg *Config, a *storage.Archive, cat *storage.Catalog, st *storage.Staging, m *storage.ArchiveMetrics, log *slog.Logger) (*storage.Uploader, error) {
-	return storage.NewUploader(storage.UploaderConfig{
+func newUploader(cfg *Config, a *archive.Client, cat *catalog.Catalog, st *staging.Staging, m *upload.Metrics, log *slog.Logger) (*upload.Uploader, error) {
+	return upload.New(upload.Config{
 		Station:        cfg.Station,
 		Version:        version,
 		MaxUploads:     cfg.Archive.MaxUploads,
@@ -136,13 +140,13 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	q := url.Values{"state": {string(storage.StateArchived)}}
+	q := url.Values{"state": {string(catalog.StateArchived)}}
 	resp, err := listRemote(ctx, cfg, q)
 	if err != nil {
 		if !isNotListening(err) {
 			return err
 		}
-		resp, err = listLocal(cfg, storage.Filter{State: storage.StateArchived, Limit: admin.DefaultMaxResults})
+		resp, err = listLocal(cfg, catalog.Filter{State: catalog.StateArchived, Limit: admin.DefaultMaxResults})
 		if err != nil {
 			return err
 		}
@@ -171,12 +175,12 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func verifyObject(ctx context.Context, a *storage.Archive, r storage.Recording) error {
+func verifyObject(ctx context.Context, a *archive.Client, r catalog.Recording) error {
 	head, err := a.Head(ctx, r.ArchiveKey, r.ArchiveVersion)
 	if err != nil {
 		return err
 	}
-	if head.RetentionMode != storage.RetentionCompliance || head.RetainUntil.Before(r.RetainUntil) {
+	if head.RetentionMode != archive.RetentionCompliance || head.RetainUntil.Before(r.RetainUntil) {
 		return fmt.Errorf("lock is %q until %s, recorded COMPLIANCE until %s", head.RetentionMode,
 			head.RetainUntil.Format(time.RFC3339), r.RetainUntil.Format(time.RFC3339))
 	}
@@ -185,7 +189,7 @@ func verifyObject(ctx context.Context, a *storage.Archive, r storage.Recording) 
 		return err
 	}
 	defer rc.Close()
-	sha, n, err := storage.HashReader(rc)
+	sha, n, err := digest.Sum(rc)
 	if err != nil {
 		return fmt.Errorf("download: %w", err)
 	}
@@ -207,13 +211,13 @@ func verifyLocal(ctx context.Context, configPath string, sample int, stdout, std
 		if !isNotListening(err) {
 			return err
 		}
-		if resp, err = listLocal(cfg, storage.Filter{Limit: admin.DefaultMaxResults}); err != nil {
+		if resp, err = listLocal(cfg, catalog.Filter{Limit: admin.DefaultMaxResults}); err != nil {
 			return err
 		}
 	}
-	var recs []storage.Recording
+	var recs []catalog.Recording
 	for _, r := range resp.Recordings {
-		if r.HasLocalCopy() && r.State != storage.StateStaged {
+		if r.HasLocalCopy() && r.State != catalog.StateStaged {
 			recs = append(recs, r)
 		}
 	}
@@ -231,7 +235,7 @@ func verifyLocal(ctx context.Context, configPath string, sample int, stdout, std
 			return ctx.Err()
 		}
 		p := filepath.Join(staging, r.SHA256[:2], r.SHA256)
-		sha, n, err := storage.HashFile(p)
+		sha, n, err := digest.SumFile(p)
 		switch {
 		case err != nil:
 			fmt.Fprintf(stdout, "FAIL %d %s: %v\n", r.ID, r.SHA256, err)

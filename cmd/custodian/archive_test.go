@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"custodian/retention"
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 func TestRetainUntil(t *testing.T) {
@@ -27,7 +27,7 @@ func TestRetainUntil(t *testing.T) {
 		{"reset camera clock counts from receipt", time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), received, time.Date(2027, 5, 23, 9, 0, 0, 0, time.UTC)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := f(storage.Recording{StartedAt: tc.start, ReceivedAt: tc.received})
+			got := f(catalog.Recording{StartedAt: tc.start, ReceivedAt: tc.received})
 			if !got.Equal(tc.want) {
 				t.Errorf("got %s, want %s", got, tc.want)
 			}

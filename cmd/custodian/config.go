@@ -22,7 +22,9 @@ import (
 	"custodian/hardware"
 	"custodian/ingest"
 	"custodian/retention"
-	"custodian/storage"
+	"custodian/storage/archive"
+	"custodian/storage/staging"
+	"custodian/storage/upload"
 )
 
 // Config is custodian.yaml. Its key names are a contract that outside scripts
@@ -186,7 +188,7 @@ func Defaults() Config {
 			FreeWarningPercent:  100 * hardware.DefaultFreeWarning,
 			FreeCriticalPercent: 100 * hardware.DefaultFreeCritical,
 			CheckInterval:       Duration{raw: hardware.DefaultHealthInterval.String(), d: hardware.DefaultHealthInterval},
-			ScrubInterval:       Duration{raw: "24h", d: storage.DefaultScrubInterval},
+			ScrubInterval:       Duration{raw: "24h", d: staging.DefaultScrubInterval},
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}
@@ -195,10 +197,10 @@ func Defaults() Config {
 // archiveDefaults fills what the archive section left out.
 func archiveDefaults(a *ArchiveConfig) {
 	if a.MaxUploads == 0 {
-		a.MaxUploads = storage.DefaultMaxUploads
+		a.MaxUploads = upload.DefaultMaxUploads
 	}
 	if a.PartSize == "" {
-		a.PartSize = humanize.IBytes(storage.DefaultPartSize)
+		a.PartSize = humanize.IBytes(archive.DefaultPartSize)
 	}
 }
 
@@ -518,7 +520,7 @@ func (a *ArchiveConfig) validate() []string {
 	}
 	if n, err := humanize.ParseBytes(a.PartSize); err != nil {
 		add("part_size", "%q: want a size such as 32MiB", a.PartSize)
-	} else if n < storage.MinPartSize || n > 5<<30 {
+	} else if n < archive.MinPartSize || n > 5<<30 {
 		add("part_size", "%s: want 5MiB to 5GiB (S3 limits)", a.PartSize)
 	}
 	if a.BandwidthLimit != "" {
@@ -547,17 +549,17 @@ func readSecret(path string) (string, error) {
 }
 
 // StorageConfig is the archive client config, credentials read from their files.
-func (a *ArchiveConfig) StorageConfig() (storage.ArchiveConfig, error) {
+func (a *ArchiveConfig) StorageConfig() (archive.Config, error) {
 	access, err := readSecret(a.AccessKeyFile)
 	if err != nil {
-		return storage.ArchiveConfig{}, fmt.Errorf("archive.access_key_file: %w", err)
+		return archive.Config{}, fmt.Errorf("archive.access_key_file: %w", err)
 	}
 	secret, err := readSecret(a.SecretKeyFile)
 	if err != nil {
-		return storage.ArchiveConfig{}, fmt.Errorf("archive.secret_key_file: %w", err)
+		return archive.Config{}, fmt.Errorf("archive.secret_key_file: %w", err)
 	}
 	part, _ := humanize.ParseBytes(a.PartSize) // validated
-	return storage.ArchiveConfig{
+	return archive.Config{
 		Endpoint: a.Endpoint, Bucket: a.Bucket, AccessKey: access, SecretKey: secret,
 		Secure: a.Secure, CAFile: a.CAFile, PartSize: int64(part),
 	}, nil

@@ -14,7 +14,9 @@ import (
 	"text/tabwriter"
 
 	"custodian/admin"
-	"custodian/storage"
+	"custodian/storage/archive"
+	"custodian/storage/catalog"
+	"custodian/storage/upload"
 )
 
 // decisionFlags are the flags every recorded decision takes.
@@ -125,7 +127,7 @@ func decide(ctx context.Context, c *apiClient, d decisionFlags, what string, std
 	if len(d.ids) != 1 {
 		return usageError{fmt.Errorf("%s takes exactly one --id", what)}
 	}
-	var rec storage.Recording
+	var rec catalog.Recording
 	path := fmt.Sprintf("/api/v1/recordings/%d/%s", d.ids[0], what)
 	if err := c.post(ctx, path, admin.DecisionRequest{Reason: d.reason, Why: d.why}, &rec); err != nil {
 		return err
@@ -282,12 +284,12 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func auditLocal(ctx context.Context, cfg *Config) (admin.AuditResponse, error) {
-	cat, err := storage.OpenCatalog(filepath.Join(cfg.DataDir, "custodian.db"), storage.CatalogOptions{ReadOnly: true})
+	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{ReadOnly: true})
 	if err != nil {
 		return admin.AuditResponse{}, err
 	}
 	defer cat.Close()
-	var store storage.ObjectStore
+	var store archive.ObjectStore
 	if cfg.Archive != nil {
 		a, err := openArchive(cfg)
 		if err != nil {
@@ -295,7 +297,7 @@ func auditLocal(ctx context.Context, cfg *Config) (admin.AuditResponse, error) {
 		}
 		store = a
 	}
-	n, err := storage.VerifyAudit(ctx, cat, store)
+	n, err := upload.VerifyAudit(ctx, cat, store)
 	res := admin.AuditResponse{OK: err == nil, Checked: n}
 	if err != nil {
 		res.Error = err.Error()

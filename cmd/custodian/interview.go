@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"custodian/admin"
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // interview starts or stops an interview session through the daemon's
@@ -147,7 +147,7 @@ func stamp(t time.Time, loc *time.Location) string {
 }
 
 // roomLocal reads a room from the catalog, read-only, when the daemon is not running.
-func roomLocal(cfg *Config, room string, f storage.Filter) (admin.RoomResponse, error) {
+func roomLocal(cfg *Config, room string, f catalog.Filter) (admin.RoomResponse, error) {
 	out := admin.RoomResponse{Room: room}
 	for _, r := range cfg.Rooms {
 		out.Configured = out.Configured || r.ID == room
@@ -157,7 +157,7 @@ func roomLocal(cfg *Config, room string, f storage.Filter) (admin.RoomResponse, 
 		return out, err
 	}
 	out.Segments, out.Truncated = list.Recordings, list.Truncated
-	cat, err := storage.OpenCatalog(filepath.Join(cfg.DataDir, "custodian.db"), storage.CatalogOptions{ReadOnly: true})
+	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{ReadOnly: true})
 	if err != nil {
 		return out, err
 	}
@@ -170,7 +170,7 @@ func roomLocal(cfg *Config, room string, f storage.Filter) (admin.RoomResponse, 
 }
 
 // lsRoom shows one room: from the daemon's API, else from the catalog.
-func lsRoom(ctx context.Context, cfg *Config, room string, q url.Values, f storage.Filter, asJSON bool, stdout io.Writer) error {
+func lsRoom(ctx context.Context, cfg *Config, room string, q url.Values, f catalog.Filter, asJSON bool, stdout io.Writer) error {
 	var resp admin.RoomResponse
 	c, err := newClient(cfg)
 	if err != nil {
@@ -180,7 +180,7 @@ func lsRoom(ctx context.Context, cfg *Config, room string, q url.Values, f stora
 		if !isNotListening(err) {
 			return err
 		}
-		f.Source, f.SourceID = storage.SourceRoom, room
+		f.Source, f.SourceID = catalog.SourceRoom, room
 		if resp, err = roomLocal(cfg, room, f); err != nil {
 			return err
 		}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"custodian/admin"
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // ls lists recordings: from the running daemon's API when it answers, else
@@ -78,10 +78,10 @@ func isNotListening(err error) bool {
 	return errors.Is(err, errNotRunning)
 }
 
-func listLocal(cfg *Config, f storage.Filter) (admin.RecordingsResponse, error) {
+func listLocal(cfg *Config, f catalog.Filter) (admin.RecordingsResponse, error) {
 	var out admin.RecordingsResponse
-	cat, err := storage.OpenCatalog(filepath.Join(cfg.DataDir, "custodian.db"), storage.CatalogOptions{ReadOnly: true})
-	if errors.Is(err, storage.ErrLocked) {
+	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{ReadOnly: true})
+	if errors.Is(err, catalog.ErrLocked) {
 		return out, fmt.Errorf("%w, but its admin API at %s does not answer", err, cfg.Admin.Listen)
 	}
 	if err != nil {
@@ -104,7 +104,7 @@ func listLocal(cfg *Config, f storage.Filter) (admin.RecordingsResponse, error) 
 	return out, nil
 }
 
-func printRecordings(w io.Writer, recs []storage.Recording, loc *time.Location) {
+func printRecordings(w io.Writer, recs []catalog.Recording, loc *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tSTARTED\tSOURCE\tDEVICE\tOFFICER\tSIZE\tSHA256\tFLAGS\tNAME")
 	for _, r := range recs {

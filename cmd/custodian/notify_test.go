@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
 )
 
 // fakeSystemd listens where NOTIFY_SOCKET points and collects messages.
@@ -124,12 +125,12 @@ func TestWatchdogForAnotherPID(t *testing.T) {
 
 func TestHealthCheck(t *testing.T) {
 	dir := t.TempDir()
-	cat, err := storage.OpenCatalog(filepath.Join(dir, "custodian.db"), storage.CatalogOptions{})
+	cat, err := catalog.Open(filepath.Join(dir, "custodian.db"), catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	st, err := storage.OpenStaging(filepath.Join(dir, "staging"))
+	st, err := staging.Open(filepath.Join(dir, "staging"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,15 +6,17 @@ import (
 
 	"custodian/admin"
 	"custodian/retention"
-	"custodian/storage"
+	"custodian/storage/archive"
+	"custodian/storage/catalog"
+	"custodian/storage/upload"
 )
 
 // retentionAPI adapts the retention manager to what the admin API asks, so
 // that admin depends on storage alone.
 type retentionAPI struct {
 	*retention.Manager
-	cat   *storage.Catalog
-	store storage.ObjectStore // nil in local-only mode
+	cat   *catalog.Catalog
+	store archive.ObjectStore // nil in local-only mode
 }
 
 var _ admin.Retention = retentionAPI{}
@@ -24,5 +26,5 @@ func (r retentionAPI) Report(day time.Time) (any, error) { return r.ReportFor(da
 
 // VerifyTrail checks the chain in the catalog and the archived chunks.
 func (r retentionAPI) VerifyTrail(ctx context.Context) (int, error) {
-	return storage.VerifyAudit(ctx, r.cat, r.store)
+	return upload.VerifyAudit(ctx, r.cat, r.store)
 }

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"time"
 
+	"custodian/storage/archive"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -20,7 +22,9 @@ import (
 	"custodian/hardware"
 	"custodian/ingest"
 	"custodian/retention"
-	"custodian/storage"
+	"custodian/storage/catalog"
+	"custodian/storage/staging"
+	"custodian/storage/upload"
 )
 
 const defaultConfigPath = "/etc/custodian/custodian.yaml"
@@ -52,16 +56,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
-	cat, err := storage.OpenCatalog(filepath.Join(cfg.DataDir, "custodian.db"), storage.CatalogOptions{})
+	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{})
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
-	staging, err := storage.OpenStaging(filepath.Join(cfg.DataDir, "staging"))
+	stage, err := staging.Open(filepath.Join(cfg.DataDir, "staging"))
 	if err != nil {
 		return err
 	}
-	report, err := storage.Reconcile(cat, staging, log)
+	report, err := staging.Reconcile(cat, stage, log)
 	if err != nil {
 		return err
 	}
@@ -84,31 +88,31 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	reg.MustRegister(buildInfo)
 	metrics := ingest.NewMetrics(reg)
 
-	var uploader *storage.Uploader // nil: local-only mode
-	var archive retention.Archive
-	var store storage.ObjectStore
+	var uploader *upload.Uploader // nil: local-only mode
+	var arch retention.Archive
+	var store archive.ObjectStore
 	if cfg.Archive != nil {
 		a, err := openArchive(cfg)
 		if err != nil {
 			return err
 		}
-		if uploader, err = newUploader(cfg, a, cat, staging, storage.NewArchiveMetrics(reg), log); err != nil {
+		if uploader, err = newUploader(cfg, a, cat, stage, upload.NewMetrics(reg), log); err != nil {
 			return err
 		}
-		archive, store = a, a
+		arch, store = a, a
 	}
 	var roomIDs []string
 	for _, r := range cfg.Rooms {
 		roomIDs = append(roomIDs, r.ID)
 	}
-	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: roomIDs}, cat, staging, archive, log, retention.NewMetrics(reg))
+	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: roomIDs}, cat, stage, arch, log, retention.NewMetrics(reg))
 
 	env := ingest.Env{
 		Station:  cfg.Station,
 		Location: cfg.Location(),
 		Devices:  cfg.DeviceTable(),
 		Catalog:  cat,
-		Staging:  staging,
+		Staging:  stage,
 		Log:      log,
 		Metrics:  metrics,
 		// Docks pause on a critical disk, or when retention cannot free
@@ -168,7 +172,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sd := newNotifier(os.Getenv, log)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return monitor.Run(gctx) })
-	g.Go(func() error { return sd.Watchdog(gctx, healthCheck(cat, staging, monitor)) })
+	g.Go(func() error { return sd.Watchdog(gctx, healthCheck(cat, stage, monitor)) })
 	for _, d := range docks {
 		g.Go(func() error { return d.Run(gctx) })
 	}
@@ -176,11 +180,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		g.Go(func() error { return uploader.Run(gctx) })
 	}
 	g.Go(func() error { return keeper.Run(gctx) })
-	scrub := storage.Scrubber{Catalog: cat, Staging: staging, Interval: cfg.Storage.ScrubInterval.D(),
-		Pause: 10 * time.Millisecond, Log: log, Failures: storage.NewScrubFailures(reg)}
+	scrub := staging.Scrubber{Catalog: cat, Staging: stage, Interval: cfg.Storage.ScrubInterval.D(),
+		Pause: 10 * time.Millisecond, Log: log, Failures: staging.NewScrubFailures(reg)}
 	g.Go(func() error { return scrub.Run(gctx) })
 	if store != nil {
-		shipper := storage.AuditShipper{Catalog: cat, Store: store, Station: cfg.Station, Interval: 5 * time.Minute,
+		shipper := upload.AuditShipper{Catalog: cat, Store: store, Station: cfg.Station, Interval: 5 * time.Minute,
 			Lock: cfg.StandardPeriod().AddTo(time.Now(), time.UTC).Sub(time.Now()), Log: log}
 		g.Go(func() error { return shipper.Run(gctx) })
 	}

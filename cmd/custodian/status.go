@@ -11,7 +11,7 @@ import (
 
 	"custodian/admin"
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 // statusView is the part of GET /api/v1/status that `custodian status` prints.
@@ -19,7 +19,7 @@ type statusView struct {
 	Station string                `json:"station"`
 	Version string                `json:"version"`
 	Level   hardware.Level        `json:"level"`
-	Counts  map[storage.State]int `json:"counts"`
+	Counts  map[catalog.State]int `json:"counts"`
 	Health  hardware.Report       `json:"health"`
 	Alerts  []admin.Alert         `json:"alerts"`
 	Docks   []struct {
@@ -83,7 +83,7 @@ func printStatus(w io.Writer, v statusView, cfg *Config) {
 
 	fmt.Fprintln(w, "\nRECORDINGS")
 	var parts []string
-	for _, s := range storage.States {
+	for _, s := range catalog.States {
 		parts = append(parts, fmt.Sprintf("%s %d", s, v.Counts[s]))
 	}
 	fmt.Fprintln(w, "  "+strings.Join(parts, "  "))

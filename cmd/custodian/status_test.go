@@ -15,17 +15,17 @@ import (
 
 	"custodian/admin"
 	"custodian/hardware"
-	"custodian/storage"
+	"custodian/storage/catalog"
 )
 
 const cliToken = "cli-test-token-0123456789abcdef"
 
 // startAdmin serves a real admin API on a loopback port and returns a config
 // file that points at it.
-func startAdmin(t *testing.T, token string) (configPath string, cat *storage.Catalog) {
+func startAdmin(t *testing.T, token string) (configPath string, cat *catalog.Catalog) {
 	t.Helper()
 	dir := t.TempDir()
-	cat, err := storage.OpenCatalog(filepath.Join(dir, "custodian.db"), storage.CatalogOptions{})
+	cat, err := catalog.Open(filepath.Join(dir, "custodian.db"), catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,356 @@
+// Package archivetest holds what tests of any package need of an archive:
+// an in-memory fake with Object Lock, and the conformance suite that keeps
+// the fake honest against a real S3 server.
+package archivetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"custodian/internal/digest"
+	"custodian/storage/archive"
+)
+
+// Fake is an in-memory S3 bucket with Object Lock in COMPLIANCE mode, for
+// the conformance suite and the tests of every package that uses an
+// archive. Faults are injected with Fail, SetDown and SetLying.
+type Fake struct {
+	mu       sync.Mutex
+	now      func() time.Time
+	partSize int64
+	objects  map[string][]*fakeVersion // oldest first
+	uploads  map[string]*fakeUpload
+	seq      int
+
+	failNext  []error // returned by the next calls, one each
+	partsSent int
+	putCalls  int
+	down      bool // unreachable: every call fails with a network error
+	onPart    func(n int)
+	lie       bool     // Head reports a wrong checksum
+	putKeys   []string // keys of every Put call, in order
+	completed []string // upload ids completed
+}
+
+type fakeVersion struct {
+	id       string
+	data     []byte
+	meta     map[string]string
+	checksum string
+	until    time.Time
+	hold     bool
+}
+
+type fakeUpload struct {
+	key   string
+	req   archive.PutRequest
+	parts map[int]archive.UploadedPart
+	data  map[int][]byte
+}
+
+var _ archive.ObjectStore = (*Fake)(nil)
+
+func NewFake(partSize int64) *Fake {
+	return &Fake{
+		now:      time.Now,
+		partSize: partSize,
+		objects:  map[string][]*fakeVersion{},
+		uploads:  map[string]*fakeUpload{},
+	}
+}
+
+func (f *Fake) fault(op, key string) error {
+	if f.down {
+		return &archive.Error{Op: op, Key: key, Kind: archive.KindNetwork, Err: errors.New("connection refused")}
+	}
+	if len(f.failNext) > 0 {
+		err := f.failNext[0]
+		f.failNext = f.failNext[1:]
+		return err
+	}
+	return nil
+}
+
+func (f *Fake) Check(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fault("check bucket", "fake")
+}
+
+func (f *Fake) Put(ctx context.Context, req archive.PutRequest) (archive.ObjectInfo, error) {
+	if err := req.Validate(); err != nil {
+		return archive.ObjectInfo{}, err
+	}
+	f.mu.Lock()
+	f.putCalls++
+	f.putKeys = append(f.putKeys, req.Key)
+	if err := f.fault("upload", req.Key); err != nil {
+		f.mu.Unlock()
+		return archive.ObjectInfo{}, err
+	}
+	if vs := f.objects[req.Key]; len(vs) > 0 {
+		last := vs[len(vs)-1]
+		if last.meta[archive.MetaSHA256] == req.SHA256 && int64(len(last.data)) == req.Size {
+			f.mu.Unlock()
+			return f.Head(ctx, req.Key, last.id)
+		}
+	}
+	f.mu.Unlock()
+	if req.Size <= f.partSize && (req.Resume == nil || req.Resume.UploadID == "") {
+		data, err := io.ReadAll(io.NewSectionReader(req.Body, 0, req.Size))
+		if err != nil {
+			return archive.ObjectInfo{}, err
+		}
+		sum := sha256.Sum256(data)
+		if hex.EncodeToString(sum[:]) != req.SHA256 {
+			return archive.ObjectInfo{}, &archive.Error{Op: "upload", Key: req.Key, Kind: archive.KindRejected, Code: "BadDigest",
+				Err: errors.New("the sha256 you specified did not match the calculated checksum")}
+		}
+		return f.store(req, data, base64.StdEncoding.EncodeToString(sum[:]))
+	}
+	return f.putMultipart(ctx, req)
+}
+
+func (f *Fake) putMultipart(ctx context.Context, req archive.PutRequest) (archive.ObjectInfo, error) {
+	f.mu.Lock()
+	up := archive.MultipartUpload{}
+	if req.Resume != nil {
+		up = *req.Resume
+	}
+	u, ok := f.uploads[up.UploadID]
+	if !ok {
+		f.seq++
+		up = archive.MultipartUpload{UploadID: fmt.Sprintf("upload-%d", f.seq), PartSize: f.partSize}
+		u = &fakeUpload{key: req.Key, req: req, parts: map[int]archive.UploadedPart{}, data: map[int][]byte{}}
+		f.uploads[up.UploadID] = u
+		f.mu.Unlock()
+		if err := req.SaveProgress(up); err != nil {
+			return archive.ObjectInfo{}, err
+		}
+		f.mu.Lock()
+	}
+	var kept []archive.UploadedPart
+	for _, p := range up.Parts {
+		if s, ok := u.parts[p.Number]; ok && s.ETag == p.ETag {
+			kept = append(kept, p)
+		}
+	}
+	up.Parts = kept
+	f.mu.Unlock()
+
+	done := map[int]bool{}
+	for _, p := range up.Parts {
+		done[p.Number] = true
+	}
+	n := int((req.Size + up.PartSize - 1) / up.PartSize)
+	for i := 1; i <= n; i++ {
+		if done[i] {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return archive.ObjectInfo{}, err
+		}
+		off := int64(i-1) * up.PartSize
+		data, err := io.ReadAll(io.NewSectionReader(req.Body, off, min(up.PartSize, req.Size-off)))
+		if err != nil {
+			return archive.ObjectInfo{}, err
+		}
+		f.mu.Lock()
+		if err := f.fault(fmt.Sprintf("upload part %d", i), req.Key); err != nil {
+			f.mu.Unlock()
+			return archive.ObjectInfo{}, err
+		}
+		sum := sha256.Sum256(data)
+		p := archive.UploadedPart{Number: i, Size: int64(len(data)), ETag: fmt.Sprintf("etag-%d-%x", i, sum[:4]),
+			SHA256: base64.StdEncoding.EncodeToString(sum[:])}
+		u.parts[i], u.data[i] = p, data
+		f.partsSent++
+		f.mu.Unlock()
+		up.Parts = append(up.Parts, p)
+		if err := req.SaveProgress(up); err != nil {
+			return archive.ObjectInfo{}, err
+		}
+		if f.onPart != nil {
+			f.onPart(i)
+		}
+	}
+	var all bytes.Buffer
+	for _, p := range archive.SortedParts(up.Parts) {
+		all.Write(u.data[p.Number])
+	}
+	whole := sha256.Sum256(all.Bytes())
+	if got := hex.EncodeToString(whole[:]); got != req.SHA256 {
+		return archive.ObjectInfo{}, fmt.Errorf("upload %s: %w", req.Key, &digest.MismatchError{Path: req.Key, Want: req.SHA256, Got: got})
+	}
+	composite, err := archive.CompositeChecksum(up.Parts)
+	if err != nil {
+		return archive.ObjectInfo{}, err
+	}
+	f.mu.Lock()
+	delete(f.uploads, up.UploadID)
+	f.completed = append(f.completed, up.UploadID)
+	f.mu.Unlock()
+	return f.store(u.req, all.Bytes(), composite)
+}
+
+func (f *Fake) store(req archive.PutRequest, data []byte, checksum string) (archive.ObjectInfo, error) {
+	f.mu.Lock()
+	f.seq++
+	meta := map[string]string{}
+	for k, v := range req.Metadata {
+		meta[k] = v
+	}
+	v := &fakeVersion{id: fmt.Sprintf("v%d", f.seq), data: data, meta: meta, checksum: checksum,
+		until: req.RetainUntil.UTC().Truncate(time.Second), hold: req.LegalHold}
+	f.objects[req.Key] = append(f.objects[req.Key], v)
+	f.mu.Unlock()
+	return f.Head(context.Background(), req.Key, v.id)
+}
+
+func (f *Fake) version(key, id string) (*fakeVersion, error) {
+	vs := f.objects[key]
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("head %s: %w", key, archive.ErrObjectNotFound)
+	}
+	if id == "" {
+		return vs[len(vs)-1], nil
+	}
+	for _, v := range vs {
+		if v.id == id {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("head %s: %w", key, archive.ErrObjectNotFound)
+}
+
+func (f *Fake) Head(_ context.Context, key, versionID string) (archive.ObjectInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fault("head", key); err != nil {
+		return archive.ObjectInfo{}, err
+	}
+	v, err := f.version(key, versionID)
+	if err != nil {
+		return archive.ObjectInfo{}, err
+	}
+	meta := map[string]string{}
+	for k, x := range v.meta {
+		meta[k] = x
+	}
+	sum := v.checksum
+	if f.lie {
+		sum = "AAAA" + sum[4:]
+	}
+	return archive.ObjectInfo{Key: key, VersionID: v.id, Size: int64(len(v.data)), Metadata: meta,
+		ChecksumSHA256: sum, RetentionMode: archive.RetentionCompliance, RetainUntil: v.until, LegalHold: v.hold}, nil
+}
+
+func (f *Fake) Get(_ context.Context, key, versionID string) (io.ReadCloser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fault("get", key); err != nil {
+		return nil, err
+	}
+	v, err := f.version(key, versionID)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(bytes.Clone(v.data))), nil
+}
+
+func (f *Fake) Abort(_ context.Context, _, uploadID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.uploads, uploadID)
+	return nil
+}
+
+func (f *Fake) Remove(_ context.Context, key, versionID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, err := f.version(key, versionID)
+	if err != nil {
+		return err
+	}
+	if v.hold || f.now().Before(v.until) {
+		return &archive.Error{Op: "remove", Key: key, Kind: archive.KindAuth, Code: "AccessDenied",
+			Err: errors.New("object is WORM protected and cannot be deleted")}
+	}
+	return errors.New("fake: removing an expired version is not implemented")
+}
+
+func (f *Fake) Versions(_ context.Context, key string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	vs := f.objects[key]
+	for i := len(vs) - 1; i >= 0; i-- {
+		out = append(out, vs[i].id)
+	}
+	return out, nil
+}
+
+// Fail makes the next calls fail with errs, one each.
+func (f *Fake) Fail(errs ...error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failNext = append(f.failNext, errs...)
+}
+
+// SetDown makes every call fail as an unreachable server does, or stop failing.
+func (f *Fake) SetDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
+}
+
+// SetLying makes Head report a wrong checksum, as a broken server might.
+func (f *Fake) SetLying(lie bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lie = lie
+}
+
+// OnPart calls fn with the number of every part as it is stored.
+func (f *Fake) OnPart(fn func(n int)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.onPart = fn
+}
+
+// PutKeys are the keys of every Put call, in order.
+func (f *Fake) PutKeys() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.putKeys...)
+}
+
+// PutCalls counts the Put calls.
+func (f *Fake) PutCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.putCalls
+}
+
+// Completed are the ids of the multipart uploads completed, in order.
+func (f *Fake) Completed() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.completed...)
+}
+
+// Tamper replaces the latest version's bytes, as a broken server might.
+func (f *Fake) Tamper(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	vs := f.objects[key]
+	vs[len(vs)-1].data = append(vs[len(vs)-1].data, 'x')
+}

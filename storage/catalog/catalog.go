@@ -1,0 +1,448 @@
+package catalog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrNotFound is returned when a recording does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrLocked is returned when another process holds the catalog open.
+var ErrLocked = errors.New("catalog is in use by another process")
+
+// Catalog is the station's record of every recording and every custody event.
+// It is a bbolt file; each change is one short write transaction that updates
+// the record, its indexes, the per-state counts and the event chain together.
+type Catalog struct {
+	db  *bolt.DB
+	now func() time.Time
+}
+
+// Options are the knobs of Open.
+type Options struct {
+	ReadOnly bool
+	Now      func() time.Time
+	// Timeout for the file lock; bbolt waits forever without one.
+	Timeout time.Duration
+	// NoSync skips fsync on commit: for building test and benchmark
+	// catalogs only, never for custody records.
+	NoSync bool
+}
+
+// Open opens or creates the catalog at path.
+func Open(path string, o Options) (*Catalog, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Timeout == 0 {
+		o.Timeout = time.Second
+	}
+	if !o.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("open catalog: %w", err)
+		}
+	} else if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open catalog: %w", err)
+	}
+	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open catalog %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
+	c := &Catalog{db: db, now: o.Now}
+	if o.ReadOnly {
+		err = db.View(checkSchema)
+	} else {
+		err = db.Update(initSchema)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func initSchema(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(keySchema) == nil {
+		return meta.Put(keySchema, []byte(SchemaVersion))
+	}
+	return checkSchema(tx)
+}
+
+func checkSchema(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return errors.New("not a custodian catalog (no meta bucket)")
+	}
+	if v := string(meta.Get(keySchema)); v != SchemaVersion {
+		return fmt.Errorf("catalog schema %q, this custodian reads %q", v, SchemaVersion)
+	}
+	return nil
+}
+
+// Close closes the catalog file.
+func (c *Catalog) Close() error { return c.db.Close() }
+
+// Now is the catalog's clock: the time its records and events are stamped with.
+func (c *Catalog) Now() time.Time { return c.now() }
+
+// Add records a new recording with its custody events. If a record with the
+// same device, name and hash exists, Add returns it with created=false and
+// writes nothing: a file seen again is not ingested twice.
+func (c *Catalog) Add(r Recording, events ...Event) (rec Recording, created bool, err error) {
+	if !r.State.Valid() {
+		return Recording{}, false, fmt.Errorf("add recording: invalid state %q", r.State)
+	}
+	err = c.db.Update(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketIdxContent).Get(contentKey(r.Device, r.OriginalName(), r.SHA256)); v != nil {
+			existing, err := getRecording(tx, binary.BigEndian.Uint64(v))
+			if err != nil {
+				return err
+			}
+			rec = existing
+			return nil
+		}
+		b := tx.Bucket(bucketRecordings)
+		id, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		r.ID = id
+		r.UpdatedAt = c.now().UTC()
+		if err := putRecording(tx, &r); err != nil {
+			return err
+		}
+		if err := putIndexes(tx, &r); err != nil {
+			return err
+		}
+		if err := bumpCount(tx, r.State, +1); err != nil {
+			return err
+		}
+		if r.Permanent() {
+			if err := bumpCount(tx, countHeld, +1); err != nil {
+				return err
+			}
+		}
+		if err := c.appendEvents(tx, &r, events); err != nil {
+			return err
+		}
+		rec, created = r, true
+		return nil
+	})
+	if err != nil {
+		return Recording{}, false, fmt.Errorf("add recording %s: %w", r.SHA256, err)
+	}
+	return rec, created, nil
+}
+
+// Update loads recording id, lets fn change it, checks the state transition
+// and stores it with its events in one transaction. If fn returns an error
+// nothing is written.
+func (c *Catalog) Update(id uint64, fn func(*Recording) error, events ...Event) (Recording, error) {
+	var out Recording
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		old, err := getRecording(tx, id)
+		if err != nil {
+			return err
+		}
+		r := old
+		// fn gets its own slices: old must stay as stored.
+		r.Flags = append([]string(nil), old.Flags...)
+		r.Holds = append([]Hold(nil), old.Holds...)
+		r.Cases = append([]string(nil), old.Cases...)
+		if err := fn(&r); err != nil {
+			return err
+		}
+		r.ID = id
+		if r.State != old.State && !old.State.CanMove(r.State) {
+			return &StateError{ID: id, From: old.State, To: r.State}
+		}
+		r.UpdatedAt = c.now().UTC()
+		if err := deleteIndexes(tx, &old); err != nil {
+			return err
+		}
+		if err := putIndexes(tx, &r); err != nil {
+			return err
+		}
+		if r.State != old.State {
+			if err := bumpCount(tx, old.State, -1); err != nil {
+				return err
+			}
+			if err := bumpCount(tx, r.State, +1); err != nil {
+				return err
+			}
+		}
+		if old.Permanent() != r.Permanent() {
+			delta := -1
+			if r.Permanent() {
+				delta = +1
+			}
+			if err := bumpCount(tx, countHeld, delta); err != nil {
+				return err
+			}
+		}
+		if err := putRecording(tx, &r); err != nil {
+			return err
+		}
+		if r.State == StateArchived {
+			if err := tx.Bucket(bucketUploads).Delete(u64(id)); err != nil {
+				return err
+			}
+		}
+		if err := c.appendEvents(tx, &r, events); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	if err != nil {
+		return Recording{}, fmt.Errorf("update recording %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// Get returns recording id or ErrNotFound.
+func (c *Catalog) Get(id uint64) (Recording, error) {
+	var r Recording
+	err := c.db.View(func(tx *bolt.Tx) error {
+		var err error
+		r, err = getRecording(tx, id)
+		return err
+	})
+	if err != nil {
+		return Recording{}, fmt.Errorf("get recording %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// FindQuick returns the recording last ingested from a file with this device,
+// name, size and modification time; the caller still proves identity by hash
+// before acting on it.
+func (c *Catalog) FindQuick(device, name string, size int64, mtime time.Time) (Recording, bool, error) {
+	return c.findBy(bucketIdxQuick, quickKey(device, name, size, mtime))
+}
+
+// FindContent returns the recording with this device, name and hash.
+func (c *Catalog) FindContent(device, name, sha string) (Recording, bool, error) {
+	return c.findBy(bucketIdxContent, contentKey(device, name, sha))
+}
+
+func (c *Catalog) findBy(bucket, key []byte) (Recording, bool, error) {
+	var r Recording
+	var found bool
+	err := c.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucket).Get(key)
+		if v == nil {
+			return nil
+		}
+		var err error
+		r, err = getRecording(tx, binary.BigEndian.Uint64(v))
+		found = err == nil
+		return err
+	})
+	if err != nil {
+		return Recording{}, false, fmt.Errorf("find recording: %w", err)
+	}
+	return r, found, nil
+}
+
+// BySHA returns every recording whose content has this hash.
+func (c *Catalog) BySHA(sha string) ([]Recording, error) {
+	var out []Recording
+	err := c.db.View(func(tx *bolt.Tx) error {
+		prefix := join([]byte(sha), sep)
+		cur := tx.Bucket(bucketIdxSHA).Cursor()
+		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+			r, err := getRecording(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find sha %s: %w", sha, err)
+	}
+	return out, nil
+}
+
+// PendingReleases returns the recordings of a source whose deletion from the
+// camera was started but not recorded as done.
+func (c *Catalog) PendingReleases(sourceID string) ([]Recording, error) {
+	var out []Recording
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return scanPrefix(tx.Bucket(bucketIdxPending), join([]byte(sourceID), sep), func(id uint64) (bool, error) {
+			r, err := getRecording(tx, id)
+			out = append(out, r)
+			return true, err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending releases of %s: %w", sourceID, err)
+	}
+	return out, nil
+}
+
+// Counts returns how many recordings are in each state.
+func (c *Catalog) Counts() (map[State]int, error) {
+	out := make(map[State]int, len(States))
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCounts).ForEach(func(k, v []byte) error {
+			if State(k) != countHeld {
+				out[State(k)] = int(binary.BigEndian.Uint64(v))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count recordings: %w", err)
+	}
+	return out, nil
+}
+
+// Held returns how many recordings are in the permanent class.
+func (c *Catalog) Held() (int, error) {
+	var n int
+	err := c.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketCounts).Get([]byte(countHeld)); v != nil {
+			n = int(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count held recordings: %w", err)
+	}
+	return n, nil
+}
+
+// Each calls fn for every recording in id order. fn must not write to the catalog.
+func (c *Catalog) Each(fn func(Recording) error) error {
+	return c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRecordings).ForEach(func(_, v []byte) error {
+			var r Recording
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			return fn(r)
+		})
+	})
+}
+
+func getRecording(tx *bolt.Tx, id uint64) (Recording, error) {
+	v := tx.Bucket(bucketRecordings).Get(u64(id))
+	if v == nil {
+		return Recording{}, ErrNotFound
+	}
+	var r Recording
+	if err := json.Unmarshal(v, &r); err != nil {
+		return Recording{}, fmt.Errorf("decode recording %d: %w", id, err)
+	}
+	return r, nil
+}
+
+func putRecording(tx *bolt.Tx, r *Recording) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketRecordings).Put(u64(r.ID), v)
+}
+
+type indexEntry struct {
+	bucket, key, value []byte
+}
+
+func indexes(r *Recording) []indexEntry {
+	out := []indexEntry{
+		{bucketIdxState, stateKey(r.State, r.ID), nil},
+		{bucketIdxTime, timeIdxKey(r.StartedAt, r.ID), nil},
+		{bucketIdxSHA, shaKey(r.SHA256, r.ID), nil},
+		{bucketIdxContent, contentKey(r.Device, r.OriginalName(), r.SHA256), u64(r.ID)},
+	}
+	if r.Officer != "" {
+		out = append(out, indexEntry{bucketIdxOfficer, prefixTimeKey(r.Officer, r.StartedAt, r.ID), nil})
+	}
+	if r.Device != "" {
+		out = append(out, indexEntry{bucketIdxDevice, prefixTimeKey(r.Device, r.StartedAt, r.ID), nil})
+	}
+	if len(r.PendingRelease) > 0 {
+		out = append(out, indexEntry{bucketIdxPending, pendingKey(r.SourceID, r.ID), nil})
+	}
+	if !r.ModTime.IsZero() {
+		out = append(out, indexEntry{bucketIdxQuick, quickKey(r.Device, r.OriginalName(), r.Size, r.ModTime), u64(r.ID)})
+	}
+	return out
+}
+
+func putIndexes(tx *bolt.Tx, r *Recording) error {
+	for _, e := range indexes(r) {
+		v := e.value
+		if v == nil {
+			v = []byte{}
+		}
+		if err := tx.Bucket(e.bucket).Put(e.key, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deleteIndexes(tx *bolt.Tx, r *Recording) error {
+	for _, e := range indexes(r) {
+		b := tx.Bucket(e.bucket)
+		// A unique index may since point at another record; leave that alone.
+		if e.value != nil && !bytes.Equal(b.Get(e.key), e.value) {
+			continue
+		}
+		if err := b.Delete(e.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func bumpCount(tx *bolt.Tx, s State, delta int) error {
+	b := tx.Bucket(bucketCounts)
+	var n uint64
+	if v := b.Get([]byte(s)); v != nil {
+		n = binary.BigEndian.Uint64(v)
+	}
+	if delta < 0 && n == 0 {
+		return fmt.Errorf("count of %s would go below zero", s)
+	}
+	n = uint64(int64(n) + int64(delta))
+	return b.Put([]byte(s), u64(n))
+}
+
+// OriginalName is the file name exactly as the device gave it.
+func (r *Recording) OriginalName() string {
+	if len(r.NameRaw) > 0 {
+		return string(r.NameRaw)
+	}
+	return r.Name
+}
+
+func hashHex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

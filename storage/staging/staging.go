@@ -1,0 +1,280 @@
+// Package staging owns the station's local copies: content-addressed blobs
+// written through their hash, re-read before they are trusted, scrubbed on a
+// schedule, and removed by this package alone.
+package staging
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"custodian/internal/digest"
+)
+
+// ErrFull is returned before a copy when staging has no room for it.
+var ErrFull = errors.New("staging has no room")
+
+// ErrShortCopy is returned when a source gave fewer or more bytes than it said it had.
+var ErrShortCopy = errors.New("byte count differs from source size")
+
+// Staging is the station's content-addressed store of verified copies:
+// <dir>/<first two hex digits>/<sha256>. A blob's name is its hash, so a copy
+// interrupted after its rename is found again by the next copy of the same
+// file, and no name from a device ever becomes a path.
+type Staging struct {
+	dir string
+	tmp string
+	buf sync.Pool
+}
+
+// CopyBufferSize is the read size of one copy step; large enough for
+// streaming throughput, small enough to keep memory flat per copy.
+const CopyBufferSize = 1 << 20
+
+const tmpDirName = "tmp"
+
+// Open creates the staging directory if needed.
+func Open(dir string) (*Staging, error) {
+	s := &Staging{dir: dir, tmp: filepath.Join(dir, tmpDirName)}
+	s.buf.New = func() any { b := make([]byte, CopyBufferSize); return &b }
+	if err := os.MkdirAll(s.tmp, 0o750); err != nil {
+		return nil, fmt.Errorf("open staging: %w", err)
+	}
+	return s, nil
+}
+
+// Dir is the staging root.
+func (s *Staging) Dir() string { return s.dir }
+
+// Path is where the blob with this hash lives.
+func (s *Staging) Path(sha string) string {
+	return filepath.Join(s.dir, sha[:2], sha)
+}
+
+// Blob is what Put wrote.
+type Blob struct {
+	SHA256 string
+	Size   int64
+}
+
+// Put copies src into staging in one pass through SHA-256: temp file, byte
+// count check against size (negative: unknown), fsync, rename to the hash
+// name, fsync of the directories. It then re-reads the blob from disk, not
+// from the page cache, and checks the hash again. On any error the temp file
+// is removed and the blob is not to be trusted.
+func (s *Staging) Put(ctx context.Context, src io.Reader, size int64) (Blob, error) {
+	// Refuse up front rather than fill the disk and delete the attempt again
+	// on every retry; ENOSPC during the write remains the backstop.
+	if free, err := s.Free(); err == nil && size > 0 && free < size {
+		return Blob{}, fmt.Errorf("stage %d bytes: %d free: %w", size, free, ErrFull)
+	}
+	f, err := os.CreateTemp(s.tmp, ".partial-*")
+	if err != nil {
+		return Blob{}, fmt.Errorf("stage: %w", err)
+	}
+	tmp := f.Name()
+	blob, err := s.write(ctx, f, src, size)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("stage: close %s: %w", tmp, cerr)
+	}
+	if err == nil {
+		err = s.commit(tmp, blob.SHA256)
+	}
+	if err != nil {
+		if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, fmt.Errorf("remove partial copy: %w", rerr))
+		}
+		return Blob{}, err
+	}
+	if err := s.Verify(blob.SHA256, blob.Size); err != nil {
+		return Blob{}, err
+	}
+	return blob, nil
+}
+
+func (s *Staging) write(ctx context.Context, f *os.File, src io.Reader, size int64) (Blob, error) {
+	h := sha256.New()
+	bp := s.buf.Get().(*[]byte)
+	defer s.buf.Put(bp)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), ctxReader{ctx, src}, *bp)
+	if err != nil {
+		return Blob{}, fmt.Errorf("stage: copy: %w", err)
+	}
+	if size >= 0 && n != size {
+		return Blob{}, fmt.Errorf("stage: copied %d of %d bytes: %w", n, size, ErrShortCopy)
+	}
+	if err := f.Sync(); err != nil {
+		return Blob{}, fmt.Errorf("stage: fsync: %w", err)
+	}
+	return Blob{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
+}
+
+func (s *Staging) commit(tmp, sha string) error {
+	final := s.Path(sha)
+	dir := filepath.Dir(final)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("stage: %w", err)
+		}
+		if err := SyncDir(s.dir); err != nil {
+			return fmt.Errorf("stage: %w", err)
+		}
+	}
+	// An existing blob of this name has the same content by construction;
+	// replacing it atomically also heals one that rotted on disk.
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	if err := SyncDir(dir); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	if err := SyncDir(s.tmp); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	return nil
+}
+
+// Adopt moves a finished file that was hashed as it was written (an
+// interview-room segment) into staging: fsync, rename to its hash name on the
+// same filesystem, fsync of both directories, then a re-read from disk that
+// must give sha and size. The file must not change after it was hashed.
+func (s *Staging) Adopt(path, sha string, size int64) (Blob, error) {
+	if !digest.Valid(sha) {
+		return Blob{}, fmt.Errorf("adopt %s: %q is not a sha256", path, sha)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return Blob{}, fmt.Errorf("adopt: %w", err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Blob{}, fmt.Errorf("adopt: fsync %s: %w", path, err)
+	}
+	if err := s.commit(path, sha); err != nil {
+		return Blob{}, fmt.Errorf("adopt %s: %w", path, err)
+	}
+	if err := SyncDir(filepath.Dir(path)); err != nil {
+		return Blob{}, fmt.Errorf("adopt: %w", err)
+	}
+	if err := s.Verify(sha, size); err != nil {
+		return Blob{}, err
+	}
+	return Blob{SHA256: sha, Size: size}, nil
+}
+
+// Verify re-reads the blob from disk and checks its size and hash.
+func (s *Staging) Verify(sha string, size int64) error {
+	p := s.Path(sha)
+	got, n, err := digest.SumFile(p)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", sha, err)
+	}
+	if n != size {
+		return fmt.Errorf("verify %s: size %d, expected %d: %w", sha, n, size, ErrShortCopy)
+	}
+	if got != sha {
+		return fmt.Errorf("verify: %w", &digest.MismatchError{Path: p, Want: sha, Got: got})
+	}
+	return nil
+}
+
+// Stat returns the size of a blob, or an error wrapping fs.ErrNotExist.
+func (s *Staging) Stat(sha string) (int64, error) {
+	fi, err := os.Stat(s.Path(sha))
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// Partial lists temp files left by copies that were interrupted (a crash).
+func (s *Staging) Partial() ([]string, error) {
+	ents, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return nil, fmt.Errorf("list partial copies: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".partial-") {
+			out = append(out, filepath.Join(s.tmp, e.Name()))
+		}
+	}
+	return out, nil
+}
+
+// Blobs calls fn with the hash of every blob in staging.
+func (s *Staging) Blobs(fn func(sha string) error) error {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("list staging: %w", err)
+	}
+	for _, d := range ents {
+		if !d.IsDir() || len(d.Name()) != 2 {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(s.dir, d.Name()))
+		if err != nil {
+			return fmt.Errorf("list staging: %w", err)
+		}
+		for _, f := range files {
+			if digest.Valid(f.Name()) && strings.HasPrefix(f.Name(), d.Name()) && f.Type().IsRegular() {
+				if err := fn(f.Name()); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// SyncDir fsyncs a directory, making a rename or a new entry in it durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ReadError wraps a failure to read the source of a copy (a camera unplugged,
+// an I/O error on its card), as opposed to a failure to write staging.
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return "read source: " + e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// ctxReader stops a copy between reads when ctx is done and marks source
+// errors as ReadError.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &ReadError{Err: err}
+	}
+	return n, err
+}

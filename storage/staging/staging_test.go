@@ -1,0 +1,214 @@
+package staging
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"custodian/internal/digest"
+	"custodian/internal/testenv"
+	"custodian/storage/catalog"
+	"custodian/storage/catalog/catalogtest"
+)
+
+func openTestStaging(t *testing.T, dir string) *Staging {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func sum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func tmpEntries(t *testing.T, s *Staging) int {
+	p, err := s.Partial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(p)
+}
+
+func TestStagingPut(t *testing.T) {
+	s := openTestStaging(t, t.TempDir())
+	data := bytes.Repeat([]byte("evidence"), 300000)
+	blob, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blob.SHA256 != sum(data) || blob.Size != int64(len(data)) {
+		t.Fatalf("blob %+v", blob)
+	}
+	got, err := os.ReadFile(s.Path(blob.SHA256))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("staged copy differs: %v", err)
+	}
+	// The same content again replaces the blob atomically and heals rot.
+	os.WriteFile(s.Path(blob.SHA256), []byte("rotten"), 0o640)
+	if err := s.Verify(blob.SHA256, blob.Size); !errors.Is(err, digest.ErrMismatch) && !errors.Is(err, ErrShortCopy) {
+		t.Fatalf("verify of rotten blob: %v", err)
+	}
+	if _, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Verify(blob.SHA256, blob.Size); err != nil {
+		t.Fatalf("after re-put: %v", err)
+	}
+	if n := tmpEntries(t, s); n != 0 {
+		t.Fatalf("%d temp files left", n)
+	}
+}
+
+func TestStagingVerifyDetectsSameSizeTamper(t *testing.T) {
+	s := openTestStaging(t, t.TempDir())
+	data := []byte("0123456789")
+	blob, _ := s.Put(context.Background(), bytes.NewReader(data), 10)
+	os.WriteFile(s.Path(blob.SHA256), []byte("0123456788"), 0o640)
+	err := s.Verify(blob.SHA256, 10)
+	var hm *digest.MismatchError
+	if !errors.As(err, &hm) || hm.Want != blob.SHA256 {
+		t.Fatalf("err %v, want hash mismatch", err)
+	}
+}
+
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+func TestStagingPutFailures(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name  string
+		ctx   context.Context
+		src   io.Reader
+		size  int64
+		check func(error) bool
+	}{
+		{"source unplugged", context.Background(), &failingReader{make([]byte, 5000), syscall.EIO},
+			10000, func(err error) bool { var re *ReadError; return errors.As(err, &re) && errors.Is(err, syscall.EIO) }},
+		{"source shorter than stat", context.Background(), bytes.NewReader(make([]byte, 10)),
+			20, func(err error) bool { return errors.Is(err, ErrShortCopy) }},
+		{"source longer than stat", context.Background(), bytes.NewReader(make([]byte, 30)),
+			20, func(err error) bool { return errors.Is(err, ErrShortCopy) }},
+		{"shutdown", ctx, bytes.NewReader(make([]byte, 30)),
+			30, func(err error) bool { return errors.Is(err, context.Canceled) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTestStaging(t, t.TempDir())
+			_, err := s.Put(tc.ctx, tc.src, tc.size)
+			if !tc.check(err) {
+				t.Fatalf("err = %v", err)
+			}
+			if n := tmpEntries(t, s); n != 0 {
+				t.Fatalf("%d partial files left after a failed copy", n)
+			}
+			var blobs int
+			s.Blobs(func(string) error { blobs++; return nil })
+			if blobs != 0 {
+				t.Fatalf("%d blobs after a failed copy", blobs)
+			}
+		})
+	}
+}
+
+func TestStagingFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	testenv.MountTmpfs(t, dir, "1m")
+	s := openTestStaging(t, filepath.Join(dir, "staging"))
+	data := make([]byte, 2<<20)
+	_, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
+	if !errors.Is(err, ErrFull) {
+		t.Fatalf("err %v, want ErrFull", err)
+	}
+	// Size unknown up front: the write itself hits ENOSPC.
+	_, err = s.Put(context.Background(), bytes.NewReader(data), -1)
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("err %v, want ENOSPC", err)
+	}
+	if n := tmpEntries(t, s); n != 0 {
+		t.Fatalf("%d partial files left on a full disk", n)
+	}
+	// Space comes back: the same copy works.
+	small := []byte("fits")
+	if _, err := s.Put(context.Background(), bytes.NewReader(small), 4); err != nil {
+		t.Fatalf("after the disk emptied: %v", err)
+	}
+}
+
+func TestReconcile(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStaging(t, filepath.Join(dir, "staging"))
+	c := catalogtest.Open(t, catalog.Options{Now: func() time.Time { return catalogtest.T0 }})
+	ctx := context.Background()
+
+	kept, _ := s.Put(ctx, bytes.NewReader([]byte("kept")), 4)
+	gone, _ := s.Put(ctx, bytes.NewReader([]byte("gone")), 4)
+	shrunk, _ := s.Put(ctx, bytes.NewReader([]byte("shrunk")), 6)
+	orphan, _ := s.Put(ctx, bytes.NewReader([]byte("orphan")), 6)
+	for i, b := range []Blob{kept, gone, shrunk} {
+		r := catalogtest.Record("D1", "1", string(rune('a'+i)), b.SHA256, catalogtest.T0)
+		r.Size = b.Size
+		c.Add(r)
+	}
+	// A room segment moved into staging just before a crash: recorded as
+	// staged, its copy in place, its verification not yet recorded.
+	sealed, _ := s.Put(ctx, bytes.NewReader([]byte("segment")), 7)
+	seg := catalogtest.Record("", "", "seg.mp4", sealed.SHA256, catalogtest.T0)
+	seg.Size, seg.State = sealed.Size, catalog.StateStaged
+	c.Add(seg)
+	os.Remove(s.Path(gone.SHA256))
+	os.WriteFile(s.Path(shrunk.SHA256), []byte("shr"), 0o640)
+	partial := filepath.Join(s.Dir(), "tmp", ".partial-123")
+	os.WriteFile(partial, []byte("half"), 0o640)
+
+	rep, err := Reconcile(c, s, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.PartialRemoved) != 1 || len(rep.Orphans) != 1 || rep.Orphans[0] != orphan.SHA256 || len(rep.Missing) != 2 || len(rep.Verified) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if _, err := os.Stat(partial); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("partial copy still there")
+	}
+	if _, err := os.Stat(s.Path(orphan.SHA256)); err != nil {
+		t.Fatal("orphan blob was deleted; start-up must never delete a blob")
+	}
+	want := map[uint64]catalog.State{1: catalog.StateVerified, 2: catalog.StateMissing, 3: catalog.StateCorrupt, 4: catalog.StateVerified}
+	for id, st := range want {
+		if r, _ := c.Get(id); r.State != st {
+			t.Errorf("record %d is %s, want %s", id, r.State, st)
+		}
+	}
+	// A second start finds nothing new.
+	rep, _ = Reconcile(c, s, slog.New(slog.DiscardHandler))
+	if len(rep.Missing) != 0 || len(rep.PartialRemoved) != 0 || len(rep.Verified) != 0 {
+		t.Fatalf("second reconcile %+v", rep)
+	}
+}
