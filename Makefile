@@ -47,15 +47,15 @@ bench-rooms:
 
 # Short fuzzing of every parser of outside input; the corpus is committed.
 fuzz:
-	$(GO) test ./hardware -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
-	$(GO) test ./hardware -run '^$$' -fuzz FuzzPrintable -fuzztime 30s
-	$(GO) test ./hardware -run '^$$' -fuzz FuzzParseDeviceFile -fuzztime 30s
+	$(GO) test ./hardware/camera -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
+	$(GO) test ./internal/text -run '^$$' -fuzz FuzzPrintable -fuzztime 30s
+	$(GO) test ./hardware/camera -run '^$$' -fuzz FuzzParseDeviceFile -fuzztime 30s
 	$(GO) test ./cmd/custodian -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s
 	$(GO) test ./retention -run '^$$' -fuzz FuzzParsePeriod -fuzztime 30s
 	$(GO) test ./admin -run '^$$' -fuzz FuzzParseFilter -fuzztime 30s
 	$(GO) test ./admin -run '^$$' -fuzz FuzzMutation -fuzztime 30s
-	$(GO) test ./hardware -run '^$$' -fuzz FuzzParseSMART -fuzztime 30s
-	$(GO) test ./hardware -run '^$$' -fuzz FuzzUnescapeMount -fuzztime 30s
+	$(GO) test ./hardware/disk -run '^$$' -fuzz FuzzParseSMART -fuzztime 30s
+	$(GO) test ./hardware/disk -run '^$$' -fuzz FuzzUnescapeMount -fuzztime 30s
 	$(GO) test ./ingest -run '^$$' -fuzz FuzzDescribe -fuzztime 30s
 	$(GO) test ./ingest -run '^$$' -fuzz FuzzDepacketize -fuzztime 30s
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"custodian/hardware"
+	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 )
 
@@ -34,23 +34,23 @@ func (f fakeCatalog) Append(...catalog.Event) error { return f.err }
 var testTime = time.Date(2026, 11, 21, 8, 30, 0, 0, time.UTC)
 
 // sampleHealth is a staging volume on a warning disk and a healthy catalog volume.
-func sampleHealth() hardware.Report {
+func sampleHealth() disk.Report {
 	passed := true
-	return hardware.Report{
+	return disk.Report{
 		Time:  testTime,
-		Level: hardware.LevelWarning,
-		Volumes: []hardware.VolumeHealth{
+		Level: disk.LevelWarning,
+		Volumes: []disk.VolumeHealth{
 			{
 				Role: "staging", Path: "/var/lib/custodian/staging", MountPoint: "/var/lib/custodian", FSType: "ext4", Device: "sdb1",
 				TotalBytes: 8 << 40, FreeBytes: 1 << 40, UsedBytes: 7 << 40, TotalInodes: 1 << 20, FreeInodes: 1 << 19,
 				IOErrors: 3, ReadLatency: 4 * time.Millisecond, WriteLatency: 12 * time.Millisecond, Marker: "ok",
-				SMART: hardware.SMART{Passed: &passed, Model: "ST8000VN004", Temperature: 41},
-				Level: hardware.LevelWarning, Problems: []string{"space free 12.5% (warning below 15%)"},
+				SMART: disk.SMART{Passed: &passed, Model: "ST8000VN004", Temperature: 41},
+				Level: disk.LevelWarning, Problems: []string{"space free 12.5% (warning below 15%)"},
 			},
 			{
 				Role: "catalog", Path: "/var/lib/custodian", MountPoint: "/var/lib/custodian", FSType: "ext4", Device: "sdb1",
 				TotalBytes: 8 << 40, FreeBytes: 1 << 40, UsedBytes: 7 << 40, TotalInodes: 1 << 20, FreeInodes: 1 << 19,
-				IOErrors: -1, SMART: hardware.SMART{Note: "smartctl not installed"}, Level: hardware.LevelOK,
+				IOErrors: -1, SMART: disk.SMART{Note: "smartctl not installed"}, Level: disk.LevelOK,
 			},
 		},
 	}

@@ -3,7 +3,7 @@ package admin
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"custodian/hardware"
+	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 )
 
@@ -11,7 +11,7 @@ import (
 // each scrape, so the numbers are never older than the data they come from.
 type collector struct {
 	cat    Catalog
-	health func() hardware.Report
+	health func() disk.Report
 
 	readable, recordings, held           *prometheus.Desc
 	size, free, used, inodes, freeInodes *prometheus.Desc
@@ -21,7 +21,7 @@ type collector struct {
 
 // newCollector describes custodian_catalog_* and custodian_disk_*. The volume
 // label is a role (staging, catalog), never a path.
-func newCollector(cat Catalog, health func() hardware.Report) *collector {
+func newCollector(cat Catalog, health func() disk.Report) *collector {
 	vol := []string{"volume"}
 	d := func(name, help string, labels []string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, labels, nil)

@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"custodian/hardware"
+	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 
 	"custodian/internal/testenv"
@@ -84,8 +84,8 @@ custodian_disk_write_latency_seconds{volume="staging"} 0.012
 }
 
 func TestCollectorCatalogUnreadable(t *testing.T) {
-	c := newCollector(fakeCatalog{err: errors.New("disk gone")}, func() hardware.Report {
-		return hardware.Report{Level: hardware.LevelCritical, Volumes: []hardware.VolumeHealth{{Role: "staging", Level: hardware.LevelCritical}}}
+	c := newCollector(fakeCatalog{err: errors.New("disk gone")}, func() disk.Report {
+		return disk.Report{Level: disk.LevelCritical, Volumes: []disk.VolumeHealth{{Role: "staging", Level: disk.LevelCritical}}}
 	})
 	want := `
 # HELP custodian_catalog_readable 1 when the catalog answered the last scrape, 0 when it could not be read.

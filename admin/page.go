@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"custodian/hardware"
+	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 )
 
@@ -70,8 +70,8 @@ type pageRoom struct {
 
 // Alert is one line of the status page's alerts, and of /api/v1/status.
 type Alert struct {
-	Level hardware.Level `json:"level"`
-	Text  string         `json:"text"`
+	Level disk.Level `json:"level"`
+	Text  string     `json:"text"`
 }
 
 type stateCount struct {
@@ -84,8 +84,8 @@ type pageData struct {
 	Station, Version string
 	Now              time.Time
 	Refresh          int
-	Level            hardware.Level
-	Health           hardware.Report
+	Level            disk.Level
+	Health           disk.Report
 	Docks            []pageDock
 	Rooms            []pageRoom
 	Backlog          []stateCount
@@ -199,7 +199,7 @@ func (s *Server) pageData() pageData {
 func (s *Server) alerts(d pageData, counts map[catalog.State]int) []Alert {
 	var out []Alert
 	if d.CatalogError != "" {
-		out = append(out, Alert{hardware.LevelCritical, "The catalog cannot be read."})
+		out = append(out, Alert{disk.LevelCritical, "The catalog cannot be read."})
 	}
 	for _, v := range d.Health.Volumes {
 		for _, p := range v.Problems {
@@ -207,36 +207,36 @@ func (s *Server) alerts(d pageData, counts map[catalog.State]int) []Alert {
 		}
 	}
 	if a := d.Archive; a.Configured && !a.Reachable {
-		out = append(out, Alert{hardware.LevelCritical, "The archive cannot be reached; recordings wait in staging."})
+		out = append(out, Alert{disk.LevelCritical, "The archive cannot be reached; recordings wait in staging."})
 	}
 	if a := d.Archive; a.Oldest > OldestWarning {
-		out = append(out, Alert{hardware.LevelWarning, "The oldest recording waiting for upload has waited " + humanWait(a.Oldest) + "."})
+		out = append(out, Alert{disk.LevelWarning, "The oldest recording waiting for upload has waited " + humanWait(a.Oldest) + "."})
 	}
 	if n := d.Archive.ShortBytes; n > 0 {
-		out = append(out, Alert{hardware.LevelCritical, "Staging is " + humanBytes(n) + " short even after every allowed eviction; docks are paused."})
+		out = append(out, Alert{disk.LevelCritical, "Staging is " + humanBytes(n) + " short even after every allowed eviction; docks are paused."})
 	}
 	if n := counts[catalog.StateMissing]; n > 0 {
-		out = append(out, Alert{hardware.LevelCritical, plural(n, "recording is", "recordings are") + " missing from staging; a fresh copy from the camera restores them."})
+		out = append(out, Alert{disk.LevelCritical, plural(n, "recording is", "recordings are") + " missing from staging; a fresh copy from the camera restores them."})
 	}
 	if n := counts[catalog.StateCorrupt]; n > 0 {
-		out = append(out, Alert{hardware.LevelCritical, plural(n, "recording", "recordings") + " failed re-verification: the staged copy no longer matches its hash."})
+		out = append(out, Alert{disk.LevelCritical, plural(n, "recording", "recordings") + " failed re-verification: the staged copy no longer matches its hash."})
 	}
 	for _, dk := range d.Docks {
 		if dk.Error != "" {
-			out = append(out, Alert{hardware.LevelWarning, "Dock " + dk.ID + ": " + dk.Error})
+			out = append(out, Alert{disk.LevelWarning, "Dock " + dk.ID + ": " + dk.Error})
 		}
 		if dk.Paused {
-			out = append(out, Alert{hardware.LevelWarning, "Dock " + dk.ID + " is paused; cameras keep their footage."})
+			out = append(out, Alert{disk.LevelWarning, "Dock " + dk.ID + " is paused; cameras keep their footage."})
 		}
 		for _, sl := range dk.Slots {
 			if sl.LastError != "" {
-				out = append(out, Alert{hardware.LevelWarning, "Dock " + dk.ID + ", camera " + sl.Slot + ": " + sl.LastError})
+				out = append(out, Alert{disk.LevelWarning, "Dock " + dk.ID + ", camera " + sl.Slot + ": " + sl.LastError})
 			}
 		}
 	}
 	for _, r := range d.Rooms {
 		if r.SessionActive && !r.Recording {
-			out = append(out, Alert{hardware.LevelCritical, "Room " + r.ID + " has a session but is not recording."})
+			out = append(out, Alert{disk.LevelCritical, "Room " + r.ID + " has a session but is not recording."})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Level > out[j].Level })

@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"custodian/hardware"
+	"custodian/hardware/disk"
 	"custodian/ingest"
 	"custodian/storage/catalog"
 
@@ -209,7 +209,7 @@ func TestStatusPageChromium(t *testing.T) {
 		}
 		t.Logf("screenshot: %s", p)
 	}
-	_ = hardware.LevelOK
+	_ = disk.LevelOK
 }
 
 // archiveMetrics registers what the uploader reports: an archive that has

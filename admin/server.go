@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"custodian/hardware"
+	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 )
 
@@ -45,7 +45,7 @@ type Config struct {
 	// Status returns the live state of the sources (docks, rooms) as JSON-able values.
 	Status func() map[string]any
 	// Health returns the latest storage health sample; nil when not watched.
-	Health func() hardware.Report
+	Health func() disk.Report
 	// MaxResults caps one listing.
 	MaxResults int
 	// Now is the clock of the status page.

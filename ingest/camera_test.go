@@ -22,10 +22,10 @@ var (
 	testPPS = []byte{0x68, 0xcb, 0x8c, 0xb2}
 )
 
-// camera is an in-repo RTSP camera: a gortsplib server that serves H.264
+// rtspCamera is an in-repo RTSP camera: a gortsplib server that serves H.264
 // video at 25 fps (a keyframe each second) and G.711 mu-law audio in 20 ms
 // packets whose bytes follow audioByte, so a test can check them bit for bit.
-type camera struct {
+type rtspCamera struct {
 	t          *testing.T
 	addr       string
 	user, pass string
@@ -46,9 +46,9 @@ type camera struct {
 
 func audioByte(i int) byte { return byte(i*7 + i/160) }
 
-func newCamera(t *testing.T, user, pass string) *camera {
+func newCamera(t *testing.T, user, pass string) *rtspCamera {
 	t.Helper()
-	c := &camera{t: t, addr: freeAddr(t), user: user, pass: pass}
+	c := &rtspCamera{t: t, addr: freeAddr(t), user: user, pass: pass}
 	c.start()
 	t.Cleanup(c.close)
 	return c
@@ -89,14 +89,14 @@ func freeUDPPair(t *testing.T) int {
 	return 0
 }
 
-func (c *camera) url() string {
+func (c *rtspCamera) url() string {
 	if c.user != "" {
 		return "rtsp://" + c.user + ":" + c.pass + "@" + c.addr + "/stream"
 	}
 	return "rtsp://" + c.addr + "/stream"
 }
 
-func (c *camera) start() {
+func (c *rtspCamera) start() {
 	c.t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -123,7 +123,7 @@ func (c *camera) start() {
 }
 
 // close stops the camera; start brings it back on the same address.
-func (c *camera) close() {
+func (c *rtspCamera) close() {
 	c.mu.Lock()
 	if c.server == nil {
 		c.mu.Unlock()
@@ -138,7 +138,7 @@ func (c *camera) close() {
 	server.Close()
 }
 
-func (c *camera) feed(stream *gortsplib.ServerStream, stop chan struct{}) {
+func (c *rtspCamera) feed(stream *gortsplib.ServerStream, stop chan struct{}) {
 	defer c.wg.Done()
 	venc, err := c.video.Formats[0].(*format.H264).CreateEncoder()
 	if err != nil {
@@ -205,20 +205,20 @@ func (c *camera) feed(stream *gortsplib.ServerStream, stop chan struct{}) {
 	}
 }
 
-func (c *camera) audioSent() int {
+func (c *rtspCamera) audioSent() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sent
 }
 
-func (c *camera) check(ctx interface {
+func (c *rtspCamera) check(ctx interface {
 	VerifyCredentials(*base.Request, string, string) bool
 }, req *base.Request) bool {
 	return c.user == "" || ctx.VerifyCredentials(req, c.user, c.pass)
 }
 
 // OnDescribe implements gortsplib.ServerHandlerOnDescribe.
-func (c *camera) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+func (c *rtspCamera) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	if !c.check(ctx.Conn, ctx.Request) {
 		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, liberrors.ErrServerAuth{}
 	}
@@ -228,7 +228,7 @@ func (c *camera) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Re
 }
 
 // OnSetup implements gortsplib.ServerHandlerOnSetup.
-func (c *camera) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
+func (c *rtspCamera) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	if !c.check(ctx.Conn, ctx.Request) {
 		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, liberrors.ErrServerAuth{}
 	}
@@ -238,6 +238,6 @@ func (c *camera) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 }
 
 // OnPlay implements gortsplib.ServerHandlerOnPlay.
-func (c *camera) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+func (c *rtspCamera) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }

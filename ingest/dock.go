@@ -16,8 +16,9 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"golang.org/x/sync/errgroup"
 
-	"custodian/hardware"
+	"custodian/hardware/camera"
 	"custodian/internal/digest"
+	"custodian/internal/text"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
 )
@@ -40,7 +41,7 @@ const (
 type DockConfig struct {
 	ID                string
 	Path              string
-	Profile           *hardware.Profile
+	Profile           *camera.Profile
 	DeleteAfterIngest bool
 	Settle            time.Duration
 	ScanInterval      time.Duration
@@ -52,7 +53,7 @@ type DockConfig struct {
 type Env struct {
 	Station  string
 	Location *time.Location // camera clocks are read in the station's zone
-	Devices  hardware.Devices
+	Devices  camera.Devices
 	Catalog  *catalog.Catalog
 	Staging  *staging.Staging
 	Log      *slog.Logger
@@ -352,7 +353,7 @@ func (d *Dock) walk(now time.Time, w *fsnotify.Watcher) (ready []candidate, soon
 }
 
 func (d *Dock) slotStatus(slot string, now time.Time) *SlotStatus {
-	return &SlotStatus{Slot: hardware.Printable(slot), DockedSince: now}
+	return &SlotStatus{Slot: text.Printable(slot), DockedSince: now}
 }
 
 func isDeviceFile(depth int, name string) bool {
@@ -393,7 +394,7 @@ func (d *Dock) skipOnce(path, reason, why string) {
 	if reason != "" && d.env.Metrics != nil {
 		d.env.Metrics.Skipped.WithLabelValues(reason).Inc()
 	}
-	d.env.Log.Warn("skipped dock entry", keyPath, hardware.Printable(path), keyReason, why)
+	d.env.Log.Warn("skipped dock entry", keyPath, text.Printable(path), keyReason, why)
 }
 
 // Status is a snapshot for the admin surface.
@@ -429,7 +430,7 @@ func (d *Dock) fail(c candidate, kind string, err error) {
 		d.env.Metrics.Errors.WithLabelValues(string(catalog.SourceDock), kind).Inc()
 	}
 	d.env.Log.Warn("ingest failed; camera keeps the file, will retry",
-		keyPath, hardware.Printable(c.path), keyKind, kind, keyErr, err, keyRetryAt, r.at)
+		keyPath, text.Printable(c.path), keyKind, kind, keyErr, err, keyRetryAt, r.at)
 }
 
 func errKind(err error) string {

@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"custodian/hardware"
+	"custodian/hardware/camera"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
 )
@@ -60,12 +60,12 @@ func newRig(t *testing.T, deleteAfter bool) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	profiles, _ := hardware.NewProfiles(nil)
+	profiles, _ := camera.NewProfiles(nil)
 	r.metrics = NewMetrics(prometheus.NewRegistry())
 	r.cfg = DockConfig{ID: "dock-a", Path: r.root, Profile: profiles["gat947"], DeleteAfterIngest: deleteAfter, Settle: 5 * time.Second}
 	r.env = Env{Station: "st01", Location: time.UTC, Catalog: r.cat, Staging: r.staging,
 		Log: slog.New(slog.DiscardHandler), Metrics: r.metrics, Now: r.clock.Now,
-		Devices: hardware.Devices{{Serial: "J0123456", Officer: "012345"}}}
+		Devices: camera.Devices{{Serial: "J0123456", Officer: "012345"}}}
 	r.dock = NewDock(r.cfg, r.env)
 	return r
 }
@@ -172,7 +172,7 @@ func TestDockWaitsForFileToSettle(t *testing.T) {
 
 func TestDockCompletionMarker(t *testing.T) {
 	r := newRig(t, true)
-	profiles, _ := hardware.NewProfiles([]hardware.ProfileSpec{{Name: "marked", Pattern: `^.+$`, DoneSuffix: ".done"}})
+	profiles, _ := camera.NewProfiles([]camera.ProfileSpec{{Name: "marked", Pattern: `^.+$`, DoneSuffix: ".done"}})
 	r.cfg.Profile = profiles["marked"]
 	r.restart()
 	p := r.write("cam1/clip.mp4", []byte("x"))

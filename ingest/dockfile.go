@@ -10,8 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"custodian/hardware"
+	"custodian/hardware/camera"
 	"custodian/internal/digest"
+	"custodian/internal/text"
 	"custodian/storage/catalog"
 )
 
@@ -33,7 +34,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 	}()
 
 	rec := d.describe(c)
-	log := d.env.Log.With(keyPath, hardware.Printable(c.path))
+	log := d.env.Log.With(keyPath, text.Printable(c.path))
 
 	// Seen before with the same size and time: prove it by hash before acting.
 	if known, ok, err := d.env.Catalog.FindQuick(rec.Device, rec.OriginalName(), c.info.Size(), c.info.ModTime()); err != nil {
@@ -50,7 +51,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 	}
 
 	log.Info("found", keyDevice, rec.Device, keySize, c.info.Size())
-	src, err := hardware.OpenRegular(c.path)
+	src, err := camera.OpenRegular(c.path)
 	if err != nil {
 		d.fail(c, ErrKindRead, err)
 		return
@@ -76,7 +77,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 	log.Info("staged", keySHA, blob.SHA256, keySize, blob.Size)
 
 	saved, created, err := d.env.Catalog.Add(rec, catalog.Event{Type: catalog.EventIngested,
-		Detail: fmt.Sprintf("dock %s slot %s file %s", d.cfg.ID, hardware.Printable(c.slot), rec.RelPath)})
+		Detail: fmt.Sprintf("dock %s slot %s file %s", d.cfg.ID, text.Printable(c.slot), rec.RelPath)})
 	if err != nil {
 		d.fail(c, ErrKindCatalog, err)
 		return
@@ -168,7 +169,7 @@ func (d *Dock) release(c candidate, rec catalog.Recording) error {
 	}
 	if s := d.cfg.Profile.DoneSuffix(); s != "" {
 		if err := os.Remove(c.path + s); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			d.env.Log.Warn("could not remove completion marker", keyPath, hardware.Printable(c.path+s), keyErr, err)
+			d.env.Log.Warn("could not remove completion marker", keyPath, text.Printable(c.path+s), keyErr, err)
 		}
 	}
 	return d.recordRelease(rec, c.path, fmt.Sprintf("deleted from camera on dock %s", d.cfg.ID))
@@ -191,7 +192,7 @@ func (d *Dock) recordRelease(rec catalog.Recording, path, detail string) error {
 	if err != nil {
 		return err
 	}
-	d.env.Log.Info("released", keyID, rec.ID, keySHA, rec.SHA256, keyPath, hardware.Printable(path))
+	d.env.Log.Info("released", keyID, rec.ID, keySHA, rec.SHA256, keyPath, text.Printable(path))
 	return nil
 }
 
@@ -239,10 +240,10 @@ func (d *Dock) describe(c candidate) catalog.Recording {
 		Station:    d.env.Station,
 		Source:     catalog.SourceDock,
 		SourceID:   d.cfg.ID,
-		Slot:       hardware.Printable(c.slot),
+		Slot:       text.Printable(c.slot),
 		Profile:    d.cfg.Profile.Name(),
-		Name:       hardware.Printable(name),
-		RelPath:    hardware.Printable(rel),
+		Name:       text.Printable(name),
+		RelPath:    text.Printable(rel),
 		Ext:        m.Ext,
 		Kind:       m.Kind,
 		Seq:        m.Seq,
@@ -261,9 +262,9 @@ func (d *Dock) describe(c candidate) catalog.Recording {
 		r.AddFlag(catalog.FlagUnparsed)
 	}
 	if r.Device == "" {
-		if id, ok := hardware.ReadDeviceID(c.camRoot); ok {
+		if id, ok := camera.ReadDeviceID(c.camRoot); ok {
 			r.Device = id
-		} else if hardware.ValidID(c.slot) {
+		} else if text.ValidID(c.slot) {
 			r.Device = c.slot
 		}
 	}
@@ -278,16 +279,16 @@ func (d *Dock) describe(c candidate) catalog.Recording {
 	case m.BadTime:
 		r.AddFlag(catalog.FlagClockSuspect)
 	case !m.Start.IsZero():
-		if why := hardware.CheckClock(m.Start, c.info.ModTime(), now, registered); why != "" {
+		if why := camera.CheckClock(m.Start, c.info.ModTime(), now, registered); why != "" {
 			r.AddFlag(catalog.FlagClockSuspect)
-			d.env.Log.Warn("camera clock implausible", keyPath, hardware.Printable(c.path), keyReason, why)
+			d.env.Log.Warn("camera clock implausible", keyPath, text.Printable(c.path), keyReason, why)
 		} else {
 			r.StartedAt = m.Start.UTC()
 		}
 	}
 	if r.StartedAt.IsZero() {
 		r.StartedAt = r.ModTime
-		if hardware.CheckClock(c.info.ModTime(), time.Time{}, now, registered) != "" {
+		if camera.CheckClock(c.info.ModTime(), time.Time{}, now, registered) != "" {
 			r.StartedAt = r.ReceivedAt
 			r.AddFlag(catalog.FlagClockSuspect)
 		}
@@ -318,7 +319,7 @@ func (d *Dock) describe(c candidate) catalog.Recording {
 }
 
 func hashRegular(path string) (string, int64, error) {
-	f, err := hardware.OpenRegular(path)
+	f, err := camera.OpenRegular(path)
 	if err != nil {
 		return "", 0, err
 	}

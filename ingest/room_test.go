@@ -329,7 +329,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestRoomSurvivesGarbageRTP(t *testing.T) {
-	cam := &camera{t: t, addr: freeAddr(t), garbage: true}
+	cam := &rtspCamera{t: t, addr: freeAddr(t), garbage: true}
 	cam.start()
 	t.Cleanup(cam.close)
 	e := newTestEnv(t)
@@ -407,7 +407,7 @@ func fakeDescribe(conn net.Conn, sdp string) {
 }
 
 func TestRoomRecordsOverUDP(t *testing.T) {
-	cam := &camera{t: t, addr: freeAddr(t), udp: true}
+	cam := &rtspCamera{t: t, addr: freeAddr(t), udp: true}
 	cam.start()
 	t.Cleanup(cam.close)
 	e := newTestEnv(t)

@@ -19,8 +19,10 @@ import (
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 	"gopkg.in/yaml.v3"
 
-	"custodian/hardware"
+	"custodian/hardware/camera"
+	"custodian/hardware/disk"
 	"custodian/ingest"
+	"custodian/internal/text"
 	"custodian/retention"
 	"custodian/storage/archive"
 	"custodian/storage/staging"
@@ -30,16 +32,16 @@ import (
 // Config is custodian.yaml. Its key names are a contract that outside scripts
 // rely on: extend, never rename.
 type Config struct {
-	Station  string                 `yaml:"station"`
-	DataDir  string                 `yaml:"data_dir"`
-	Timezone string                 `yaml:"timezone"`
-	Admin    AdminConfig            `yaml:"admin"`
-	Storage  StorageConfig          `yaml:"storage"`
-	Log      LogConfig              `yaml:"log"`
-	Docks    []DockConfig           `yaml:"docks"`
-	Devices  []DeviceConfig         `yaml:"devices"`
-	Profiles []hardware.ProfileSpec `yaml:"profiles"`
-	Rooms    []RoomConfig           `yaml:"rooms"`
+	Station  string               `yaml:"station"`
+	DataDir  string               `yaml:"data_dir"`
+	Timezone string               `yaml:"timezone"`
+	Admin    AdminConfig          `yaml:"admin"`
+	Storage  StorageConfig        `yaml:"storage"`
+	Log      LogConfig            `yaml:"log"`
+	Docks    []DockConfig         `yaml:"docks"`
+	Devices  []DeviceConfig       `yaml:"devices"`
+	Profiles []camera.ProfileSpec `yaml:"profiles"`
+	Rooms    []RoomConfig         `yaml:"rooms"`
 	// Archive is the S3-compatible archive; absent means local-only mode.
 	Archive   *ArchiveConfig  `yaml:"archive"`
 	Retention RetentionConfig `yaml:"retention"`
@@ -185,9 +187,9 @@ func Defaults() Config {
 			MinFree:   "0",
 		},
 		Storage: StorageConfig{
-			FreeWarningPercent:  100 * hardware.DefaultFreeWarning,
-			FreeCriticalPercent: 100 * hardware.DefaultFreeCritical,
-			CheckInterval:       Duration{raw: hardware.DefaultHealthInterval.String(), d: hardware.DefaultHealthInterval},
+			FreeWarningPercent:  100 * disk.DefaultFreeWarning,
+			FreeCriticalPercent: 100 * disk.DefaultFreeCritical,
+			CheckInterval:       Duration{raw: disk.DefaultHealthInterval.String(), d: disk.DefaultHealthInterval},
 			ScrubInterval:       Duration{raw: "24h", d: staging.DefaultScrubInterval},
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
@@ -371,7 +373,7 @@ func (c *Config) validate() []string {
 	add := func(path, format string, args ...any) { p = append(p, path+": "+fmt.Sprintf(format, args...)) }
 	if c.Station == "" {
 		add("station", "required (the station id that goes into every record)")
-	} else if !hardware.ValidID(c.Station) {
+	} else if !text.ValidID(c.Station) {
 		add("station", "%q: want 1-32 letters, digits, '.', '_' or '-'", c.Station)
 	}
 	if c.DataDir == "" {
@@ -404,7 +406,7 @@ func (c *Config) validate() []string {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		add("log.format", "%q: want text or json", c.Log.Format)
 	}
-	profiles, err := hardware.NewProfiles(c.Profiles)
+	profiles, err := camera.NewProfiles(c.Profiles)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			add("profiles", "%s", line)
@@ -416,7 +418,7 @@ func (c *Config) validate() []string {
 		switch {
 		case d.ID == "":
 			add(at+".id", "required")
-		case !hardware.ValidID(d.ID):
+		case !text.ValidID(d.ID):
 			add(at+".id", "%q: want 1-32 letters, digits, '.', '_' or '-'", d.ID)
 		default:
 			if j, dup := ids[d.ID]; dup {
@@ -449,10 +451,10 @@ func (c *Config) validate() []string {
 	p = append(p, c.validateRooms()...)
 	for i, d := range c.Devices {
 		at := fmt.Sprintf("devices[%d]", i)
-		if !hardware.ValidID(d.Serial) {
+		if !text.ValidID(d.Serial) {
 			add(at+".serial", "%q: want 1-32 letters, digits, '.', '_' or '-'", d.Serial)
 		}
-		if !hardware.ValidID(d.Officer) {
+		if !text.ValidID(d.Officer) {
 			add(at+".officer", "%q: want 1-32 letters, digits, '.', '_' or '-'", d.Officer)
 		}
 		for _, f := range []struct{ key, v string }{{"from", d.From}, {"to", d.To}} {
@@ -610,7 +612,7 @@ func (c *Config) validateRooms() []string {
 		switch {
 		case r.ID == "":
 			add(at+".id", "required")
-		case !hardware.ValidID(r.ID):
+		case !text.ValidID(r.ID):
 			add(at+".id", "%q: want 1-32 letters, digits, '.', '_' or '-'", r.ID)
 		default:
 			if j, dup := ids[r.ID]; dup {
@@ -652,7 +654,7 @@ func checkRoomURL(raw string) string {
 		return "not a URL"
 	}
 	if u.Scheme != "rtsp" && u.Scheme != "rtsps" {
-		return fmt.Sprintf("scheme %q: want rtsp or rtsps", hardware.Printable(u.Scheme))
+		return fmt.Sprintf("scheme %q: want rtsp or rtsps", text.Printable(u.Scheme))
 	}
 	if u.Host == "" {
 		return "no host"
@@ -678,13 +680,13 @@ func (c *Config) Location() *time.Location {
 
 // Health is the storage monitor's config: the volumes custodian writes to,
 // named by role, and the thresholds of the storage section.
-func (c *Config) Health(log *slog.Logger) hardware.HealthConfig {
+func (c *Config) Health(log *slog.Logger) disk.HealthConfig {
 	marker := ""
 	if c.Storage.RequireMarker {
-		marker = filepath.Join(c.DataDir, hardware.MarkerName)
+		marker = filepath.Join(c.DataDir, disk.MarkerName)
 	}
-	return hardware.HealthConfig{
-		Volumes: []hardware.Volume{
+	return disk.HealthConfig{
+		Volumes: []disk.Volume{
 			{Role: "staging", Path: filepath.Join(c.DataDir, "staging"), Marker: marker},
 			{Role: "catalog", Path: c.DataDir, Marker: marker},
 		},
@@ -696,13 +698,13 @@ func (c *Config) Health(log *slog.Logger) hardware.HealthConfig {
 }
 
 // DeviceTable converts the devices section.
-func (c *Config) DeviceTable() hardware.Devices {
+func (c *Config) DeviceTable() camera.Devices {
 	loc := c.Location()
-	out := make(hardware.Devices, 0, len(c.Devices))
+	out := make(camera.Devices, 0, len(c.Devices))
 	for _, d := range c.Devices {
 		from, _ := parseWhen(d.From, loc)
 		to, _ := parseWhen(d.To, loc)
-		out = append(out, hardware.Device{Serial: d.Serial, Officer: d.Officer, From: from, To: to})
+		out = append(out, camera.Device{Serial: d.Serial, Officer: d.Officer, From: from, To: to})
 	}
 	return out
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"custodian/hardware"
+	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
 )
@@ -135,12 +135,12 @@ func TestHealthCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	free := uint64(50)
-	marker := filepath.Join(dir, hardware.MarkerName)
+	marker := filepath.Join(dir, disk.MarkerName)
 	os.WriteFile(marker, nil, 0o644)
-	mon := hardware.NewMonitor(hardware.HealthConfig{
-		Volumes: []hardware.Volume{{Role: "staging", Path: st.Dir(), Marker: marker}},
-		Statfs: func(string) (hardware.FSStats, error) {
-			return hardware.FSStats{TotalBytes: 100, FreeBytes: free}, nil
+	mon := disk.NewMonitor(disk.HealthConfig{
+		Volumes: []disk.Volume{{Role: "staging", Path: st.Dir(), Marker: marker}},
+		Statfs: func(string) (disk.FSStats, error) {
+			return disk.FSStats{TotalBytes: 100, FreeBytes: free}, nil
 		},
 	})
 	check := healthCheck(cat, st, mon)

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"time"
 
+	"custodian/hardware/camera"
+	"custodian/hardware/disk"
 	"custodian/storage/archive"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,7 +21,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"custodian/admin"
-	"custodian/hardware"
 	"custodian/ingest"
 	"custodian/retention"
 	"custodian/storage/catalog"
@@ -44,7 +45,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	profiles, err := hardware.NewProfiles(cfg.Profiles)
+	profiles, err := camera.NewProfiles(cfg.Profiles)
 	if err != nil {
 		return configError{err} // validated already; kept for safety
 	}
@@ -52,7 +53,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	// Without its marker the data disk is not mounted: writing now would
 	// fill the root filesystem with evidence nobody will find.
 	if cfg.Storage.RequireMarker {
-		if err := hardware.CheckMarker(filepath.Join(cfg.DataDir, hardware.MarkerName)); err != nil {
+		if err := disk.CheckMarker(filepath.Join(cfg.DataDir, disk.MarkerName)); err != nil {
 			return err
 		}
 	}
@@ -75,7 +76,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	// The first sample is taken before the sources start, so a critical
 	// volume holds back the very first copy.
-	monitor := hardware.NewMonitor(cfg.Health(log))
+	monitor := disk.NewMonitor(cfg.Health(log))
 	monitor.Check(ctx)
 
 	reg := prometheus.NewRegistry()

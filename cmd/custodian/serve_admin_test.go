@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"custodian/hardware"
+	"custodian/hardware/disk"
 )
 
 // TestServeUnderSystemd runs the daemon as systemd would: it must say READY
@@ -44,13 +44,13 @@ func TestServeUnderSystemd(t *testing.T) {
 
 	// No marker: the data disk counts as unmounted and serve refuses.
 	err := run(t.Context(), []string{"serve", "--config", cfg}, io.Discard, io.Discard)
-	if !errors.Is(err, hardware.ErrNoMarker) {
+	if !errors.Is(err, disk.ErrNoMarker) {
 		t.Fatalf("serve without the marker: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(data, "custodian.db")); err == nil {
 		t.Fatal("serve wrote to an unmounted data dir")
 	}
-	if err := os.WriteFile(filepath.Join(data, hardware.MarkerName), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(data, disk.MarkerName), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 

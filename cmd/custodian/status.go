@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"custodian/admin"
-	"custodian/hardware"
+	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 )
 
@@ -18,9 +18,9 @@ import (
 type statusView struct {
 	Station string                `json:"station"`
 	Version string                `json:"version"`
-	Level   hardware.Level        `json:"level"`
+	Level   disk.Level            `json:"level"`
 	Counts  map[catalog.State]int `json:"counts"`
-	Health  hardware.Report       `json:"health"`
+	Health  disk.Report           `json:"health"`
 	Alerts  []admin.Alert         `json:"alerts"`
 	Docks   []struct {
 		ID     string `json:"id"`

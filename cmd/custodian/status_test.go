@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/admin"
-	"custodian/hardware"
+	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 )
 
@@ -31,10 +31,10 @@ func startAdmin(t *testing.T, token string) (configPath string, cat *catalog.Cat
 	}
 	t.Cleanup(func() { cat.Close() })
 	srv := admin.New(admin.Config{Station: "st01", Version: "test", Token: token,
-		Health: func() hardware.Report {
-			return hardware.Report{Level: hardware.LevelWarning, Volumes: []hardware.VolumeHealth{{
-				Role: "staging", Level: hardware.LevelWarning, TotalBytes: 100 << 30, FreeBytes: 10 << 30, Device: "sdb1",
-				Problems: []string{"space free 10.0% (warning below 15%)"}, SMART: hardware.SMART{Note: "smartctl not installed"}}}}
+		Health: func() disk.Report {
+			return disk.Report{Level: disk.LevelWarning, Volumes: []disk.VolumeHealth{{
+				Role: "staging", Level: disk.LevelWarning, TotalBytes: 100 << 30, FreeBytes: 10 << 30, Device: "sdb1",
+				Problems: []string{"space free 10.0% (warning below 15%)"}, SMART: disk.SMART{Note: "smartctl not installed"}}}}
 		},
 	}, cat, prometheus.NewRegistry(), nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

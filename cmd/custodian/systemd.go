@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"custodian/hardware"
+	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
 )
@@ -84,7 +84,7 @@ func (n notifier) Watchdog(ctx context.Context, check func() error) error {
 
 // healthCheck is the watchdog's proof of life: the catalog answers, staging
 // takes a write, and no volume is critical.
-func healthCheck(cat *catalog.Catalog, staging *staging.Staging, mon *hardware.Monitor) func() error {
+func healthCheck(cat *catalog.Catalog, staging *staging.Staging, mon *disk.Monitor) func() error {
 	return func() error {
 		if _, err := cat.Counts(); err != nil {
 			return fmt.Errorf("catalog unreadable: %w", err)

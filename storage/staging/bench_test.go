@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"testing"
 
-	"custodian/hardware"
+	"custodian/hardware/camera"
 	"custodian/internal/digest"
 )
 
@@ -76,7 +76,7 @@ func BenchmarkIngest(b *testing.B) {
 			os.RemoveAll(filepath.Join(dir, "staging"))
 			s, _ = Open(filepath.Join(dir, "staging"))
 			b.StartTimer()
-			f, err := hardware.OpenRegular(src)
+			f, err := camera.OpenRegular(src)
 			if err != nil {
 				b.Fatal(err)
 			}

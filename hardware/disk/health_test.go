@@ -1,4 +1,4 @@
-package hardware
+package disk
 
 import (
 	"bytes"

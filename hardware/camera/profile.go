@@ -1,6 +1,7 @@
-// Package hardware knows the devices custodian reads from: camera file-name
-// profiles, the devices table, dock contents and the station's storage health.
-package hardware
+// Package camera knows body cameras as custodian meets them on a dock: the
+// file-name profiles, the devices table, device sidecar files, and how to
+// open a camera's file without following a link.
+package camera
 
 import (
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"custodian/internal/text"
 )
 
 // ProfileSpec is a profile as data, the form a site writes in its config to
@@ -40,7 +43,7 @@ var knownGroups = map[string]bool{"device": true, "officer": true, "start": true
 // Compile checks a spec and builds its profile. It reports every problem at once.
 func Compile(s ProfileSpec) (*Profile, error) {
 	var errs []error
-	if !ValidID(s.Name) {
+	if !text.ValidID(s.Name) {
 		errs = append(errs, fmt.Errorf("name %q: want 1-32 letters, digits, '.', '_' or '-'", s.Name))
 	}
 	re, err := regexp.Compile(s.Pattern)
@@ -113,10 +116,10 @@ func (p *Profile) Parse(name string, loc *time.Location) Meta {
 		return ""
 	}
 	m.Parsed = true
-	if d := group("device"); ValidID(d) {
+	if d := group("device"); text.ValidID(d) {
 		m.Device = d
 	}
-	if o := group("officer"); ValidID(o) {
+	if o := group("officer"); text.ValidID(o) {
 		m.Officer = o
 	}
 	if s := group("start"); s != "" {

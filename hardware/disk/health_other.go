@@ -1,6 +1,6 @@
 //go:build !linux
 
-package hardware
+package disk
 
 import "errors"
 

@@ -1,4 +1,4 @@
-package hardware
+package disk
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"custodian/internal/text"
 )
 
 // SMART is what smartctl says about a disk. Passed is nil when the health
@@ -74,8 +76,8 @@ func parseSMART(b []byte) SMART {
 		return SMART{Note: "smartctl: unreadable output"}
 	}
 	s := SMART{
-		Model:        Printable(o.ModelName),
-		Serial:       Printable(o.SerialNumber),
+		Model:        text.Printable(o.ModelName),
+		Serial:       text.Printable(o.SerialNumber),
 		Temperature:  o.Temperature.Current,
 		PowerOnHours: o.PowerOnTime.Hours,
 	}
@@ -88,7 +90,7 @@ func parseSMART(b []byte) SMART {
 	for _, m := range o.Smartctl.Messages {
 		msgs = append(msgs, m.String)
 	}
-	s.Note = "smartctl: " + Printable(strings.Join(msgs, "; "))
+	s.Note = "smartctl: " + text.Printable(strings.Join(msgs, "; "))
 	if len(msgs) == 0 {
 		s.Note = fmt.Sprintf("smartctl: no health status (exit status %d)", o.Smartctl.ExitStatus)
 	}

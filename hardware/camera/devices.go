@@ -1,4 +1,4 @@
-package hardware
+package camera
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"custodian/internal/text"
 )
 
 // Device is one row of the devices table: which officer had a camera. Pooled
@@ -126,7 +128,7 @@ func ParseDeviceFile(name string, b []byte) (string, bool) {
 		serial, _, _ = strings.Cut(string(b), "\n")
 	}
 	serial = strings.TrimSpace(strings.TrimPrefix(serial, "\ufeff"))
-	return serial, ValidID(serial)
+	return serial, text.ValidID(serial)
 }
 
 func readSmallRegular(p string) ([]byte, error) {

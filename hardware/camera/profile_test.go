@@ -1,4 +1,4 @@
-package hardware
+package camera
 
 import (
 	"os"
@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
+
+	"custodian/internal/text"
 )
 
 var shanghai = time.FixedZone("CST", 8*3600)
@@ -49,7 +50,7 @@ func TestGAT947(t *testing.T) {
 		{"bad\xff\xfe.mp4", Meta{Ext: "mp4", Kind: "video"}},
 	}
 	for _, tc := range tests {
-		t.Run(Printable(tc.name), func(t *testing.T) {
+		t.Run(text.Printable(tc.name), func(t *testing.T) {
 			got := p.Parse(tc.name, shanghai)
 			if !got.Start.Equal(tc.want.Start) {
 				t.Errorf("start %v, want %v", got.Start, tc.want.Start)
@@ -89,26 +90,6 @@ func TestCompileReportsEveryProblem(t *testing.T) {
 	}
 	if _, err := NewProfiles([]ProfileSpec{{Name: "gat947", Pattern: "x"}}); err == nil {
 		t.Error("a site profile may not shadow a built-in")
-	}
-}
-
-func TestPrintable(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"J0123456_012345.MP4", "J0123456_012345.MP4"},
-		{"执法记录仪.mp4", "执法记录仪.mp4"},
-		{"bad\xffname", `bad\xffname`},
-		{"line\nbreak\x1b[31m", `line\u{a}break\u{1b}[31m`},
-		{"a\\b", `a\\b`},
-		{"rtl\u202etxt", `rtl\u{202e}txt`},
-	}
-	for _, tc := range tests {
-		if got := Printable(tc.in); got != tc.want {
-			t.Errorf("Printable(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-	long := Printable(strings.Repeat("\xff", 1000))
-	if len(long) > MaxPrintable+8 || !utf8.ValidString(long) {
-		t.Errorf("long name not bounded: %d bytes", len(long))
 	}
 }
 
@@ -200,32 +181,12 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		for _, p := range ps {
 			m := p.Parse(name, shanghai)
-			if m.Device != "" && !ValidID(m.Device) || m.Officer != "" && !ValidID(m.Officer) {
+			if m.Device != "" && !text.ValidID(m.Device) || m.Officer != "" && !text.ValidID(m.Officer) {
 				t.Fatalf("%s: unsafe id from %q: %+v", p.Name(), name, m)
 			}
 			if strings.ContainsAny(m.Ext, "/\\.\x00") || m.Seq < 0 {
 				t.Fatalf("%s: bad ext or seq from %q: %+v", p.Name(), name, m)
 			}
-		}
-	})
-}
-
-func FuzzPrintable(f *testing.F) {
-	for _, s := range []string{"plain", "bad\xff", "\x1b[2J", "执法", "a\\xff", "\u202e"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		p := Printable(s)
-		if !utf8.ValidString(p) {
-			t.Fatalf("invalid UTF-8 out of %q", s)
-		}
-		for _, r := range p {
-			if unsafeRune(r) && r != '\\' {
-				t.Fatalf("unsafe rune %U out of %q", r, s)
-			}
-		}
-		if len(p) > MaxPrintable+len("…")+12 {
-			t.Fatalf("unbounded: %d bytes", len(p))
 		}
 	})
 }
@@ -236,7 +197,7 @@ func FuzzParseDeviceFile(f *testing.F) {
 	f.Add("device.json", []byte(`{"device":"../x"}`))
 	f.Add("DEVICE.TXT", []byte("\ufeff\x00\xff"))
 	f.Fuzz(func(t *testing.T, name string, b []byte) {
-		if s, ok := ParseDeviceFile(name, b); ok && !ValidID(s) {
+		if s, ok := ParseDeviceFile(name, b); ok && !text.ValidID(s) {
 			t.Fatalf("unsafe serial %q", s)
 		}
 	})

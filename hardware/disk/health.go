@@ -1,4 +1,6 @@
-package hardware
+// Package disk watches the health of the station's storage: free space and
+// inodes, block-device errors and latency, SMART, and the mount marker.
+package disk
 
 import (
 	"bufio"

@@ -1,4 +1,6 @@
-package hardware
+// Package text makes untrusted names safe: the ids custodian accepts, and the
+// printable form of anything a device or a person typed.
+package text
 
 import (
 	"fmt"
