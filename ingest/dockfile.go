@@ -14,6 +14,7 @@ import (
 	"custodian/internal/digest"
 	"custodian/internal/text"
 	"custodian/storage/catalog"
+	"custodian/storage/staging"
 )
 
 // ingest takes one complete file from a camera: copy through the hash into
@@ -56,30 +57,42 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 		d.fail(c, ErrKindRead, err)
 		return
 	}
-	blob, err := d.env.Staging.Put(ctx, src, c.info.Size())
-	src.Close()
-	if err != nil {
-		if ctx.Err() != nil {
-			return // shutting down; the camera keeps the file
-		}
-		d.fail(c, errKind(err), err)
-		return
-	}
-	// The camera must not have touched the file while it was copied.
-	if fi, err := os.Lstat(c.path); err != nil || fi.Size() != c.info.Size() || !fi.ModTime().Equal(c.info.ModTime()) {
-		d.dropUnreferenced(blob.SHA256)
-		d.fail(c, ErrKindChanged, fmt.Errorf("source changed while copying"))
-		return
-	}
+	// The record is committed while staging holds the blob's lock, so no
+	// retention step can remove the blob between its rename and its record.
 	now := d.env.Now().UTC()
-	rec.SHA256, rec.Size = blob.SHA256, blob.Size
-	rec.State, rec.StagedAt, rec.VerifiedAt = catalog.StateVerified, now, now
-	log.Info("staged", keySHA, blob.SHA256, keySize, blob.Size)
-
-	saved, created, err := d.env.Catalog.Add(rec, catalog.Event{Type: catalog.EventIngested,
-		Detail: fmt.Sprintf("dock %s slot %s file %s", d.cfg.ID, text.Printable(c.slot), rec.RelPath)})
-	if err != nil {
-		d.fail(c, ErrKindCatalog, err)
+	var saved catalog.Recording
+	var created bool
+	blob, err := d.env.Staging.Put(ctx, src, c.info.Size(), func(blob staging.Blob) error {
+		// The camera must not have touched the file while it was copied.
+		if fi, err := os.Lstat(c.path); err != nil || fi.Size() != c.info.Size() || !fi.ModTime().Equal(c.info.ModTime()) {
+			return errSourceChanged
+		}
+		rec.SHA256, rec.Size = blob.SHA256, blob.Size
+		rec.State, rec.StagedAt, rec.VerifiedAt = catalog.StateVerified, now, now
+		log.Info("staged", keySHA, blob.SHA256, keySize, blob.Size)
+		var err error
+		saved, created, err = d.env.Catalog.Add(rec, catalog.Event{Type: catalog.EventIngested,
+			Detail: fmt.Sprintf("dock %s slot %s file %s", d.cfg.ID, text.Printable(c.slot), rec.RelPath)})
+		if err != nil {
+			return &catalogError{err}
+		}
+		return nil
+	})
+	src.Close()
+	var ce *catalogError
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return // shutting down; the camera keeps the file
+	case errors.Is(err, errSourceChanged):
+		d.dropUnreferenced(blob.SHA256)
+		d.fail(c, ErrKindChanged, err)
+		return
+	case errors.As(err, &ce):
+		d.fail(c, ErrKindCatalog, ce.err)
+		return
+	default:
+		d.fail(c, errKind(err), err)
 		return
 	}
 	if !created && (saved.State == catalog.StateMissing || saved.State == catalog.StateCorrupt) {
@@ -216,15 +229,24 @@ func (d *Dock) resumeReleases() {
 	}
 }
 
+// errSourceChanged: the camera's file changed while it was copied.
+var errSourceChanged = errors.New("source changed while copying")
+
+// catalogError marks a catalog failure inside a staging commit.
+type catalogError struct{ err error }
+
+func (e *catalogError) Error() string { return e.err.Error() }
+func (e *catalogError) Unwrap() error { return e.err }
+
 // dropUnreferenced removes a blob just written for a copy that turned out to
 // be bad, unless a catalogued recording shares its content. The camera still
 // holds the file, so nothing is lost.
 func (d *Dock) dropUnreferenced(sha string) {
-	recs, err := d.env.Catalog.BySHA(sha)
-	if err != nil || len(recs) > 0 {
-		return
-	}
-	if err := os.Remove(d.env.Staging.Path(sha)); err != nil {
+	_, err := d.env.Staging.Remove(sha, func() (bool, error) {
+		recs, err := d.env.Catalog.BySHA(sha)
+		return len(recs) > 0, err
+	})
+	if err != nil {
 		d.env.Log.Warn("could not remove unusable staged copy", keySHA, sha, keyErr, err)
 	}
 }

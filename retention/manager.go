@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -307,23 +305,20 @@ func (g *Manager) carryOut(ctx context.Context, a Action) error {
 	return fmt.Errorf("unknown action %q", a.Kind)
 }
 
-// removeBlob deletes r's staged bytes unless another recording of the same
-// content still has its local copy there; the last one to let go removes it,
-// so no record ever claims a local copy that is gone.
+// removeBlob asks staging to delete r's bytes unless another recording of
+// the same content still has its local copy there; the last one to let go
+// removes it, so no record ever claims a local copy that is gone.
 func (g *Manager) removeBlob(r catalog.Recording) error {
-	others, err := g.cat.BySHA(r.SHA256)
-	if err != nil {
-		return err
-	}
-	for _, o := range others {
-		if o.ID != r.ID && o.HasLocalCopy() {
-			return nil
+	_, err := g.staging.Remove(r.SHA256, func() (bool, error) {
+		others, err := g.cat.BySHA(r.SHA256)
+		for _, o := range others {
+			if o.ID != r.ID && o.HasLocalCopy() {
+				return true, err
+			}
 		}
-	}
-	if err := os.Remove(g.staging.Path(r.SHA256)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove staged copy: %w", err)
-	}
-	return nil
+		return false, err
+	})
+	return err
 }
 
 func (g *Manager) unmark(ctx context.Context, r catalog.Recording, actor, why string) error {

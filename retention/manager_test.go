@@ -51,7 +51,7 @@ func newEnv(t *testing.T, stagingDir string) *env {
 // ingest stages bytes and records them as a verified dock recording.
 func (e *env) ingest(t *testing.T, data []byte, started time.Time, officer string) catalog.Recording {
 	t.Helper()
-	blob, err := e.staging.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
+	blob, err := e.staging.Put(context.Background(), bytes.NewReader(data), int64(len(data)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestEvictSharedBlob(t *testing.T) {
 	e := newEnv(t, t.TempDir())
 	data := []byte("same bytes from two cameras")
 	a := e.ingest(t, data, e.Now().Add(-time.Hour), "1")
-	blob, _ := e.staging.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
+	blob, _ := e.staging.Put(context.Background(), bytes.NewReader(data), int64(len(data)), nil)
 	b, _, err := e.cat.Add(catalog.Recording{Station: "st01", Source: catalog.SourceDock, SourceID: "dock-a",
 		Device: "J0000002", Name: "other.mp4", StartedAt: e.Now().Add(-time.Hour).UTC(), ReceivedAt: e.Now().UTC(),
 		SHA256: blob.SHA256, Size: blob.Size, State: catalog.StateVerified})

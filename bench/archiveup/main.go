@@ -55,7 +55,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		blob, err := st.Put(ctx, f, -1)
+		blob, err := st.Put(ctx, f, -1, nil)
 		f.Close()
 		if err != nil {
 			return err

@@ -80,7 +80,7 @@ func BenchmarkIngest(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := s.Put(context.Background(), f, size); err != nil {
+			if _, err := s.Put(context.Background(), f, size, nil); err != nil {
 				b.Fatal(err)
 			}
 			f.Close()
@@ -118,7 +118,7 @@ func BenchmarkPutMemory(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				f, _ := os.Open(src)
-				if _, err := s.Put(context.Background(), f, size); err != nil {
+				if _, err := s.Put(context.Background(), f, size, nil); err != nil {
 					b.Fatal(err)
 				}
 				f.Close()

@@ -19,7 +19,7 @@ func TestScrub(t *testing.T) {
 	s := openTestStaging(t, t.TempDir())
 	c := catalogtest.Open(t, catalog.Options{Now: func() time.Time { return catalogtest.T0 }})
 	add := func(body string, state catalog.State) catalog.Recording {
-		b, err := s.Put(context.Background(), bytes.NewReader([]byte(body)), int64(len(body)))
+		b, err := s.Put(context.Background(), bytes.NewReader([]byte(body)), int64(len(body)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,6 +33,10 @@ type Staging struct {
 	dir string
 	tmp string
 	buf sync.Pool
+	// locks serialise writers and the remover of one hash: a blob is never
+	// removed between its rename and the commit of the record that names it.
+	// Hashes share a lock by their first byte; a collision only waits.
+	locks [256]sync.Mutex
 }
 
 // CopyBufferSize is the read size of one copy step; large enough for
@@ -70,7 +74,11 @@ type Blob struct {
 // name, fsync of the directories. It then re-reads the blob from disk, not
 // from the page cache, and checks the hash again. On any error the temp file
 // is removed and the blob is not to be trusted.
-func (s *Staging) Put(ctx context.Context, src io.Reader, size int64) (Blob, error) {
+//
+// commit, when set, runs after the verification while the blob's lock is
+// held, so no Remove can take the blob before commit has recorded it; its
+// error is Put's. The blob stays in place either way.
+func (s *Staging) Put(ctx context.Context, src io.Reader, size int64, commit func(Blob) error) (Blob, error) {
 	// Refuse up front rather than fill the disk and delete the attempt again
 	// on every retry; ENOSPC during the write remains the backstop.
 	if free, err := s.Free(); err == nil && size > 0 && free < size {
@@ -85,19 +93,71 @@ func (s *Staging) Put(ctx context.Context, src io.Reader, size int64) (Blob, err
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("stage: close %s: %w", tmp, cerr)
 	}
-	if err == nil {
-		err = s.commit(tmp, blob.SHA256)
-	}
 	if err != nil {
-		if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			err = errors.Join(err, fmt.Errorf("remove partial copy: %w", rerr))
-		}
-		return Blob{}, err
+		return Blob{}, s.dropTemp(tmp, err)
+	}
+	defer s.lock(blob.SHA256)()
+	if err := s.commit(tmp, blob.SHA256); err != nil {
+		return Blob{}, s.dropTemp(tmp, err)
 	}
 	if err := s.Verify(blob.SHA256, blob.Size); err != nil {
 		return Blob{}, err
 	}
+	if commit != nil {
+		if err := commit(blob); err != nil {
+			return blob, err
+		}
+	}
 	return blob, nil
+}
+
+// dropTemp removes the temp file of a failed copy.
+func (s *Staging) dropTemp(tmp string, err error) error {
+	if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		err = errors.Join(err, fmt.Errorf("remove partial copy: %w", rerr))
+	}
+	return err
+}
+
+// lock takes the lock of sha's blob and returns its unlock.
+func (s *Staging) lock(sha string) func() {
+	var i byte
+	if len(sha) >= 2 {
+		if b, err := hex.DecodeString(sha[:2]); err == nil {
+			i = b[0]
+		}
+	}
+	s.locks[i].Lock()
+	return s.locks[i].Unlock
+}
+
+// Remove deletes the blob sha unless inUse, asked while the blob's lock is
+// held, says a recording still needs it. It is the only code that removes a
+// blob: the check and the removal cannot be split by a writer of the same
+// content, which takes the same lock until its record is committed. A blob
+// already gone is no error.
+func (s *Staging) Remove(sha string, inUse func() (bool, error)) (removed bool, err error) {
+	if !digest.Valid(sha) {
+		return false, fmt.Errorf("remove %q: not a sha256", sha)
+	}
+	defer s.lock(sha)()
+	used, err := inUse()
+	if err != nil {
+		return false, fmt.Errorf("remove %s: %w", sha, err)
+	}
+	if used {
+		return false, nil
+	}
+	if err := os.Remove(s.Path(sha)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("remove staged copy %s: %w", sha, err)
+	}
+	if err := SyncDir(filepath.Dir(s.Path(sha))); err != nil {
+		return true, fmt.Errorf("remove staged copy %s: %w", sha, err)
+	}
+	return true, nil
 }
 
 func (s *Staging) write(ctx context.Context, f *os.File, src io.Reader, size int64) (Blob, error) {
@@ -161,6 +221,7 @@ func (s *Staging) Adopt(path, sha string, size int64) (Blob, error) {
 	if err != nil {
 		return Blob{}, fmt.Errorf("adopt: fsync %s: %w", path, err)
 	}
+	defer s.lock(sha)()
 	if err := s.commit(path, sha); err != nil {
 		return Blob{}, fmt.Errorf("adopt %s: %w", path, err)
 	}

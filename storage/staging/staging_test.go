@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func tmpEntries(t *testing.T, s *Staging) int {
 func TestStagingPut(t *testing.T) {
 	s := openTestStaging(t, t.TempDir())
 	data := bytes.Repeat([]byte("evidence"), 300000)
-	blob, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
+	blob, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestStagingPut(t *testing.T) {
 	if err := s.Verify(blob.SHA256, blob.Size); !errors.Is(err, digest.ErrMismatch) && !errors.Is(err, ErrShortCopy) {
 		t.Fatalf("verify of rotten blob: %v", err)
 	}
-	if _, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data))); err != nil {
+	if _, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data)), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Verify(blob.SHA256, blob.Size); err != nil {
@@ -76,7 +77,7 @@ func TestStagingPut(t *testing.T) {
 func TestStagingVerifyDetectsSameSizeTamper(t *testing.T) {
 	s := openTestStaging(t, t.TempDir())
 	data := []byte("0123456789")
-	blob, _ := s.Put(context.Background(), bytes.NewReader(data), 10)
+	blob, _ := s.Put(context.Background(), bytes.NewReader(data), 10, nil)
 	os.WriteFile(s.Path(blob.SHA256), []byte("0123456788"), 0o640)
 	err := s.Verify(blob.SHA256, 10)
 	var hm *digest.MismatchError
@@ -121,7 +122,7 @@ func TestStagingPutFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openTestStaging(t, t.TempDir())
-			_, err := s.Put(tc.ctx, tc.src, tc.size)
+			_, err := s.Put(tc.ctx, tc.src, tc.size, nil)
 			if !tc.check(err) {
 				t.Fatalf("err = %v", err)
 			}
@@ -142,12 +143,12 @@ func TestStagingFullDisk(t *testing.T) {
 	testenv.MountTmpfs(t, dir, "1m")
 	s := openTestStaging(t, filepath.Join(dir, "staging"))
 	data := make([]byte, 2<<20)
-	_, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
+	_, err := s.Put(context.Background(), bytes.NewReader(data), int64(len(data)), nil)
 	if !errors.Is(err, ErrFull) {
 		t.Fatalf("err %v, want ErrFull", err)
 	}
 	// Size unknown up front: the write itself hits ENOSPC.
-	_, err = s.Put(context.Background(), bytes.NewReader(data), -1)
+	_, err = s.Put(context.Background(), bytes.NewReader(data), -1, nil)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("err %v, want ENOSPC", err)
 	}
@@ -156,7 +157,7 @@ func TestStagingFullDisk(t *testing.T) {
 	}
 	// Space comes back: the same copy works.
 	small := []byte("fits")
-	if _, err := s.Put(context.Background(), bytes.NewReader(small), 4); err != nil {
+	if _, err := s.Put(context.Background(), bytes.NewReader(small), 4, nil); err != nil {
 		t.Fatalf("after the disk emptied: %v", err)
 	}
 }
@@ -167,10 +168,10 @@ func TestReconcile(t *testing.T) {
 	c := catalogtest.Open(t, catalog.Options{Now: func() time.Time { return catalogtest.T0 }})
 	ctx := context.Background()
 
-	kept, _ := s.Put(ctx, bytes.NewReader([]byte("kept")), 4)
-	gone, _ := s.Put(ctx, bytes.NewReader([]byte("gone")), 4)
-	shrunk, _ := s.Put(ctx, bytes.NewReader([]byte("shrunk")), 6)
-	orphan, _ := s.Put(ctx, bytes.NewReader([]byte("orphan")), 6)
+	kept, _ := s.Put(ctx, bytes.NewReader([]byte("kept")), 4, nil)
+	gone, _ := s.Put(ctx, bytes.NewReader([]byte("gone")), 4, nil)
+	shrunk, _ := s.Put(ctx, bytes.NewReader([]byte("shrunk")), 6, nil)
+	orphan, _ := s.Put(ctx, bytes.NewReader([]byte("orphan")), 6, nil)
 	for i, b := range []Blob{kept, gone, shrunk} {
 		r := catalogtest.Record("D1", "1", string(rune('a'+i)), b.SHA256, catalogtest.T0)
 		r.Size = b.Size
@@ -178,7 +179,7 @@ func TestReconcile(t *testing.T) {
 	}
 	// A room segment moved into staging just before a crash: recorded as
 	// staged, its copy in place, its verification not yet recorded.
-	sealed, _ := s.Put(ctx, bytes.NewReader([]byte("segment")), 7)
+	sealed, _ := s.Put(ctx, bytes.NewReader([]byte("segment")), 7, nil)
 	seg := catalogtest.Record("", "", "seg.mp4", sealed.SHA256, catalogtest.T0)
 	seg.Size, seg.State = sealed.Size, catalog.StateStaged
 	c.Add(seg)
@@ -210,5 +211,80 @@ func TestReconcile(t *testing.T) {
 	rep, _ = Reconcile(c, s, slog.New(slog.DiscardHandler))
 	if len(rep.Missing) != 0 || len(rep.PartialRemoved) != 0 || len(rep.Verified) != 0 {
 		t.Fatalf("second reconcile %+v", rep)
+	}
+}
+
+func TestRemoveAsksUnderTheBlobLock(t *testing.T) {
+	s := openTestStaging(t, t.TempDir())
+	ctx := context.Background()
+	data := []byte("the same footage, docked twice")
+	blob, err := s.Put(ctx, bytes.NewReader(data), int64(len(data)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := s.Remove(blob.SHA256, func() (bool, error) { return true, nil }); removed || err != nil {
+		t.Fatalf("removed a blob in use: %v %v", removed, err)
+	}
+	if _, err := s.Stat(blob.SHA256); err != nil {
+		t.Fatal(err)
+	}
+
+	// A second copy of the same content is committing its record while
+	// retention lets go of the first: Remove must wait, then see the record.
+	var mu sync.Mutex
+	recorded := false
+	inCommit, release := make(chan struct{}), make(chan struct{})
+	putDone := make(chan error)
+	go func() {
+		_, err := s.Put(ctx, bytes.NewReader(data), int64(len(data)), func(Blob) error {
+			close(inCommit)
+			<-release
+			mu.Lock()
+			recorded = true
+			mu.Unlock()
+			return nil
+		})
+		putDone <- err
+	}()
+	<-inCommit
+	removeDone := make(chan bool)
+	go func() {
+		removed, err := s.Remove(blob.SHA256, func() (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return recorded, nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		removeDone <- removed
+	}()
+	select {
+	case <-removeDone:
+		t.Fatal("Remove ran while a writer of the same content held the blob")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-putDone; err != nil {
+		t.Fatal(err)
+	}
+	if <-removeDone {
+		t.Fatal("Remove took the blob of a record committed under its lock")
+	}
+	if err := s.Verify(blob.SHA256, blob.Size); err != nil {
+		t.Fatal(err)
+	}
+
+	if removed, err := s.Remove(blob.SHA256, func() (bool, error) { return false, nil }); !removed || err != nil {
+		t.Fatalf("unused blob not removed: %v %v", removed, err)
+	}
+	if _, err := s.Stat(blob.SHA256); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("blob still there: %v", err)
+	}
+	if removed, err := s.Remove(blob.SHA256, func() (bool, error) { return false, nil }); removed || err != nil {
+		t.Fatalf("second remove: %v %v", removed, err)
+	}
+	if _, err := s.Remove("../../etc/passwd", func() (bool, error) { return false, nil }); err == nil {
+		t.Fatal("removed by a name that is not a hash")
 	}
 }

@@ -50,7 +50,7 @@ func newUploaderEnv(t *testing.T) *uploaderEnv {
 // addVerified stages data and records it as verified at the given time.
 func (e *uploaderEnv) addVerified(t *testing.T, name string, data []byte, verifiedAt time.Time) catalog.Recording {
 	t.Helper()
-	blob, err := e.staging.Put(context.Background(), bytes.NewReader(data), int64(len(data)))
+	blob, err := e.staging.Put(context.Background(), bytes.NewReader(data), int64(len(data)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
