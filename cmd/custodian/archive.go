@@ -81,23 +81,9 @@ func openArchive(cfg *Config) (*archive.Client, error) {
 	return archive.New(sc)
 }
 
-// retainUntil is the lock date of a recording: its start plus the standard
-// period, in calendar months of the station's zone, rounded up to the
-// second S3 keeps. A start so far back that the period ended before the
-// station received the file (a camera clock reset to 2000) would be a lock
-// date in the past, which S3 refuses: then the period counts from receipt,
-// which is never shorter.
-func retainUntil(p retention.Period, loc *time.Location) func(catalog.Recording) time.Time {
-	return func(r catalog.Recording) time.Time {
-		t := p.AddTo(r.StartedAt, loc)
-		if t.Before(r.ReceivedAt) {
-			t = p.AddTo(r.ReceivedAt, loc)
-		}
-		if t2 := t.Truncate(time.Second); !t2.Equal(t) {
-			t = t2.Add(time.Second)
-		}
-		return t
-	}
+// lockDate is the archive lock of a recording: retention's date, the only one.
+func lockDate(p retention.Policy) func(catalog.Recording) time.Time {
+	return func(r catalog.Recording) time.Time { return p.RetainUntil(&r) }
 }
 
 // newUploader wires the archive uploader for serve.
@@ -107,7 +93,7 @@ func newUploader(cfg *Config, a *archive.Client, cat *catalog.Catalog, st *stagi
 		Version:        version,
 		MaxUploads:     cfg.Archive.MaxUploads,
 		BandwidthLimit: cfg.Archive.Bandwidth(),
-		RetainUntil:    retainUntil(cfg.StandardPeriod(), cfg.Location()),
+		RetainUntil:    lockDate(cfg.RetentionPolicy()),
 	}, cat, st, a, log, m)
 }
 

@@ -186,7 +186,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { return scrub.Run(gctx) })
 	if store != nil {
 		shipper := upload.AuditShipper{Catalog: cat, Store: store, Station: cfg.Station, Interval: 5 * time.Minute,
-			Lock: cfg.StandardPeriod().AddTo(time.Now(), time.UTC).Sub(time.Now()), Log: log}
+			RetainUntil: func(t time.Time) time.Time {
+				return cfg.RetentionPolicy().RetainUntil(&catalog.Recording{StartedAt: t, ReceivedAt: t})
+			}, Log: log}
 		g.Go(func() error { return shipper.Run(gctx) })
 	}
 	for _, r := range rooms {

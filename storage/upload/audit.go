@@ -110,10 +110,10 @@ type AuditShipper struct {
 	Store    archive.ObjectStore
 	Station  string
 	Interval time.Duration
-	// Lock is how long each chunk is locked in COMPLIANCE mode; a legal
-	// hold keeps it beyond that.
-	Lock time.Duration
-	Log  *slog.Logger
+	// RetainUntil is the COMPLIANCE lock date of a chunk closed at t (the
+	// retention rule's); a legal hold keeps it beyond that.
+	RetainUntil func(t time.Time) time.Time
+	Log         *slog.Logger
 }
 
 // Run ships every Interval until ctx is done.
@@ -121,7 +121,7 @@ func (a AuditShipper) Run(ctx context.Context) error {
 	t := time.NewTicker(a.Interval)
 	defer t.Stop()
 	for {
-		if _, err := ShipAudit(ctx, a.Catalog, a.Store, a.Station, time.Now().Add(a.Lock), a.Log); err != nil && ctx.Err() == nil {
+		if _, err := ShipAudit(ctx, a.Catalog, a.Store, a.Station, a.RetainUntil(time.Now()), a.Log); err != nil && ctx.Err() == nil {
 			a.Log.Warn("custody trail not archived yet; will try again", "err", err)
 		}
 		select {

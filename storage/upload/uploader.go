@@ -518,8 +518,9 @@ func (l limitedReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// retainUntil is the lock date of r, never earlier than MinLock from now,
-// rounded up to the second S3 keeps.
+// retainUntil is retention's date for r, moved to MinLock from now when it
+// has passed already: S3 refuses a lock date in the past. The planner
+// still sees the date retention gives.
 func (u *Uploader) retainUntil(r catalog.Recording) time.Time {
 	t := u.cfg.RetainUntil(r)
 	if floor := u.cfg.Now().Add(u.cfg.MinLock); t.Before(floor) {
