@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"custodian/storage/catalog"
+	"custodian/storage/catalog/catalogtest"
 	"custodian/storage/staging"
 )
 
@@ -66,12 +67,7 @@ func BenchmarkPlan(b *testing.B) {
 func BenchmarkSweep(b *testing.B) {
 	n := benchN(b)
 	now := time.Now()
-	dir := b.TempDir()
-	cat, err := catalog.Open(filepath.Join(dir, "custodian.db"), catalog.Options{NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cat.Close()
+	cat := catalogtest.Open(b, catalog.Options{NoSync: true})
 	for _, r := range benchRecords(n, now) {
 		r.StartedAt = now.Add(-time.Duration(r.ID%(90*24)) * time.Hour) // inside retention: no actions
 		r.EvictedAt = r.ArchivedAt.Add(time.Hour)
@@ -79,7 +75,7 @@ func BenchmarkSweep(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	st, _ := staging.Open(filepath.Join(dir, "staging"))
+	st, _ := staging.Open(filepath.Join(b.TempDir(), "staging"))
 	g := New(Config{Policy: Policy{Standard: Period{Months: 6}, Location: cst}}, cat, st, nil, quiet, nil)
 	b.ReportAllocs()
 	b.ResetTimer()

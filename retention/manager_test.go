@@ -16,7 +16,9 @@ import (
 
 	"custodian/internal/miniotest"
 	"custodian/storage/archive"
+	"custodian/storage/archive/archivetest"
 	"custodian/storage/catalog"
+	"custodian/storage/catalog/catalogtest"
 	"custodian/storage/staging"
 	"custodian/storage/upload"
 
@@ -36,12 +38,8 @@ func (e *env) set(t time.Time) { e.mu.Lock(); e.now = t; e.mu.Unlock() }
 func newEnv(t *testing.T, stagingDir string) *env {
 	t.Helper()
 	e := &env{now: time.Now()}
+	e.cat = catalogtest.Open(t, catalog.Options{Now: e.Now})
 	var err error
-	e.cat, err = catalog.Open(filepath.Join(t.TempDir(), "custodian.db"), catalog.Options{Now: e.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.cat.Close() })
 	if e.staging, err = staging.Open(stagingDir); err != nil {
 		t.Fatal(err)
 	}
@@ -200,17 +198,8 @@ func TestRetentionOnMinIO(t *testing.T) {
 	}
 }
 
-// fakeArchive records calls; retention's unit tests need no server.
-type fakeArchive struct{ holds map[string]bool }
-
-func (f *fakeArchive) SetLegalHold(_ context.Context, key, _ string, on bool) error {
-	f.holds[key] = on
-	return nil
-}
-func (f *fakeArchive) SetCases(context.Context, string, string, []string) error { return nil }
-func (f *fakeArchive) MarkDeleted(context.Context, string) (string, error)      { return "marker", nil }
-func (f *fakeArchive) Undelete(context.Context, string, string) error           { return nil }
-func (f *fakeArchive) Remove(context.Context, string, string) error             { return nil }
+// retention runs on the same fake archive as every other package.
+var _ Archive = (*archivetest.Fake)(nil)
 
 // A staging disk that is full: the sweeper evicts what the archive holds,
 // never an unarchived copy, and says it is still short so docks pause.
@@ -228,7 +217,7 @@ func TestSweeperFullDiskNeverDeletesUnarchived(t *testing.T) {
 		return nil
 	})
 	g := New(Config{Policy: Policy{Standard: Period{Months: 6}, MinFree: 100 << 20}, Now: e.Now},
-		e.cat, e.staging, &fakeArchive{holds: map[string]bool{}}, quiet, nil)
+		e.cat, e.staging, archivetest.NewFake(archivetest.PartSize), quiet, nil)
 	res, err := g.Sweep(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +245,7 @@ func TestSweeperFullDiskNeverDeletesUnarchived(t *testing.T) {
 // recording held during grace is restored at once.
 func TestHoldRules(t *testing.T) {
 	e := newEnv(t, t.TempDir())
-	fa := &fakeArchive{holds: map[string]bool{}}
+	fa := archivetest.NewFake(archivetest.PartSize)
 	g := New(Config{Policy: Policy{Standard: Period{Months: 6}}, Now: e.Now}, e.cat, e.staging, fa, quiet, nil)
 	ctx := context.Background()
 	r := e.ingest(t, []byte("some footage"), e.Now().Add(-time.Hour), "100001")
@@ -355,7 +344,7 @@ func TestEvictSharedBlob(t *testing.T) {
 	}
 	archive(a.ID, e.Now().Add(-8*24*time.Hour)) // due for eviction
 	archive(b.ID, e.Now())                      // not yet
-	g := New(Config{Policy: Policy{Standard: Period{Months: 6}}, Now: e.Now}, e.cat, e.staging, &fakeArchive{holds: map[string]bool{}}, quiet, nil)
+	g := New(Config{Policy: Policy{Standard: Period{Months: 6}}, Now: e.Now}, e.cat, e.staging, archivetest.NewFake(archivetest.PartSize), quiet, nil)
 	if _, err := g.Sweep(context.Background()); err != nil {
 		t.Fatal(err)
 	}

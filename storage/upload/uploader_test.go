@@ -17,6 +17,7 @@ import (
 	"custodian/storage/archive"
 	"custodian/storage/archive/archivetest"
 	"custodian/storage/catalog"
+	"custodian/storage/catalog/catalogtest"
 	"custodian/storage/staging"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,11 +35,7 @@ type uploaderEnv struct {
 func newUploaderEnv(t *testing.T) *uploaderEnv {
 	t.Helper()
 	dir := t.TempDir()
-	cat, err := catalog.Open(filepath.Join(dir, "custodian.db"), catalog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
+	cat := catalogtest.Open(t, catalog.Options{})
 	st, err := staging.Open(filepath.Join(dir, "staging"))
 	if err != nil {
 		t.Fatal(err)

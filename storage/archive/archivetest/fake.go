@@ -47,6 +47,8 @@ type fakeVersion struct {
 	checksum string
 	until    time.Time
 	hold     bool
+	marker   bool // a delete marker, not an object
+	cases    []string
 }
 
 type fakeUpload struct {
@@ -221,10 +223,13 @@ func (f *Fake) version(key, id string) (*fakeVersion, error) {
 		return nil, fmt.Errorf("head %s: %w", key, archive.ErrObjectNotFound)
 	}
 	if id == "" {
-		return vs[len(vs)-1], nil
+		if v := vs[len(vs)-1]; !v.marker {
+			return v, nil
+		}
+		return nil, fmt.Errorf("head %s: %w", key, archive.ErrObjectNotFound)
 	}
 	for _, v := range vs {
-		if v.id == id {
+		if v.id == id && !v.marker {
 			return v, nil
 		}
 	}
@@ -273,18 +278,85 @@ func (f *Fake) Abort(_ context.Context, _, uploadID string) error {
 	return nil
 }
 
+// Remove deletes one version, or a delete marker, as a locked bucket
+// allows: never a version under legal hold or before its retain-until.
 func (f *Fake) Remove(_ context.Context, key, versionID string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.fault("remove", key); err != nil {
+		return err
+	}
+	vs := f.objects[key]
+	for i, v := range vs {
+		if v.id != versionID {
+			continue
+		}
+		if !v.marker && (v.hold || f.now().Before(v.until)) {
+			return &archive.Error{Op: "remove", Key: key, Kind: archive.KindAuth, Code: "AccessDenied",
+				Err: errors.New("object is WORM protected and cannot be deleted")}
+		}
+		f.objects[key] = append(vs[:i:i], vs[i+1:]...)
+		return nil
+	}
+	return fmt.Errorf("remove %s: %w", key, archive.ErrObjectNotFound)
+}
+
+// SetLegalHold turns a version's legal hold on or off.
+func (f *Fake) SetLegalHold(_ context.Context, key, versionID string, on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fault("legal hold", key); err != nil {
+		return err
+	}
 	v, err := f.version(key, versionID)
 	if err != nil {
 		return err
 	}
-	if v.hold || f.now().Before(v.until) {
-		return &archive.Error{Op: "remove", Key: key, Kind: archive.KindAuth, Code: "AccessDenied",
-			Err: errors.New("object is WORM protected and cannot be deleted")}
+	v.hold = on
+	return nil
+}
+
+// SetCases tags a version with its case numbers.
+func (f *Fake) SetCases(_ context.Context, key, versionID string, cases []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fault("tag", key); err != nil {
+		return err
 	}
-	return errors.New("fake: removing an expired version is not implemented")
+	v, err := f.version(key, versionID)
+	if err != nil {
+		return err
+	}
+	v.cases = append([]string(nil), cases...)
+	return nil
+}
+
+// Cases are the case numbers a version is tagged with.
+func (f *Fake) Cases(key, versionID string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, err := f.version(key, versionID); err == nil {
+		return append([]string(nil), v.cases...)
+	}
+	return nil
+}
+
+// MarkDeleted puts a delete marker on key and returns its version id.
+func (f *Fake) MarkDeleted(_ context.Context, key string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fault("mark deleted", key); err != nil {
+		return "", err
+	}
+	f.seq++
+	m := &fakeVersion{id: fmt.Sprintf("v%d", f.seq), marker: true}
+	f.objects[key] = append(f.objects[key], m)
+	return m.id, nil
+}
+
+// Undelete removes the delete marker a MarkDeleted made.
+func (f *Fake) Undelete(ctx context.Context, key, marker string) error {
+	return f.Remove(ctx, key, marker)
 }
 
 func (f *Fake) Versions(_ context.Context, key string) ([]string, error) {
