@@ -13,6 +13,12 @@ if [ ! -x "$TOOLS/minio" ]; then
   GOBIN="$TOOLS" go install "github.com/minio/minio@$MINIO_VERSION"
 fi
 
+STATICCHECK_VERSION=v0.8.2
+if [ ! -x "$TOOLS/staticcheck" ]; then
+  echo "deps: building staticcheck $STATICCHECK_VERSION (cached in .cache/bin)"
+  GOBIN="$TOOLS" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+
 # Debian packages: command -> package.
 declare -A need=(
   [ffprobe]=ffmpeg

@@ -64,17 +64,16 @@ func BenchmarkIngest(b *testing.B) {
 	dir := b.TempDir()
 	src := benchSource(b, dir, size)
 	b.Run("custodian", func(b *testing.B) {
-		s, err := Open(filepath.Join(dir, "staging"))
-		if err != nil {
-			b.Fatal(err)
-		}
 		b.SetBytes(size)
 		b.ReportAllocs()
 		for b.Loop() {
 			b.StopTimer()
 			cold(b, src)
 			os.RemoveAll(filepath.Join(dir, "staging"))
-			s, _ = Open(filepath.Join(dir, "staging"))
+			s, err := Open(filepath.Join(dir, "staging"))
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.StartTimer()
 			f, err := camera.OpenRegular(src)
 			if err != nil {
