@@ -140,6 +140,9 @@ func NewDock(cfg DockConfig, env Env) *Dock {
 	}
 }
 
+// ID is the dock's id from the config.
+func (d *Dock) ID() string { return d.cfg.ID }
+
 // Run scans the dock until ctx is done: at start, every ScanInterval, soon
 // after a filesystem event, and when a settling file should be complete. A
 // copy in flight at shutdown is abandoned and its temp file removed; the

@@ -18,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"golang.org/x/sync/errgroup"
 
 	"custodian/admin"
 	"custodian/ingest"
@@ -31,8 +30,9 @@ import (
 const defaultConfigPath = "/etc/custodian/custodian.yaml"
 
 // serve runs the daemon. It reads top to bottom like the architecture: load
-// config, open catalog and staging, reconcile, start sources, serve admin.
-// Shutdown runs in reverse: intake stops first, the catalog closes last.
+// config, open catalog and staging, reconcile, build the archive, sources
+// and retention, serve admin, then run every part under the supervisor,
+// which stops them in reverse order: intake first, the catalog closes last.
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -45,40 +45,108 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	profiles, err := camera.NewProfiles(cfg.Profiles)
-	if err != nil {
-		return configError{err} // validated already; kept for safety
-	}
-
-	// Without its marker the data disk is not mounted: writing now would
-	// fill the root filesystem with evidence nobody will find.
-	if cfg.Storage.RequireMarker {
-		if err := disk.CheckMarker(filepath.Join(cfg.DataDir, disk.MarkerName)); err != nil {
-			return err
-		}
-	}
-	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{})
+	st, err := openStore(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer cat.Close()
-	stage, err := staging.Open(filepath.Join(cfg.DataDir, "staging"))
-	if err != nil {
-		return err
-	}
-	report, err := staging.Reconcile(cat, stage, log)
-	if err != nil {
-		return err
-	}
-	// A change of the retention rule is a custody event of its own.
-	if _, err := cat.NoteSetting("retention", cfg.RetentionSummary()); err != nil {
-		return err
-	}
+	defer st.cat.Close()
 	// The first sample is taken before the sources start, so a critical
 	// volume holds back the very first copy.
 	monitor := disk.NewMonitor(cfg.Health(log))
 	monitor.Check(ctx)
+	reg := newRegistry()
+	sup := newSupervisor(log, reg)
 
+	arch, err := buildArchive(cfg, st, reg, log)
+	if err != nil {
+		return err
+	}
+	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: roomIDs(cfg)},
+		st.cat, st.stage, arch.retention, log, retention.NewMetrics(reg))
+	env := ingest.Env{
+		Station:  cfg.Station,
+		Location: cfg.Location(),
+		Devices:  cfg.DeviceTable(),
+		Catalog:  st.cat,
+		Staging:  st.stage,
+		Log:      log,
+		Metrics:  ingest.NewMetrics(reg),
+		// Docks pause on a critical disk, or when retention cannot free
+		// space; cameras keep their footage meanwhile.
+		Paused: func() bool { return monitor.Critical() || keeper.Short() },
+	}
+	docks, err := buildDocks(cfg, env)
+	if err != nil {
+		return err
+	}
+	rooms, err := buildRooms(cfg, env, reg)
+	if err != nil {
+		return err
+	}
+	srv, ln, err := buildAdmin(cfg, st, arch, keeper, monitor, docks, rooms, sup, reg, log)
+	if err != nil {
+		return err
+	}
+
+	sd := newNotifier(os.Getenv, log)
+	base := []part{
+		{name: "admin", kind: "admin", vital: true, run: func(ctx context.Context) error { return srv.Serve(ctx, ln) }},
+		{name: "storage monitor", kind: "monitor", run: monitor.Run},
+		{name: "watchdog", kind: "watchdog", run: func(ctx context.Context) error {
+			return sd.Watchdog(ctx, healthCheck(st.cat, st.stage, monitor))
+		}},
+	}
+	log.Info("custodian started", "version", version, "station", cfg.Station,
+		"docks", len(docks), "rooms", len(rooms), "archive", arch.uploader != nil, "admin", ln.Addr().String(), "data_dir", cfg.DataDir)
+	sd.Ready(fmt.Sprintf("running: %d docks, %d rooms, admin on %s", len(docks), len(rooms), ln.Addr()))
+	err = sup.run(ctx, base, processing(cfg, st, arch, keeper, reg, log), intake(docks, rooms))
+	log.Info("custodian stopped")
+	return err
+}
+
+// store is what the daemon keeps: the catalog, the staging area, and what
+// start-up found when it brought them into agreement.
+type store struct {
+	cat    *catalog.Catalog
+	stage  *staging.Staging
+	report staging.ReconcileReport
+}
+
+// openStore opens catalog and staging on the data disk and reconciles them.
+func openStore(cfg *Config, log *slog.Logger) (store, error) {
+	// Without its marker the data disk is not mounted: writing now would
+	// fill the root filesystem with evidence nobody will find.
+	if cfg.Storage.RequireMarker {
+		if err := disk.CheckMarker(filepath.Join(cfg.DataDir, disk.MarkerName)); err != nil {
+			return store{}, err
+		}
+	}
+	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{})
+	if err != nil {
+		return store{}, err
+	}
+	st := store{cat: cat}
+	err = func() error {
+		if st.stage, err = staging.Open(filepath.Join(cfg.DataDir, "staging")); err != nil {
+			return err
+		}
+		if st.report, err = staging.Reconcile(cat, st.stage, log); err != nil {
+			return err
+		}
+		// A change of the retention rule is a custody event of its own.
+		_, err = cat.NoteSetting("retention", cfg.RetentionSummary())
+		return err
+	}()
+	if err != nil {
+		cat.Close()
+		return store{}, err
+	}
+	return st, nil
+}
+
+// newRegistry is the daemon's own metrics registry, with the Go and
+// process collectors and custodian_build_info.
+func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -87,38 +155,43 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	reg.MustRegister(buildInfo)
-	metrics := ingest.NewMetrics(reg)
+	return reg
+}
 
-	var uploader *upload.Uploader // nil: local-only mode
-	var arch retention.Archive
-	var store archive.ObjectStore
-	if cfg.Archive != nil {
-		a, err := openArchive(cfg)
-		if err != nil {
-			return err
-		}
-		if uploader, err = newUploader(cfg, a, cat, stage, upload.NewMetrics(reg), log); err != nil {
-			return err
-		}
-		arch, store = a, a
+// archiveParts is the archive as the daemon uses it; all nil in local-only mode.
+type archiveParts struct {
+	uploader  *upload.Uploader
+	retention retention.Archive
+	store     archive.ObjectStore
+}
+
+func buildArchive(cfg *Config, st store, reg prometheus.Registerer, log *slog.Logger) (archiveParts, error) {
+	if cfg.Archive == nil {
+		return archiveParts{}, nil
 	}
-	var roomIDs []string
+	a, err := openArchive(cfg)
+	if err != nil {
+		return archiveParts{}, err
+	}
+	up, err := newUploader(cfg, a, st.cat, st.stage, upload.NewMetrics(reg), log)
+	if err != nil {
+		return archiveParts{}, err
+	}
+	return archiveParts{uploader: up, retention: a, store: a}, nil
+}
+
+func roomIDs(cfg *Config) []string {
+	var ids []string
 	for _, r := range cfg.Rooms {
-		roomIDs = append(roomIDs, r.ID)
+		ids = append(ids, r.ID)
 	}
-	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: roomIDs}, cat, stage, arch, log, retention.NewMetrics(reg))
+	return ids
+}
 
-	env := ingest.Env{
-		Station:  cfg.Station,
-		Location: cfg.Location(),
-		Devices:  cfg.DeviceTable(),
-		Catalog:  cat,
-		Staging:  stage,
-		Log:      log,
-		Metrics:  metrics,
-		// Docks pause on a critical disk, or when retention cannot free
-		// space; cameras keep their footage meanwhile.
-		Paused: func() bool { return monitor.Critical() || keeper.Short() },
+func buildDocks(cfg *Config, env ingest.Env) ([]*ingest.Dock, error) {
+	profiles, err := camera.NewProfiles(cfg.Profiles)
+	if err != nil {
+		return nil, configError{err} // validated already; kept for safety
 	}
 	var docks []*ingest.Dock
 	for _, d := range cfg.Docks {
@@ -132,25 +205,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			Copies:            d.Copies,
 		}, env))
 	}
+	return docks, nil
+}
 
-	rooms, err := buildRooms(cfg, env, reg)
-	if err != nil {
-		return err
-	}
-
+// buildAdmin listens on the admin address and builds the API and status
+// page over every part of the daemon.
+func buildAdmin(cfg *Config, st store, arch archiveParts, keeper *retention.Manager, monitor *disk.Monitor,
+	docks []*ingest.Dock, rooms roomSet, sup *supervisor, reg *prometheus.Registry, log *slog.Logger) (*admin.Server, net.Listener, error) {
 	var token string
 	if cfg.Admin.TokenFile != "" {
+		var err error
 		if token, err = readToken(cfg.Admin.TokenFile); err != nil {
-			return configError{err}
+			return nil, nil, configError{err}
 		}
 	}
 	tlsConfig, err := adminTLS(cfg.Admin)
 	if err != nil {
-		return configError{err}
+		return nil, nil, configError{err}
 	}
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
-		return fmt.Errorf("admin listen: %w", err)
+		return nil, nil, fmt.Errorf("admin listen: %w", err)
 	}
 	srv := admin.New(admin.Config{
 		Station:   cfg.Station,
@@ -158,49 +233,53 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Location:  cfg.Location(),
 		Health:    monitor.Report,
 		Token:     token,
-		Retention: retentionAPI{keeper, cat, store},
+		Retention: retentionAPI{keeper, st.cat, arch.store},
 		TLS:       tlsConfig,
 		Status: func() map[string]any {
-			st := make([]ingest.DockStatus, 0, len(docks))
+			ds := make([]ingest.DockStatus, 0, len(docks))
 			for _, d := range docks {
-				st = append(st, d.Status())
+				ds = append(ds, d.Status())
 			}
-			return map[string]any{"docks": st, "rooms": rooms.Status(), "reconcile": report}
+			return map[string]any{"docks": ds, "rooms": rooms.Status(), "reconcile": st.report, "failures": sup.Failures()}
 		},
 		Rooms: rooms,
-	}, cat, reg, log)
+	}, st.cat, reg, log)
+	return srv, ln, nil
+}
 
-	sd := newNotifier(os.Getenv, log)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return monitor.Run(gctx) })
-	g.Go(func() error { return sd.Watchdog(gctx, healthCheck(cat, stage, monitor)) })
-	for _, d := range docks {
-		g.Go(func() error { return d.Run(gctx) })
-	}
-	if uploader != nil {
-		g.Go(func() error { return uploader.Run(gctx) })
-	}
-	g.Go(func() error { return keeper.Run(gctx) })
-	scrub := staging.Scrubber{Catalog: cat, Staging: stage, Interval: cfg.Storage.ScrubInterval.D(),
+// processing are the parts that move what was taken in: uploads, retention,
+// scrubbing, the custody trail's shipping. They stop after intake.
+func processing(cfg *Config, st store, arch archiveParts, keeper *retention.Manager, reg prometheus.Registerer, log *slog.Logger) []part {
+	scrub := staging.Scrubber{Catalog: st.cat, Staging: st.stage, Interval: cfg.Storage.ScrubInterval.D(),
 		Pause: 10 * time.Millisecond, Log: log, Failures: staging.NewScrubFailures(reg)}
-	g.Go(func() error { return scrub.Run(gctx) })
-	if store != nil {
-		shipper := upload.AuditShipper{Catalog: cat, Store: store, Station: cfg.Station, Interval: 5 * time.Minute,
+	parts := []part{
+		{name: "retention", kind: "retention", run: keeper.Run},
+		{name: "scrub", kind: "scrub", run: scrub.Run},
+	}
+	if arch.uploader != nil {
+		policy := cfg.RetentionPolicy()
+		shipper := upload.AuditShipper{Catalog: st.cat, Store: arch.store, Station: cfg.Station, Interval: 5 * time.Minute,
 			RetainUntil: func(t time.Time) time.Time {
-				return cfg.RetentionPolicy().RetainUntil(&catalog.Recording{StartedAt: t, ReceivedAt: t})
+				return policy.RetainUntil(&catalog.Recording{StartedAt: t, ReceivedAt: t})
 			}, Log: log}
-		g.Go(func() error { return shipper.Run(gctx) })
+		parts = append(parts,
+			part{name: "uploader", kind: "uploader", run: arch.uploader.Run},
+			part{name: "audit shipper", kind: "audit", run: shipper.Run})
+	}
+	return parts
+}
+
+// intake are the sources: docks and interview rooms. They stop first, so
+// nothing new arrives while the rest shuts down.
+func intake(docks []*ingest.Dock, rooms roomSet) []part {
+	var parts []part
+	for _, d := range docks {
+		parts = append(parts, part{name: "dock " + d.ID(), kind: "dock", run: d.Run})
 	}
 	for _, r := range rooms {
-		g.Go(func() error { return r.Run(gctx) })
+		parts = append(parts, part{name: "room " + r.ID(), kind: "room", run: r.Run})
 	}
-	g.Go(func() error { return srv.Serve(gctx, ln) })
-	log.Info("custodian started", "version", version, "station", cfg.Station,
-		"docks", len(docks), "rooms", len(rooms), "archive", uploader != nil, "admin", ln.Addr().String(), "data_dir", cfg.DataDir)
-	sd.Ready(fmt.Sprintf("running: %d docks, %d rooms, admin on %s", len(docks), len(rooms), ln.Addr()))
-	err = g.Wait()
-	log.Info("custodian stopped")
-	return err
+	return parts
 }
 
 func newLogger(c LogConfig, w io.Writer) *slog.Logger {
