@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"custodian/internal/testenv"
+	"custodian/internal/testlog"
 )
 
 // adminToken is the secret that must never show in any output.
@@ -138,7 +139,7 @@ devices:
 	}
 
 	sd := newNotifySocket(t)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cmd := exec.Command(binary, "serve", "--config", config)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	// WATCHDOG_PID is left out: systemd sets it only for forked services.

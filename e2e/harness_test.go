@@ -15,10 +15,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"custodian/internal/testlog"
 )
 
 // binary is the custodian built once for the whole run.
@@ -55,23 +56,10 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// syncBuffer is a bytes.Buffer safe to read while the daemon writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 type daemon struct {
 	t    *testing.T
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *testlog.Buffer
 	addr string
 	done chan error
 }
@@ -79,7 +67,7 @@ type daemon struct {
 // start runs `custodian serve` and waits until its admin API answers.
 func start(t *testing.T, config, addr string) *daemon {
 	t.Helper()
-	d := &daemon{t: t, log: &syncBuffer{}, addr: addr, done: make(chan error, 1)}
+	d := &daemon{t: t, log: &testlog.Buffer{}, addr: addr, done: make(chan error, 1)}
 	d.cmd = exec.Command(binary, "serve", "--config", config)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
