@@ -115,31 +115,54 @@ func Plan(now time.Time, recs []catalog.Recording, p Policy, free int64) Result 
 	if p.Grace <= 0 {
 		p.Grace = DefaultGrace // never 0: deletion is always restorable first
 	}
-	// A station clock behind the catalog has gone backwards (or was set
-	// wrong); irreversible steps wait until it is right again.
+	clockOK, warning := checkClock(now, recs)
+	if !clockOK {
+		res.Warnings = append(res.Warnings, warning)
+	}
+	expiry, evictable, keepLocal := planExpiry(now, recs, p, clockOK)
+	evictions, short := planEvictions(now, evictable, keepLocal, p, free)
+	res.Actions = append(expiry, evictions...)
+	res.Short = short
+	order := map[ActionKind]int{Unmark: 0, Evict: 1, MarkExpired: 2, Delete: 3}
+	slices.SortStableFunc(res.Actions, func(a, b Action) int { return cmp.Compare(order[a.Kind], order[b.Kind]) })
+	if res.Actions == nil {
+		res.Actions = []Action{}
+	}
+	return res
+}
+
+// checkClock reports whether the station clock can be trusted, and if not,
+// the warning that says why. A station clock behind the catalog has gone
+// backwards (or was set wrong); irreversible steps wait until it is right
+// again.
+func checkClock(now time.Time, recs []catalog.Recording) (ok bool, warning string) {
 	var newest time.Time
 	for i := range recs {
 		newest = maxTime(newest, recs[i].ReceivedAt, recs[i].ExpiringAt)
 	}
-	clockOK := !now.Before(newest.Add(-ClockSlack))
-	if !clockOK {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("station clock %s is behind the catalog's newest entry %s: no expiry until it is right",
-			now.UTC().Format(time.RFC3339), newest.UTC().Format(time.RFC3339)))
+	if !now.Before(newest.Add(-ClockSlack)) {
+		return true, ""
 	}
+	return false, fmt.Sprintf("station clock %s is behind the catalog's newest entry %s: no expiry until it is right",
+		now.UTC().Format(time.RFC3339), newest.UTC().Format(time.RFC3339))
+}
 
-	// A blob is shared by every record of the same content: it may leave
-	// staging only when none of them needs it locally.
-	keepLocal := map[string]bool{}
-	var evictable []*catalog.Recording
+// planExpiry walks the recordings in the order given and returns the expiry
+// steps (unmark, mark expired, delete) due at now, the recordings whose local
+// copy may be evicted, and the blobs that must stay local. A blob is shared
+// by every record of the same content: it may leave staging only when none of
+// them needs it locally.
+func planExpiry(now time.Time, recs []catalog.Recording, p Policy, clockOK bool) (actions []Action, evictable []*catalog.Recording, keepLocal map[string]bool) {
+	keepLocal = map[string]bool{}
 	for i := range recs {
 		r := &recs[i]
 		switch r.State {
 		case catalog.StateExpiring:
 			switch {
 			case r.Permanent():
-				res.Actions = append(res.Actions, act(Unmark, r, "held during the grace period: "+r.Holds[0].Reason))
+				actions = append(actions, act(Unmark, r, "held during the grace period: "+r.Holds[0].Reason))
 			case clockOK && !now.Before(r.ExpiringAt.Add(p.Grace)) && !now.Before(p.RetainUntil(r)):
-				res.Actions = append(res.Actions, act(Delete, r, fmt.Sprintf("grace period of %s since %s ended",
+				actions = append(actions, act(Delete, r, fmt.Sprintf("grace period of %s since %s ended",
 					days(p.Grace), r.ExpiringAt.UTC().Format(time.RFC3339))))
 				continue
 			}
@@ -149,7 +172,7 @@ func Plan(now time.Time, recs []catalog.Recording, p Policy, free int64) Result 
 			// recordings expire; in local-only mode staging is the archive.
 			expirable := r.State == catalog.StateArchived || !p.Archive
 			if clockOK && expirable && !r.Permanent() && !now.Before(ru) {
-				res.Actions = append(res.Actions, act(MarkExpired, r, "retain-until "+ru.UTC().Format(time.RFC3339)+" passed"))
+				actions = append(actions, act(MarkExpired, r, "retain-until "+ru.UTC().Format(time.RFC3339)+" passed"))
 			}
 		}
 		if !r.HasLocalCopy() {
@@ -161,9 +184,13 @@ func Plan(now time.Time, recs []catalog.Recording, p Policy, free int64) Result 
 			keepLocal[r.SHA256] = true
 		}
 	}
+	return actions, evictable, keepLocal
+}
 
-	// Evictions: archived and verified, oldest archive first; due after
-	// LocalKeep, earlier while free space is under MinFree.
+// planEvictions picks the local copies to evict: archived and verified,
+// oldest archive first; due after LocalKeep, earlier while free space is
+// under MinFree. short is how many bytes are still missing after them.
+func planEvictions(now time.Time, evictable []*catalog.Recording, keepLocal map[string]bool, p Policy, free int64) (actions []Action, short int64) {
 	slices.SortStableFunc(evictable, func(a, b *catalog.Recording) int {
 		return cmp.Or(a.ArchivedAt.Compare(b.ArchivedAt), cmp.Compare(a.ID, b.ID))
 	})
@@ -182,21 +209,16 @@ func Plan(now time.Time, recs []catalog.Recording, p Policy, free int64) Result 
 		default:
 			continue
 		}
-		res.Actions = append(res.Actions, act(Evict, r, reason))
+		actions = append(actions, act(Evict, r, reason))
 		if !freed[r.SHA256] {
 			freed[r.SHA256] = true
 			projected += r.Size
 		}
 	}
 	if p.MinFree > 0 && projected < p.MinFree {
-		res.Short = p.MinFree - projected
+		short = p.MinFree - projected
 	}
-	order := map[ActionKind]int{Unmark: 0, Evict: 1, MarkExpired: 2, Delete: 3}
-	slices.SortStableFunc(res.Actions, func(a, b Action) int { return cmp.Compare(order[a.Kind], order[b.Kind]) })
-	if res.Actions == nil {
-		res.Actions = []Action{}
-	}
-	return res
+	return actions, short
 }
 
 func act(k ActionKind, r *catalog.Recording, reason string) Action {

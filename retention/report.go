@@ -125,3 +125,25 @@ func sorted(m map[string]*ReportRow) []ReportRow {
 	slices.SortFunc(out, func(a, b ReportRow) int { return cmp.Compare(a.Key, b.Key) })
 	return out
 }
+
+// ReportFor builds the completeness report of the station-local day
+// starting at day.
+func (g *Manager) ReportFor(day time.Time) (Report, error) {
+	recs, err := g.load()
+	if err != nil {
+		return Report{}, err
+	}
+	free, err := g.staging.Free()
+	if err != nil {
+		return Report{}, err
+	}
+	var gaps []catalog.Gap
+	for _, room := range g.cfg.Rooms {
+		gs, err := g.cat.Gaps(room, day.AddDate(0, 0, -7), day.AddDate(0, 0, 1))
+		if err != nil {
+			return Report{}, err
+		}
+		gaps = append(gaps, gs...)
+	}
+	return MakeReport(day, g.cfg.Now(), recs, gaps, g.cfg.Policy, free), nil
+}

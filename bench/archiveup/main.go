@@ -49,27 +49,9 @@ func run() error {
 		return err
 	}
 	ctx := context.Background()
-	var total int64
-	for i, p := range flag.Args() {
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		blob, err := st.Put(ctx, f, -1, nil)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		now := time.Now().UTC()
-		_, _, err = cat.Add(catalog.Recording{
-			Station: "bench", Source: catalog.SourceDock, SourceID: "dock-a", Device: "BENCH01", Officer: "000001",
-			Name: fmt.Sprintf("%d-%s", i, filepath.Base(p)), Ext: "mp4", StartedAt: now, ReceivedAt: now,
-			Size: blob.Size, SHA256: blob.SHA256, State: catalog.StateVerified, StagedAt: now, VerifiedAt: now,
-		})
-		if err != nil {
-			return err
-		}
-		total += blob.Size
+	total, err := stage(ctx, cat, st, flag.Args())
+	if err != nil {
+		return err
 	}
 
 	a, err := archive.New(archive.Config{Endpoint: *endpoint, Bucket: *bucket,
@@ -87,32 +69,70 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	n := len(flag.Args())
+	secs, err := timeUploads(ctx, u, cat, n)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"label": *label, "files": n, "bytes": total, "seconds": secs, "mib_per_s": float64(total) / secs / (1 << 20),
+	})
+}
+
+// stage puts each file into staging and records it verified, ready for the
+// uploader; it returns the bytes staged. This part is not timed.
+func stage(ctx context.Context, cat *catalog.Catalog, st *staging.Staging, paths []string) (int64, error) {
+	var total int64
+	for i, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return 0, err
+		}
+		blob, err := st.Put(ctx, f, -1, nil)
+		f.Close()
+		if err != nil {
+			return 0, err
+		}
+		now := time.Now().UTC()
+		_, _, err = cat.Add(catalog.Recording{
+			Station: "bench", Source: catalog.SourceDock, SourceID: "dock-a", Device: "BENCH01", Officer: "000001",
+			Name: fmt.Sprintf("%d-%s", i, filepath.Base(p)), Ext: "mp4", StartedAt: now, ReceivedAt: now,
+			Size: blob.Size, SHA256: blob.SHA256, State: catalog.StateVerified, StagedAt: now, VerifiedAt: now,
+		})
+		if err != nil {
+			return 0, err
+		}
+		total += blob.Size
+	}
+	return total, nil
+}
+
+// timeUploads runs the uploader until all n records are archived and
+// returns the seconds it took.
+func timeUploads(ctx context.Context, u *upload.Uploader, cat *catalog.Catalog, n int) (float64, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- u.Run(runCtx) }()
-	n := len(flag.Args())
 	for {
 		c, err := cat.Counts()
 		if err != nil {
 			cancel()
-			return err
+			return 0, err
 		}
 		if c[catalog.StateArchived] == n {
 			break
 		}
 		if c[catalog.StateCorrupt]+c[catalog.StateMissing] > 0 {
 			cancel()
-			return errors.New("a staged copy failed verification")
+			return 0, errors.New("a staged copy failed verification")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	secs := time.Since(start).Seconds()
 	cancel()
 	if err := <-done; err != nil {
-		return err
+		return 0, err
 	}
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"label": *label, "files": n, "bytes": total, "seconds": secs, "mib_per_s": float64(total) / secs / (1 << 20),
-	})
+	return secs, nil
 }

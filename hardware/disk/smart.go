@@ -96,3 +96,26 @@ func parseSMART(b []byte) SMART {
 	}
 	return s
 }
+
+type smartCache struct {
+	at time.Time
+	s  SMART
+}
+
+func (m *Monitor) smartOf(ctx context.Context, dev blockDevice) SMART {
+	if dev.virtual {
+		return SMART{Note: "not a physical disk"}
+	}
+	now := m.cfg.Now()
+	m.mu.Lock()
+	c, ok := m.smart[dev.disk]
+	m.mu.Unlock()
+	if ok && now.Sub(c.at) < m.cfg.SMARTInterval {
+		return c.s
+	}
+	s := readSMART(ctx, m.cfg.Smartctl, "/dev/"+dev.disk)
+	m.mu.Lock()
+	m.smart[dev.disk] = smartCache{at: now, s: s}
+	m.mu.Unlock()
+	return s
+}

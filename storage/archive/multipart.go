@@ -23,6 +23,23 @@ import (
 // x-amz-checksum header, saving the upload id and every finished part through
 // req.Save so that a restart continues the same upload.
 func (a *Client) putMultipart(ctx context.Context, req PutRequest) (ObjectInfo, error) {
+	up, err := a.resumeOrStart(ctx, req)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	got, err := a.putParts(ctx, req, &up)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if got != req.SHA256 {
+		return ObjectInfo{}, fmt.Errorf("upload %s: %w", req.Key, &digest.MismatchError{Path: req.Key, Want: req.SHA256, Got: got})
+	}
+	return a.completeMultipart(ctx, req, up)
+}
+
+// resumeOrStart continues the saved upload of req.Resume with the parts the
+// server still confirms, or starts a new one and saves its id.
+func (a *Client) resumeOrStart(ctx context.Context, req PutRequest) (MultipartUpload, error) {
 	up := MultipartUpload{}
 	if req.Resume != nil {
 		up = *req.Resume
@@ -34,7 +51,7 @@ func (a *Client) putMultipart(ctx context.Context, req PutRequest) (ObjectInfo, 
 		case codeOf(err) == "NoSuchUpload":
 			up = MultipartUpload{} // aborted by lifecycle or by hand: start again
 		case err != nil:
-			return ObjectInfo{}, err
+			return MultipartUpload{}, err
 		default:
 			up.Parts = keepConfirmed(up.Parts, server)
 		}
@@ -45,23 +62,28 @@ func (a *Client) putMultipart(ctx context.Context, req PutRequest) (ObjectInfo, 
 		opts.UserMetadata[headerChecksumAlgo] = "SHA256"
 		id, err := a.core.NewMultipartUpload(ctx, a.bucket, req.Key, opts)
 		if err != nil {
-			return ObjectInfo{}, classify("start multipart upload", req.Key, err)
+			return MultipartUpload{}, classify("start multipart upload", req.Key, err)
 		}
 		up.UploadID = id
 		if err := req.SaveProgress(up); err != nil {
-			return ObjectInfo{}, err
+			return MultipartUpload{}, err
 		}
 	}
+	return up, nil
+}
+
+// putParts sends the parts up lacks and returns the hex SHA-256 of the whole
+// object as read. The bytes sent are the bytes hashed: each part is read once
+// into a buffer, in order, and the whole object's hash is rebuilt across all
+// parts (the finished ones re-read from disk) before the upload is
+// completed. A staged copy altered mid-upload is caught here, never
+// completed. Up to partConcurrency parts are in flight, each with its own
+// buffer.
+func (a *Client) putParts(ctx context.Context, req PutRequest, up *MultipartUpload) (string, error) {
 	done := map[int]UploadedPart{}
 	for _, p := range up.Parts {
 		done[p.Number] = p
 	}
-	// The bytes sent are the bytes hashed: each part is read once into a
-	// buffer, in order, and the whole object's hash is rebuilt across all
-	// parts (the finished ones re-read from disk) before the upload is
-	// completed. A staged copy altered mid-upload is caught here, never
-	// completed. Up to partConcurrency parts are in flight, each with its
-	// own buffer.
 	whole := sha256.New()
 	bufs := make(chan []byte, a.partConcurrency)
 	for range a.partConcurrency {
@@ -107,17 +129,20 @@ func (a *Client) putMultipart(ctx context.Context, req PutRequest) (ObjectInfo, 
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return ObjectInfo{}, err
+		return "", err
 	}
 	if readErr != nil {
-		return ObjectInfo{}, readErr
+		return "", readErr
 	}
 	if err := ctx.Err(); err != nil {
-		return ObjectInfo{}, err
+		return "", err
 	}
-	if got := hex.EncodeToString(whole.Sum(nil)); got != req.SHA256 {
-		return ObjectInfo{}, fmt.Errorf("upload %s: %w", req.Key, &digest.MismatchError{Path: req.Key, Want: req.SHA256, Got: got})
-	}
+	return hex.EncodeToString(whole.Sum(nil)), nil
+}
+
+// completeMultipart asks the server to assemble the parts, then reads the object
+// back.
+func (a *Client) completeMultipart(ctx context.Context, req PutRequest, up MultipartUpload) (ObjectInfo, error) {
 	parts := make([]minio.CompletePart, 0, len(up.Parts))
 	for _, p := range SortedParts(up.Parts) {
 		parts = append(parts, minio.CompletePart{PartNumber: p.Number, ETag: p.ETag, ChecksumSHA256: p.SHA256})

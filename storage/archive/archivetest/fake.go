@@ -122,32 +122,10 @@ func (f *Fake) Put(ctx context.Context, req archive.PutRequest) (archive.ObjectI
 }
 
 func (f *Fake) putMultipart(ctx context.Context, req archive.PutRequest) (archive.ObjectInfo, error) {
-	f.mu.Lock()
-	up := archive.MultipartUpload{}
-	if req.Resume != nil {
-		up = *req.Resume
+	up, u, err := f.resumeOrStart(req)
+	if err != nil {
+		return archive.ObjectInfo{}, err
 	}
-	u, ok := f.uploads[up.UploadID]
-	if !ok {
-		f.seq++
-		up = archive.MultipartUpload{UploadID: fmt.Sprintf("upload-%d", f.seq), PartSize: f.partSize}
-		u = &fakeUpload{key: req.Key, req: req, parts: map[int]archive.UploadedPart{}, data: map[int][]byte{}}
-		f.uploads[up.UploadID] = u
-		f.mu.Unlock()
-		if err := req.SaveProgress(up); err != nil {
-			return archive.ObjectInfo{}, err
-		}
-		f.mu.Lock()
-	}
-	var kept []archive.UploadedPart
-	for _, p := range up.Parts {
-		if s, ok := u.parts[p.Number]; ok && s.ETag == p.ETag {
-			kept = append(kept, p)
-		}
-	}
-	up.Parts = kept
-	f.mu.Unlock()
-
 	done := map[int]bool{}
 	for _, p := range up.Parts {
 		done[p.Number] = true
@@ -184,6 +162,44 @@ func (f *Fake) putMultipart(ctx context.Context, req archive.PutRequest) (archiv
 			f.onPart(i)
 		}
 	}
+	return f.completeMultipart(req, u, up)
+}
+
+// resumeOrStart continues the upload req.Resume names with the saved parts
+// the fake still holds, or starts a new one and saves its id, as the real
+// client does.
+func (f *Fake) resumeOrStart(req archive.PutRequest) (archive.MultipartUpload, *fakeUpload, error) {
+	f.mu.Lock()
+	up := archive.MultipartUpload{}
+	if req.Resume != nil {
+		up = *req.Resume
+	}
+	u, ok := f.uploads[up.UploadID]
+	if !ok {
+		f.seq++
+		up = archive.MultipartUpload{UploadID: fmt.Sprintf("upload-%d", f.seq), PartSize: f.partSize}
+		u = &fakeUpload{key: req.Key, req: req, parts: map[int]archive.UploadedPart{}, data: map[int][]byte{}}
+		f.uploads[up.UploadID] = u
+		f.mu.Unlock()
+		if err := req.SaveProgress(up); err != nil {
+			return archive.MultipartUpload{}, nil, err
+		}
+		f.mu.Lock()
+	}
+	var kept []archive.UploadedPart
+	for _, p := range up.Parts {
+		if s, ok := u.parts[p.Number]; ok && s.ETag == p.ETag {
+			kept = append(kept, p)
+		}
+	}
+	up.Parts = kept
+	f.mu.Unlock()
+	return up, u, nil
+}
+
+// completeMultipart assembles the parts, refuses a whole that does not match
+// req.SHA256, and stores the object with its composite checksum.
+func (f *Fake) completeMultipart(req archive.PutRequest, u *fakeUpload, up archive.MultipartUpload) (archive.ObjectInfo, error) {
 	var all bytes.Buffer
 	for _, p := range archive.SortedParts(up.Parts) {
 		all.Write(u.data[p.Number])

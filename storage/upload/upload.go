@@ -1,0 +1,139 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"custodian/internal/digest"
+	"custodian/storage/archive"
+	"custodian/storage/catalog"
+)
+
+// upload archives one record: re-verify the staged copy, put it, prove the
+// result, then mark the record archived.
+func (u *Uploader) upload(ctx context.Context, r catalog.Recording) outcome {
+	start := u.cfg.Now()
+	o := outcome{id: r.ID}
+	if err := u.staging.Verify(r.SHA256, r.Size); err != nil {
+		return u.localFailure(r, err)
+	}
+	f, err := os.Open(u.staging.Path(r.SHA256))
+	if err != nil {
+		return u.localFailure(r, err)
+	}
+	defer f.Close()
+
+	req := archive.PutRequest{
+		Key:         ObjectKey(r),
+		SHA256:      r.SHA256,
+		Size:        r.Size,
+		Body:        u.body(ctx, f),
+		Metadata:    ObjectMetadata(r, u.cfg.Version),
+		RetainUntil: u.retainUntil(r),
+		LegalHold:   r.LegalHold,
+	}
+	var parts []archive.UploadedPart
+	if saved, ok, err := savedUpload(u.cat, r.ID); err != nil {
+		return u.failed(r, o, err, archive.KindOf(err))
+	} else if ok {
+		req.Resume = &saved
+		parts = saved.Parts
+		u.log.Info("resuming multipart upload", keyID, r.ID, keySHA, r.SHA256, keyKey, req.Key, "parts_done", len(saved.Parts))
+	}
+	req.Save = func(m archive.MultipartUpload) error {
+		parts = m.Parts
+		return saveUpload(u.cat, r.ID, m)
+	}
+
+	info, err := u.store.Put(ctx, req)
+	if err == nil {
+		err = info.Check(req, parts)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			o.err = ctx.Err()
+			return o // shutting down; resumable
+		}
+		if errors.Is(err, digest.ErrMismatch) || archive.KindOf(err) == archive.KindRejected {
+			// The server refused the body, or the bytes read differ from
+			// the recorded hash: look at the staged copy again.
+			if verr := u.staging.Verify(r.SHA256, r.Size); verr != nil {
+				return u.localFailure(r, verr)
+			}
+		}
+		return u.failed(r, o, err, archive.KindOf(err))
+	}
+
+	_, err = u.cat.Update(r.ID, func(x *catalog.Recording) error {
+		x.State = catalog.StateArchived
+		x.ArchiveKey = info.Key
+		x.ArchiveVersion = info.VersionID
+		x.ArchivedAt = u.cfg.Now().UTC()
+		x.RetainUntil = info.RetainUntil
+		x.LegalHold = info.LegalHold
+		x.UploadAttempts = 0
+		x.LastUploadError = ""
+		return nil
+	}, catalog.Event{Type: catalog.EventArchived, Detail: fmt.Sprintf("%s version %s, %s until %s, legal hold %v",
+		info.Key, info.VersionID, info.RetentionMode, info.RetainUntil.Format(time.RFC3339), info.LegalHold)})
+	if err != nil {
+		u.m.Errors.WithLabelValues(errKindCatalog).Inc()
+		o.err = err
+		return o
+	}
+	u.m.Bytes.Add(float64(r.Size))
+	u.m.Duration.Observe(u.cfg.Now().Sub(start).Seconds())
+	u.log.Info("archived", keyID, r.ID, keySHA, r.SHA256, keyKey, info.Key, keyVersion, info.VersionID,
+		"retain_until", info.RetainUntil.Format(time.RFC3339), "legal_hold", info.LegalHold)
+	return o
+}
+
+// retainUntil is retention's date for r, moved to MinLock from now when it
+// has passed already: S3 refuses a lock date in the past. The planner
+// still sees the date retention gives.
+func (u *Uploader) retainUntil(r catalog.Recording) time.Time {
+	t := u.cfg.RetainUntil(r)
+	if floor := u.cfg.Now().Add(u.cfg.MinLock); t.Before(floor) {
+		t = floor
+	}
+	if t2 := t.Truncate(time.Second); !t2.Equal(t) {
+		t = t2.Add(time.Second)
+	}
+	return t.UTC()
+}
+
+// body applies the bandwidth limit to reads of the staged copy.
+func (u *Uploader) body(ctx context.Context, f io.ReaderAt) io.ReaderAt {
+	if u.limiter == nil {
+		return f
+	}
+	return limitedReaderAt{ctx: ctx, r: f, lim: u.limiter}
+}
+
+type limitedReaderAt struct {
+	ctx context.Context
+	r   io.ReaderAt
+	lim *rate.Limiter
+}
+
+func (l limitedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		chunk := p[n:min(len(p), n+l.lim.Burst())]
+		if err := l.lim.WaitN(l.ctx, len(chunk)); err != nil {
+			return n, err
+		}
+		m, err := l.r.ReadAt(chunk, off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
