@@ -60,13 +60,18 @@ func (s pageSlot) Progress() float64 {
 }
 
 type pageRoom struct {
-	ID            string    `json:"id"`
-	Connected     bool      `json:"connected"`
-	Recording     bool      `json:"recording"`
-	SessionActive bool      `json:"session_active"`
-	Since         time.Time `json:"since"`
-	Error         string    `json:"error"`
+	ID        string    `json:"id"`
+	Connected bool      `json:"connected"`
+	Since     time.Time `json:"since"`
+	// Segment is the segment being written: the room records while it is set.
+	Segment   string `json:"segment"`
+	LastError string `json:"last_error"`
+	// SessionActive comes from the catalog, through the room's metric.
+	SessionActive bool `json:"-"`
 }
+
+// Recording reports whether the room's feed is being written to a segment.
+func (r pageRoom) Recording() bool { return r.Segment != "" }
 
 // Alert is one line of the status page's alerts, and of /api/v1/status.
 type Alert struct {
@@ -187,7 +192,12 @@ func (s *Server) pageData() pageData {
 	if d.Events, err = s.cat.RecentEvents(recentEvents); err != nil {
 		d.CatalogError = "catalog unreadable"
 	}
-	d.Archive = s.archiveView()
+	families := s.gather()
+	d.Archive = newArchiveView(families)
+	active := sessionsActive(families)
+	for i := range d.Rooms {
+		d.Rooms[i].SessionActive = active[d.Rooms[i].ID]
+	}
 	d.Alerts = s.alerts(d, counts)
 	for _, a := range d.Alerts {
 		d.Level = max(d.Level, a.Level)
@@ -235,7 +245,7 @@ func (s *Server) alerts(d pageData, counts map[catalog.State]int) []Alert {
 		}
 	}
 	for _, r := range d.Rooms {
-		if r.SessionActive && !r.Recording {
+		if r.SessionActive && !r.Recording() {
 			out = append(out, Alert{disk.LevelCritical, "Room " + r.ID + " has a session but is not recording."})
 		}
 	}

@@ -57,9 +57,9 @@ func pageConfig() Config {
 					}},
 					{ID: "dock-b", Path: "/srv/docks/b", LastScan: testTime.Add(-8 * time.Second)},
 				},
-				"rooms": []map[string]any{
-					{"id": "room-1", "connected": true, "recording": true, "session_active": true, "since": testTime.Add(-time.Hour)},
-					{"id": "room-2", "connected": false, "recording": false, "session_active": true, "error": "dial tcp 10.0.0.9:554: connection refused"},
+				"rooms": []ingest.RoomStatus{
+					{ID: "room-1", Connected: true, Since: testTime.Add(-time.Hour), Segment: "room-1_20261121T073000Z.mp4"},
+					{ID: "room-2", LastError: "dial tcp 10.0.0.9:554: connection refused"},
 				},
 			}
 		},
@@ -84,7 +84,7 @@ func TestStatusPage(t *testing.T) {
 	cat := openCatalog(t)
 	populate(t, cat)
 	srv, _ := newTestServer(t, pageConfig(), cat)
-	archiveMetrics(t, srv)
+	daemonMetrics(t, srv)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 
@@ -114,6 +114,7 @@ func TestStatusPage(t *testing.T) {
 		`<meta http-equiv="refresh" content="10">`, `name="viewport"`, `href="/static/status.css"`,
 		"1.0 TiB free of 8.0 TiB", "passed", "J0123456", "9 done (9.0 GiB), 3 to go (3.0 GiB)", "25 min ago",
 		"Room room-2 has a session but is not recording.", "1 recording is missing from staging",
+		"● REC", "in session", "dial tcp 10.0.0.9:554: connection refused",
 		"staging: space free 12.5% (warning below 15%)", "wang.li", "No cameras docked.",
 		"unreachable", "3 recordings (3.0 GiB) waiting for upload; the oldest for 7 h 05 min.",
 		"The archive cannot be reached; recordings wait in staging.",
@@ -158,7 +159,7 @@ func TestStatusPageChromium(t *testing.T) {
 	cat := openCatalog(t)
 	populate(t, cat)
 	srv, _ := newTestServer(t, pageConfig(), cat)
-	archiveMetrics(t, srv)
+	daemonMetrics(t, srv)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 
@@ -212,10 +213,13 @@ func TestStatusPageChromium(t *testing.T) {
 	_ = disk.LevelOK
 }
 
-// archiveMetrics registers what the uploader reports: an archive that has
-// been unreachable for hours.
-func archiveMetrics(t *testing.T, srv *Server) {
+// daemonMetrics registers what the uploader reports, an archive that has
+// been unreachable for hours, and an interview session in both rooms.
+func daemonMetrics(t *testing.T, srv *Server) {
 	t.Helper()
+	for _, room := range []string{"room-1", "room-2"} {
+		ingest.WatchSession(srv.reg, room, func() bool { return true })
+	}
 	for name, v := range map[string]float64{
 		"custodian_archive_reachable":                     0,
 		"custodian_archive_backlog_recordings":            3,
