@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"custodian/ingest"
-	"custodian/retention"
+	"custodian/admin/api"
 	"custodian/storage/catalog"
-	"custodian/storage/staging"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/api")
@@ -71,43 +69,43 @@ func sampleGap() catalog.Gap {
 		Reason: catalog.GapDisconnect, Detail: "EOF"}
 }
 
-func samplePlan() any {
-	return retention.Result{
-		Actions: []retention.Action{{Kind: retention.Evict, ID: 1, SHA256: sampleRecording().SHA256, Size: 1 << 30, Reason: "archived and past local_keep"},
-			{Kind: retention.MarkExpired, ID: 2, SHA256: sampleSegment().SHA256, Size: 4096, Reason: "past the standard period"}},
+func samplePlan() api.Plan {
+	return api.Plan{
+		Actions: []api.Action{{Kind: "evict", ID: 1, SHA256: sampleRecording().SHA256, Size: 1 << 30, Reason: "archived and past local_keep"},
+			{Kind: "mark-expired", ID: 2, SHA256: sampleSegment().SHA256, Size: 4096, Reason: "past the standard period"}},
 		Short: 1 << 20, Warnings: []string{"clock went backwards"},
 	}
 }
 
-func sampleReport() any {
-	return retention.Report{
+func sampleReport() api.Report {
+	return api.Report{
 		Day:      "2026-11-21",
-		Officers: []retention.ReportRow{{Key: "012345", Files: 3, Bytes: 3 << 30, Archived: 2, Pending: 1}},
-		Devices:  []retention.ReportRow{{Key: "J0123456", Files: 3, Bytes: 3 << 30, Archived: 2, Pending: 1}},
-		Rooms: []retention.ReportRow{{Key: "room-1", Files: 2, Bytes: 8192, Archived: 0, Pending: 2,
+		Officers: []api.ReportRow{{Key: "012345", Files: 3, Bytes: 3 << 30, Archived: 2, Pending: 1}},
+		Devices:  []api.ReportRow{{Key: "J0123456", Files: 3, Bytes: 3 << 30, Archived: 2, Pending: 1}},
+		Rooms: []api.ReportRow{{Key: "room-1", Files: 2, Bytes: 8192, Archived: 0, Pending: 2,
 			Seconds: 3540, GapSeconds: 60, Gaps: map[string]float64{catalog.GapDisconnect: 45, catalog.GapStall: 15}}},
 		Held: 1, Expired: 0, Trouble: []uint64{7},
-		EnteringGrace: []retention.Action{{Kind: retention.MarkExpired, ID: 9, SHA256: "cc", Size: 10, Reason: "past the standard period"}},
+		EnteringGrace: []api.Action{{Kind: "mark-expired", ID: 9, SHA256: "cc", Size: 10, Reason: "past the standard period"}},
 	}
 }
 
-func sampleStatus() map[string]any {
-	return map[string]any{
-		"docks": []ingest.DockStatus{
+func sampleStatus() Sources {
+	return Sources{
+		Docks: []api.Dock{
 			{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Error: "scan: permission denied", Paused: true,
-				Slots: []ingest.SlotStatus{
+				Slots: []api.Slot{
 					{Slot: "J0123456", Device: "J0123456", DockedSince: testTime.Add(-25 * time.Minute), PendingFiles: 3, PendingBytes: 3 << 30,
 						DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second), LastError: "read: input/output error"},
 					{Slot: "slot-2", DockedSince: testTime.Add(-time.Minute)},
 				}},
 			{ID: "dock-b", Path: "/srv/docks/b"},
 		},
-		"rooms": []ingest.RoomStatus{
+		Rooms: []api.Room{
 			{ID: "room-1", URL: "rtsp://cam1/live", Connected: true, Since: testTime.Add(-time.Hour), Segment: "room-1_20261121T073000Z.mp4",
 				Codecs: []string{"h264", "aac"}, Reconnects: 2, Sealed: 11},
 			{ID: "room-2", URL: "rtsp://cam2/live", LastError: "dial tcp 10.0.0.9:554: connection refused", Reconnects: 40},
 		},
-		"reconcile": staging.ReconcileReport{PartialRemoved: []string{"tmp-1"}, Orphans: []string{"dddd"}, Verified: []uint64{3}, Missing: []uint64{6}},
+		Reconcile: api.Reconcile{PartialRemoved: []string{"tmp-1"}, Orphans: []string{"dddd"}, Verified: []uint64{3}, Missing: []uint64{6}},
 	}
 }
 
@@ -175,8 +173,8 @@ func (goldenRetention) Release(context.Context, uint64, string, string, string) 
 	return sampleRecording(), nil
 }
 func (goldenRetention) Restore(context.Context, uint64, string, string) error { return nil }
-func (goldenRetention) Plan(time.Time) (any, error)                           { return samplePlan(), nil }
-func (goldenRetention) Report(time.Time) (any, error)                         { return sampleReport(), nil }
+func (goldenRetention) Plan(time.Time) (api.Plan, error)                      { return samplePlan(), nil }
+func (goldenRetention) Report(time.Time) (api.Report, error)                  { return sampleReport(), nil }
 func (goldenRetention) VerifyTrail(context.Context) (int, error) {
 	return 41, errors.New("event 42: hash does not match")
 }
@@ -189,9 +187,7 @@ func TestAPIGolden(t *testing.T) {
 		Rooms: fakeRooms{"room-1": true, "room-2": false}}
 	idle := full
 	idle.Health = nil
-	idle.Status = func() map[string]any {
-		return map[string]any{"docks": []ingest.DockStatus{}, "rooms": []ingest.RoomStatus{}, "reconcile": staging.ReconcileReport{}}
-	}
+	idle.Status = func() Sources { return Sources{Docks: []api.Dock{}, Rooms: []api.Room{}} }
 	bare := Config{Station: "st01", Version: "v1.0.0-test"}
 	auth := map[string]string{"Authorization": "Bearer " + testToken, ActorHeader: "wang.li"}
 	for _, tc := range []struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"custodian/admin/api"
 	"custodian/hardware/disk"
 	"custodian/ingest"
 	"custodian/storage/catalog"
@@ -48,16 +49,16 @@ func pageConfig() Config {
 		Station: "st01", Version: "v1.0.0-test", Location: time.UTC,
 		Now:    func() time.Time { return testTime },
 		Health: sampleHealth,
-		Status: func() map[string]any {
-			return map[string]any{
-				"docks": []ingest.DockStatus{
-					{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Slots: []ingest.SlotStatus{
+		Status: func() Sources {
+			return Sources{
+				Docks: []api.Dock{
+					{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Slots: []api.Slot{
 						{Slot: "J0123456", Device: "J0123456", DockedSince: docked, PendingFiles: 3, PendingBytes: 3 << 30, DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second)},
 						{Slot: "camera " + hostile, DockedSince: docked, LastError: "read: input/output error"},
 					}},
 					{ID: "dock-b", Path: "/srv/docks/b", LastScan: testTime.Add(-8 * time.Second)},
 				},
-				"rooms": []ingest.RoomStatus{
+				Rooms: []api.Room{
 					{ID: "room-1", Connected: true, Since: testTime.Add(-time.Hour), Segment: "room-1_20261121T073000Z.mp4"},
 					{ID: "room-2", LastError: "dial tcp 10.0.0.9:554: connection refused"},
 				},

@@ -86,14 +86,11 @@ func newGoldenStation(t *testing.T) *goldenStation {
 			return disk.Report{Time: goldenNow, Level: disk.LevelOK, Volumes: []disk.VolumeHealth{{Role: "staging", Level: disk.LevelOK,
 				TotalBytes: 100 << 30, FreeBytes: 60 << 30, Device: "sdb1", SMART: disk.SMART{Note: "smartctl not installed"}}}}
 		},
-		Status: func() map[string]any {
-			return map[string]any{
-				"docks": []ingest.DockStatus{{ID: "dock-a", Path: "/srv/docks/a", Slots: []ingest.SlotStatus{{Slot: "J0123456",
-					Device: "J0123456", DockedSince: goldenNow.Add(-time.Hour), PendingFiles: 1, DoneFiles: 2, LastOffload: goldenNow.Add(-time.Minute)}}},
-					{ID: "dock-b", Path: "/srv/docks/b", Paused: true}},
-				"rooms":     []ingest.RoomStatus{{ID: "room-1", Connected: true}, {ID: "room-2"}},
-				"reconcile": staging.ReconcileReport{},
-			}
+		Status: func() admin.Sources {
+			return apiSources([]ingest.DockStatus{{ID: "dock-a", Path: "/srv/docks/a", Slots: []ingest.SlotStatus{{Slot: "J0123456",
+				Device: "J0123456", DockedSince: goldenNow.Add(-time.Hour), PendingFiles: 1, DoneFiles: 2, LastOffload: goldenNow.Add(-time.Minute)}}},
+				{ID: "dock-b", Path: "/srv/docks/b", Paused: true}},
+				[]ingest.RoomStatus{{ID: "room-1", Connected: true}, {ID: "room-2"}}, staging.ReconcileReport{})
 		},
 	}, s.cat, prometheus.NewRegistry(), log)
 	ctx, cancel := context.WithCancel(context.Background())

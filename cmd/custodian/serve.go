@@ -160,14 +160,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Token:     token,
 		Retention: retentionAPI{keeper, cat, store},
 		TLS:       tlsConfig,
-		Status: func() map[string]any {
-			st := make([]ingest.DockStatus, 0, len(docks))
-			for _, d := range docks {
-				st = append(st, d.Status())
-			}
-			return map[string]any{"docks": st, "rooms": rooms.Status(), "reconcile": report}
-		},
-		Rooms: rooms,
+		Status:    sources(docks, rooms, report),
+		Rooms:     rooms,
 	}, cat, reg, log)
 
 	sd := newNotifier(os.Getenv, log)
