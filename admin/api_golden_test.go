@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"custodian/admin/api"
+	"custodian/internal/golden"
 	"custodian/storage/catalog"
 )
 
@@ -239,27 +239,7 @@ func TestAPIGolden(t *testing.T) {
 			if code != tc.code {
 				t.Errorf("%s %s: %d, want %d: %s", tc.call.method, tc.call.path, code, tc.code, body)
 			}
-			checkGolden(t, filepath.Join("testdata", "api", tc.name+".json"), body)
+			golden.Check(t, filepath.Join("testdata", "api", tc.name+".json"), []byte(body), *update)
 		})
-	}
-}
-
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s changed:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"custodian/admin"
 	"custodian/hardware/disk"
 	"custodian/ingest"
+	"custodian/internal/golden"
 	"custodian/retention"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
@@ -200,21 +201,5 @@ func runGolden(t *testing.T, dir, name string, args []string) {
 		got += "--- error\n" + err.Error() + "\n"
 	}
 	got = strings.ReplaceAll(got, dir, "$DIR")
-	path := filepath.Join("testdata", "cli", name+".txt")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, rerr := os.ReadFile(path)
-	if rerr != nil {
-		t.Fatalf("%v (run go test -update to write it)", rerr)
-	}
-	if got != string(want) {
-		t.Errorf("custodian %s changed:\n--- got\n%s\n--- want\n%s", strings.Join(args, " "), got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "cli", name+".txt"), []byte(got), *update)
 }
