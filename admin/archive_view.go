@@ -23,26 +23,32 @@ type archiveView struct {
 // alert rules use the same 6 h.
 const OldestWarning = 6 * time.Hour
 
-func (s *Server) archiveView() archiveView {
-	var v archiveView
+// gather reads the daemon's own metrics for the status page.
+func (s *Server) gather() []*dto.MetricFamily {
 	families, err := s.reg.Gather()
 	if err != nil {
 		s.log.Warn("status page: gather metrics", "err", err)
 	}
-	value := func(m *dto.Metric) float64 {
-		switch {
-		case m.GetGauge() != nil:
-			return m.GetGauge().GetValue()
-		case m.GetCounter() != nil:
-			return m.GetCounter().GetValue()
-		}
-		return 0
+	return families
+}
+
+func metricValue(m *dto.Metric) float64 {
+	switch {
+	case m.GetGauge() != nil:
+		return m.GetGauge().GetValue()
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
 	}
+	return 0
+}
+
+func newArchiveView(families []*dto.MetricFamily) archiveView {
+	var v archiveView
 	for _, f := range families {
 		if len(f.GetMetric()) != 1 {
 			continue // these metrics carry no labels
 		}
-		x := value(f.GetMetric()[0])
+		x := metricValue(f.GetMetric()[0])
 		switch f.GetName() {
 		case "custodian_archive_reachable":
 			v.Configured, v.Reachable = true, x == 1
@@ -57,4 +63,23 @@ func (s *Server) archiveView() archiveView {
 		}
 	}
 	return v
+}
+
+// sessionsActive is the set of rooms with an open interview session, read
+// from custodian_room_session_active for the same reason as the archive.
+func sessionsActive(families []*dto.MetricFamily) map[string]bool {
+	active := map[string]bool{}
+	for _, f := range families {
+		if f.GetName() != "custodian_room_session_active" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "room" && metricValue(m) == 1 {
+					active[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	return active
 }

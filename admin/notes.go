@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"custodian/admin/api"
 	"custodian/storage/catalog"
 )
 
@@ -18,19 +19,6 @@ const EventNote = "note"
 
 // MaxNoteLen bounds a note, in bytes.
 const MaxNoteLen = 1000
-
-// NoteRequest is the body of POST /api/v1/notes and
-// POST /api/v1/recordings/{id}/notes.
-type NoteRequest struct {
-	Text string `json:"text"`
-}
-
-// NoteResponse answers a recorded note.
-type NoteResponse struct {
-	Recorded  bool   `json:"recorded"`
-	Recording uint64 `json:"recording,omitempty"`
-	Actor     string `json:"actor"`
-}
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/recordings/{id}", s.recording)
@@ -66,12 +54,12 @@ func (s *Server) loadRecording(w http.ResponseWriter, r *http.Request) (catalog.
 
 func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := s.loadRecording(w, r); ok {
-		writeJSON(w, http.StatusOK, rec)
+		writeJSON(w, http.StatusOK, APIRecording(rec))
 	}
 }
 
 func (s *Server) note(w http.ResponseWriter, r *http.Request, actor string) {
-	var req NoteRequest
+	var req api.NoteRequest
 	if !decodeJSON(w, r, &req) {
 		return
 	}
@@ -93,7 +81,7 @@ func (s *Server) note(w http.ResponseWriter, r *http.Request, actor string) {
 		return
 	}
 	s.log.Info("note recorded", "actor", actor, "id", e.Recording, "sha256", e.SHA256)
-	writeJSON(w, http.StatusCreated, NoteResponse{Recorded: true, Recording: e.Recording, Actor: actor})
+	writeJSON(w, http.StatusCreated, api.NoteResponse{Recorded: true, Recording: e.Recording, Actor: actor})
 }
 
 // checkNote accepts printable text (Chinese included) with line breaks.

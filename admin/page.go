@@ -3,7 +3,6 @@ package admin
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"custodian/admin/api"
 	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 )
@@ -29,50 +29,16 @@ const recentEvents = 25
 // loads nothing from elsewhere and cannot be framed.
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// The page reads the sources' status through its JSON form, the same contract
-// the API offers, so a source can add fields without breaking the page.
-type pageDock struct {
-	ID       string     `json:"id"`
-	LastScan time.Time  `json:"last_scan"`
-	Error    string     `json:"error"`
-	Paused   bool       `json:"paused"`
-	Slots    []pageSlot `json:"slots"`
-}
-
-type pageSlot struct {
-	Slot         string    `json:"slot"`
-	Device       string    `json:"device"`
-	DockedSince  time.Time `json:"docked_since"`
-	PendingFiles int       `json:"pending_files"`
-	PendingBytes int64     `json:"pending_bytes"`
-	DoneFiles    int       `json:"done_files"`
-	DoneBytes    int64     `json:"done_bytes"`
-	LastOffload  time.Time `json:"last_offload"`
-	LastError    string    `json:"last_error"`
-}
-
-// Progress is the share of the camera's files already offloaded, 0 to 1.
-func (s pageSlot) Progress() float64 {
-	if s.DoneFiles+s.PendingFiles == 0 {
-		return 1
-	}
-	return float64(s.DoneFiles) / float64(s.DoneFiles+s.PendingFiles)
-}
-
+// pageRoom is a room as the page shows it: what its recorder reports, and
+// whether an interview session is open there.
 type pageRoom struct {
-	ID            string    `json:"id"`
-	Connected     bool      `json:"connected"`
-	Recording     bool      `json:"recording"`
-	SessionActive bool      `json:"session_active"`
-	Since         time.Time `json:"since"`
-	Error         string    `json:"error"`
+	api.Room
+	// SessionActive comes from the catalog, through the room's metric.
+	SessionActive bool
 }
 
-// Alert is one line of the status page's alerts, and of /api/v1/status.
-type Alert struct {
-	Level disk.Level `json:"level"`
-	Text  string     `json:"text"`
-}
+// Recording reports whether the room's feed is being written to a segment.
+func (r pageRoom) Recording() bool { return r.Segment != "" }
 
 type stateCount struct {
 	State catalog.State
@@ -86,15 +52,17 @@ type pageData struct {
 	Refresh          int
 	Level            disk.Level
 	Health           disk.Report
-	Docks            []pageDock
+	Docks            []api.Dock
 	Rooms            []pageRoom
 	Backlog          []stateCount
 	Total            int
 	Held             int
 	Archive          archiveView
-	Alerts           []Alert
+	Alerts           []api.Alert
 	Events           []catalog.Event
 	CatalogError     string
+
+	sources Sources // for the status API
 }
 
 func (s *Server) newPage() (*template.Template, error) {
@@ -130,9 +98,10 @@ func (s *Server) newPage() (*template.Template, error) {
 			}
 			return s
 		},
-		"upper": strings.ToUpper,
-		"wait":  humanWait,
-		"deref": func(b *bool) bool { return b != nil && *b },
+		"upper":    strings.ToUpper,
+		"wait":     humanWait,
+		"deref":    func(b *bool) bool { return b != nil && *b },
+		"progress": progress,
 	}
 	return template.New("status.html").Funcs(funcs).ParseFS(webFS, "web/status.html")
 }
@@ -168,9 +137,9 @@ func (s *Server) pageData() pageData {
 		d.Level = d.Health.Level
 	}
 	if s.cfg.Status != nil {
-		st := s.cfg.Status()
-		s.decodeStatus(st, "docks", &d.Docks)
-		s.decodeStatus(st, "rooms", &d.Rooms)
+		d.sources = s.cfg.Status()
+		d.Docks = d.sources.Docks
+		d.Rooms = api.List(d.sources.Rooms, func(r api.Room) pageRoom { return pageRoom{Room: r} })
 	}
 	counts, err := s.cat.Counts()
 	if err != nil {
@@ -187,7 +156,12 @@ func (s *Server) pageData() pageData {
 	if d.Events, err = s.cat.RecentEvents(recentEvents); err != nil {
 		d.CatalogError = "catalog unreadable"
 	}
-	d.Archive = s.archiveView()
+	families := s.gather()
+	d.Archive = newArchiveView(families)
+	active := sessionsActive(families)
+	for i := range d.Rooms {
+		d.Rooms[i].SessionActive = active[d.Rooms[i].ID]
+	}
 	d.Alerts = s.alerts(d, counts)
 	for _, a := range d.Alerts {
 		d.Level = max(d.Level, a.Level)
@@ -195,67 +169,81 @@ func (s *Server) pageData() pageData {
 	return d
 }
 
+func alert(l disk.Level, text string) api.Alert { return api.Alert{Level: l, Text: text} }
+
+// progress is the share of a docked camera's files already offloaded, 0 to 1.
+func progress(s api.Slot) float64 {
+	if s.DoneFiles+s.PendingFiles == 0 {
+		return 1
+	}
+	return float64(s.DoneFiles) / float64(s.DoneFiles+s.PendingFiles)
+}
+
 // alerts gathers what needs the administrator, most serious first.
-func (s *Server) alerts(d pageData, counts map[catalog.State]int) []Alert {
-	var out []Alert
+func (s *Server) alerts(d pageData, counts map[catalog.State]int) []api.Alert {
+	var out []api.Alert
 	if d.CatalogError != "" {
-		out = append(out, Alert{disk.LevelCritical, "The catalog cannot be read."})
+		out = append(out, alert(disk.LevelCritical, "The catalog cannot be read."))
 	}
 	for _, v := range d.Health.Volumes {
 		for _, p := range v.Problems {
-			out = append(out, Alert{v.Level, v.Role + ": " + p})
+			out = append(out, alert(v.Level, v.Role+": "+p))
 		}
 	}
 	if a := d.Archive; a.Configured && !a.Reachable {
-		out = append(out, Alert{disk.LevelCritical, "The archive cannot be reached; recordings wait in staging."})
+		out = append(out, alert(disk.LevelCritical, "The archive cannot be reached; recordings wait in staging."))
 	}
 	if a := d.Archive; a.Oldest > OldestWarning {
-		out = append(out, Alert{disk.LevelWarning, "The oldest recording waiting for upload has waited " + humanWait(a.Oldest) + "."})
+		out = append(out, alert(disk.LevelWarning, "The oldest recording waiting for upload has waited "+humanWait(a.Oldest)+"."))
 	}
 	if n := d.Archive.ShortBytes; n > 0 {
-		out = append(out, Alert{disk.LevelCritical, "Staging is " + humanBytes(n) + " short even after every allowed eviction; docks are paused."})
+		out = append(out, alert(disk.LevelCritical, "Staging is "+humanBytes(n)+" short even after every allowed eviction; docks are paused."))
 	}
 	if n := counts[catalog.StateMissing]; n > 0 {
-		out = append(out, Alert{disk.LevelCritical, plural(n, "recording is", "recordings are") + " missing from staging; a fresh copy from the camera restores them."})
+		out = append(out, alert(disk.LevelCritical, plural(n, "recording is", "recordings are")+" missing from staging; a fresh copy from the camera restores them."))
 	}
 	if n := counts[catalog.StateCorrupt]; n > 0 {
-		out = append(out, Alert{disk.LevelCritical, plural(n, "recording", "recordings") + " failed re-verification: the staged copy no longer matches its hash."})
+		out = append(out, alert(disk.LevelCritical, plural(n, "recording", "recordings")+" failed re-verification: the staged copy no longer matches its hash."))
 	}
 	for _, dk := range d.Docks {
 		if dk.Error != "" {
-			out = append(out, Alert{disk.LevelWarning, "Dock " + dk.ID + ": " + dk.Error})
+			out = append(out, alert(disk.LevelWarning, "Dock "+dk.ID+": "+dk.Error))
 		}
 		if dk.Paused {
-			out = append(out, Alert{disk.LevelWarning, "Dock " + dk.ID + " is paused; cameras keep their footage."})
+			out = append(out, alert(disk.LevelWarning, "Dock "+dk.ID+" is paused; cameras keep their footage."))
 		}
 		for _, sl := range dk.Slots {
 			if sl.LastError != "" {
-				out = append(out, Alert{disk.LevelWarning, "Dock " + dk.ID + ", camera " + sl.Slot + ": " + sl.LastError})
+				out = append(out, alert(disk.LevelWarning, "Dock "+dk.ID+", camera "+sl.Slot+": "+sl.LastError))
 			}
 		}
 	}
+	out = append(out, failureAlerts(d.sources.Failures)...)
 	for _, r := range d.Rooms {
-		if r.SessionActive && !r.Recording {
-			out = append(out, Alert{disk.LevelCritical, "Room " + r.ID + " has a session but is not recording."})
+		if r.SessionActive && !r.Recording() {
+			out = append(out, alert(disk.LevelCritical, "Room "+r.ID+" has a session but is not recording."))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Level > out[j].Level })
 	return out
 }
 
-// decodeStatus reads one part of the sources' status through JSON.
-func (s *Server) decodeStatus(st map[string]any, key string, into any) {
-	v, ok := st[key]
-	if !ok {
-		return
+// failureAlerts names each part of the daemon that is down. A room that
+// cannot record loses footage: critical. A dock that cannot offload leaves
+// it on the cameras, and the other parts only delay: a warning.
+func failureAlerts(fs []api.Failure) []api.Alert {
+	var out []api.Alert
+	for _, f := range fs {
+		switch name := strings.TrimPrefix(f.Name, f.Kind+" "); f.Kind {
+		case "room":
+			out = append(out, alert(disk.LevelCritical, "Room "+name+" cannot record: "+f.Error))
+		case "dock":
+			out = append(out, alert(disk.LevelWarning, "Dock "+name+" cannot offload: "+f.Error))
+		default:
+			out = append(out, alert(disk.LevelWarning, "The "+f.Name+" failed and is being restarted: "+f.Error))
+		}
 	}
-	b, err := json.Marshal(v)
-	if err == nil {
-		err = json.Unmarshal(b, into)
-	}
-	if err != nil {
-		s.log.Error("status page: read source status", "part", key, "err", err)
-	}
+	return out
 }
 
 func humanBytes(n any) string {

@@ -2,18 +2,21 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"custodian/admin/api"
 	"custodian/hardware/disk"
 	"custodian/ingest"
 	"custodian/storage/catalog"
@@ -48,18 +51,18 @@ func pageConfig() Config {
 		Station: "st01", Version: "v1.0.0-test", Location: time.UTC,
 		Now:    func() time.Time { return testTime },
 		Health: sampleHealth,
-		Status: func() map[string]any {
-			return map[string]any{
-				"docks": []ingest.DockStatus{
-					{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Slots: []ingest.SlotStatus{
+		Status: func() Sources {
+			return Sources{
+				Docks: []api.Dock{
+					{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Slots: []api.Slot{
 						{Slot: "J0123456", Device: "J0123456", DockedSince: docked, PendingFiles: 3, PendingBytes: 3 << 30, DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second)},
 						{Slot: "camera " + hostile, DockedSince: docked, LastError: "read: input/output error"},
 					}},
 					{ID: "dock-b", Path: "/srv/docks/b", LastScan: testTime.Add(-8 * time.Second)},
 				},
-				"rooms": []map[string]any{
-					{"id": "room-1", "connected": true, "recording": true, "session_active": true, "since": testTime.Add(-time.Hour)},
-					{"id": "room-2", "connected": false, "recording": false, "session_active": true, "error": "dial tcp 10.0.0.9:554: connection refused"},
+				Rooms: []api.Room{
+					{ID: "room-1", Connected: true, Since: testTime.Add(-time.Hour), Segment: "room-1_20261121T073000Z.mp4"},
+					{ID: "room-2", LastError: "dial tcp 10.0.0.9:554: connection refused"},
 				},
 			}
 		},
@@ -84,7 +87,7 @@ func TestStatusPage(t *testing.T) {
 	cat := openCatalog(t)
 	populate(t, cat)
 	srv, _ := newTestServer(t, pageConfig(), cat)
-	archiveMetrics(t, srv)
+	daemonMetrics(t, srv)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 
@@ -114,6 +117,7 @@ func TestStatusPage(t *testing.T) {
 		`<meta http-equiv="refresh" content="10">`, `name="viewport"`, `href="/static/status.css"`,
 		"1.0 TiB free of 8.0 TiB", "passed", "J0123456", "9 done (9.0 GiB), 3 to go (3.0 GiB)", "25 min ago",
 		"Room room-2 has a session but is not recording.", "1 recording is missing from staging",
+		"● REC", "in session", "dial tcp 10.0.0.9:554: connection refused",
 		"staging: space free 12.5% (warning below 15%)", "wang.li", "No cameras docked.",
 		"unreachable", "3 recordings (3.0 GiB) waiting for upload; the oldest for 7 h 05 min.",
 		"The archive cannot be reached; recordings wait in staging.",
@@ -158,7 +162,7 @@ func TestStatusPageChromium(t *testing.T) {
 	cat := openCatalog(t)
 	populate(t, cat)
 	srv, _ := newTestServer(t, pageConfig(), cat)
-	archiveMetrics(t, srv)
+	daemonMetrics(t, srv)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 
@@ -212,10 +216,13 @@ func TestStatusPageChromium(t *testing.T) {
 	_ = disk.LevelOK
 }
 
-// archiveMetrics registers what the uploader reports: an archive that has
-// been unreachable for hours.
-func archiveMetrics(t *testing.T, srv *Server) {
+// daemonMetrics registers what the uploader reports, an archive that has
+// been unreachable for hours, and an interview session in both rooms.
+func daemonMetrics(t *testing.T, srv *Server) {
 	t.Helper()
+	for _, room := range []string{"room-1", "room-2"} {
+		ingest.WatchSession(srv.reg, room, func() bool { return true })
+	}
 	for name, v := range map[string]float64{
 		"custodian_archive_reachable":                     0,
 		"custodian_archive_backlog_recordings":            3,
@@ -225,5 +232,37 @@ func archiveMetrics(t *testing.T, srv *Server) {
 		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: name})
 		g.Set(v)
 		srv.reg.MustRegister(g)
+	}
+}
+
+// A part of the daemon that is down shows in the status JSON and as an
+// alert: a room that cannot record is critical, anything else a warning.
+func TestFailedPartsAlert(t *testing.T) {
+	since := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	srv, _ := newTestServer(t, Config{Station: "st01", Status: func() Sources {
+		return Sources{Failures: []api.Failure{
+			{Name: "room r1", Kind: "room", Error: "mkdir /data/rooms/r1/open: not a directory", Since: since, Restarts: 2},
+			{Name: "uploader", Kind: "uploader", Error: "boom", Since: since},
+		}}
+	}}, openCatalog(t))
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	_, body := getPage(t, ts.URL+"/api/v1/status")
+	var st api.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Failures) != 2 || st.Failures[0].Restarts != 2 || st.Level != disk.LevelCritical {
+		t.Fatalf("status %s", body)
+	}
+	want := []api.Alert{
+		{Level: disk.LevelCritical, Text: "Room r1 cannot record: mkdir /data/rooms/r1/open: not a directory"},
+		{Level: disk.LevelWarning, Text: "The uploader failed and is being restarted: boom"},
+	}
+	if !slices.Equal(st.Alerts, want) {
+		t.Fatalf("alerts %+v, want %+v", st.Alerts, want)
+	}
+	if _, page := getPage(t, ts.URL+"/"); !strings.Contains(page, "Room r1 cannot record") {
+		t.Error("the page shows no alert for room r1")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"custodian/admin/api"
 	"custodian/storage/catalog"
 )
 
@@ -17,39 +18,10 @@ type Retention interface {
 	Hold(ctx context.Context, ids []uint64, f catalog.Filter, h catalog.Hold) ([]uint64, error)
 	Release(ctx context.Context, id uint64, reason, by, why string) (catalog.Recording, error)
 	Restore(ctx context.Context, id uint64, by, why string) error
-	// Plan and Report return JSON-able values.
-	Plan(at time.Time) (any, error)
-	Report(day time.Time) (any, error)
+	Plan(at time.Time) (api.Plan, error)
+	Report(day time.Time) (api.Report, error)
 	// VerifyTrail checks the custody trail; it returns the events checked.
 	VerifyTrail(ctx context.Context) (int, error)
-}
-
-// HoldRequest is the body of POST /api/v1/holds and POST /api/v1/cases/{case}/links.
-// Select by ids, or by officer or room with from and to.
-type HoldRequest struct {
-	Reason  string   `json:"reason"`
-	Why     string   `json:"why"`
-	Case    string   `json:"case,omitempty"`
-	IDs     []uint64 `json:"ids,omitempty"`
-	Officer string   `json:"officer,omitempty"`
-	Room    string   `json:"room,omitempty"`
-	From    string   `json:"from,omitempty"`
-	To      string   `json:"to,omitempty"`
-}
-
-// HoldResponse lists the recordings a hold or link reached.
-type HoldResponse struct {
-	IDs   []uint64 `json:"ids"`
-	Actor string   `json:"actor"`
-	// Warning is set when the catalog recorded the hold but the archive did
-	// not take every legal hold yet; the sweeper keeps trying.
-	Warning string `json:"warning,omitempty"`
-}
-
-// DecisionRequest is the body of a release or a restore.
-type DecisionRequest struct {
-	Reason string `json:"reason,omitempty"`
-	Why    string `json:"why"`
 }
 
 // MaxWhyLen bounds the free text of a decision.
@@ -80,7 +52,7 @@ func checkWhy(why string) error {
 }
 
 func (s *Server) hold(w http.ResponseWriter, r *http.Request, actor string) {
-	var req HoldRequest
+	var req api.HoldRequest
 	if !decodeJSON(w, r, &req) {
 		return
 	}
@@ -104,7 +76,7 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, actor string) {
 	}
 	ids, err := s.cfg.Retention.Hold(r.Context(), req.IDs, f,
 		catalog.Hold{Reason: req.Reason, By: actor, Why: req.Why, Case: req.Case})
-	resp := HoldResponse{IDs: ids, Actor: actor}
+	resp := api.HoldResponse{IDs: ids, Actor: actor}
 	switch {
 	case err == nil:
 	case errors.Is(err, catalog.ErrNotFound):
@@ -120,7 +92,7 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, actor string) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) holdFilter(req HoldRequest) (catalog.Filter, error) {
+func (s *Server) holdFilter(req api.HoldRequest) (catalog.Filter, error) {
 	var f catalog.Filter
 	var err error
 	if req.Case != "" {
@@ -162,8 +134,8 @@ func (s *Server) holdFilter(req HoldRequest) (catalog.Filter, error) {
 
 // decision reads the id and body of a release or restore; false when it
 // has answered the client already.
-func decision(w http.ResponseWriter, r *http.Request) (uint64, DecisionRequest, bool) {
-	var req DecisionRequest
+func decision(w http.ResponseWriter, r *http.Request) (uint64, api.DecisionRequest, bool) {
+	var req api.DecisionRequest
 	rid, err := pathID(r, "id")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -188,7 +160,7 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request, actor string) {
 	if s.decisionError(w, rid, err) {
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, APIRecording(rec))
 }
 
 func (s *Server) restore(w http.ResponseWriter, r *http.Request, actor string) {
@@ -200,7 +172,7 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, actor string) {
 		return
 	}
 	rec, _ := s.cat.Get(rid)
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, APIRecording(rec))
 }
 
 // decisionError answers a failed release or restore; true when it did.
@@ -230,10 +202,7 @@ func (s *Server) caseShow(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "catalog read failed")
 		return
 	}
-	if recs == nil {
-		recs = []catalog.Recording{}
-	}
-	writeJSON(w, http.StatusOK, RecordingsResponse{Recordings: recs})
+	writeJSON(w, http.StatusOK, api.RecordingsResponse{Recordings: orEmpty(api.List(recs, APIRecording))})
 }
 
 func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
@@ -268,16 +237,9 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// AuditResponse is the body of GET /api/v1/audit/verify.
-type AuditResponse struct {
-	OK      bool   `json:"ok"`
-	Checked int    `json:"checked"`
-	Error   string `json:"error,omitempty"`
-}
-
 func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) {
 	n, err := s.cfg.Retention.VerifyTrail(r.Context())
-	resp := AuditResponse{OK: err == nil, Checked: n}
+	resp := api.AuditResponse{OK: err == nil, Checked: n}
 	if err != nil {
 		resp.Error = err.Error()
 	}

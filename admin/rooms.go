@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
+	"custodian/admin/api"
 	"custodian/storage/catalog"
 )
 
@@ -28,34 +28,6 @@ type RoomCatalog interface {
 }
 
 var _ RoomCatalog = (*catalog.Catalog)(nil)
-
-// RoomResponse is the body of GET /api/v1/rooms/{room}: its segments, gaps
-// and interview sessions, oldest first.
-type RoomResponse struct {
-	Room       string              `json:"room"`
-	Configured bool                `json:"configured"`
-	Connected  bool                `json:"connected"`
-	Segments   []catalog.Recording `json:"segments"`
-	Gaps       []catalog.Gap       `json:"gaps"`
-	Sessions   []catalog.Session   `json:"sessions"`
-	Truncated  bool                `json:"truncated,omitempty"`
-}
-
-// StartSessionRequest is the body of POST /api/v1/rooms/{room}/sessions.
-type StartSessionRequest struct {
-	Case     string   `json:"case"`
-	Subject  string   `json:"subject"`
-	Officers []string `json:"officers"`
-	Note     string   `json:"note,omitempty"`
-}
-
-// SessionResponse answers a session start or stop. Warning is set when the
-// room's feed is not being recorded: the session is kept, but nothing is
-// being recorded for it until the feed is back.
-type SessionResponse struct {
-	Session catalog.Session `json:"session"`
-	Warning string          `json:"warning,omitempty"`
-}
 
 // maxNote bounds a session note.
 const maxNote = 1000
@@ -108,11 +80,14 @@ func (h *roomsHandler) get(w http.ResponseWriter, r *http.Request) {
 		limit = h.max
 	}
 	f.Limit = limit + 1
-	resp := RoomResponse{Room: room}
+	resp := api.RoomResponse{Room: room}
 	resp.Configured, resp.Connected = h.rooms.RoomConnected(room)
-	if resp.Segments, err = h.cat.List(f); err == nil {
-		if resp.Gaps, err = h.cat.Gaps(room, f.From, f.To); err == nil {
-			resp.Sessions, err = h.cat.Sessions(room, f.From, f.To)
+	segs, err := h.cat.List(f)
+	var gaps []catalog.Gap
+	var sessions []catalog.Session
+	if err == nil {
+		if gaps, err = h.cat.Gaps(room, f.From, f.To); err == nil {
+			sessions, err = h.cat.Sessions(room, f.From, f.To)
 		}
 	}
 	if err != nil {
@@ -120,18 +95,12 @@ func (h *roomsHandler) get(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "catalog read failed")
 		return
 	}
-	if len(resp.Segments) > limit {
-		resp.Segments, resp.Truncated = resp.Segments[:limit], true
+	if len(segs) > limit {
+		segs, resp.Truncated = segs[:limit], true
 	}
-	if resp.Segments == nil {
-		resp.Segments = []catalog.Recording{}
-	}
-	if resp.Gaps == nil {
-		resp.Gaps = []catalog.Gap{}
-	}
-	if resp.Sessions == nil {
-		resp.Sessions = []catalog.Session{}
-	}
+	resp.Segments = orEmpty(api.List(segs, APIRecording))
+	resp.Gaps = orEmpty(api.List(gaps, APIGap))
+	resp.Sessions = orEmpty(api.List(sessions, APISession))
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -145,7 +114,7 @@ func (h *roomsHandler) start(w http.ResponseWriter, r *http.Request, actor strin
 		writeError(w, http.StatusNotFound, fmt.Sprintf("room %q is not configured", room))
 		return
 	}
-	var req StartSessionRequest
+	var req api.StartSessionRequest
 	if !decodeJSON(w, r, &req) {
 		return
 	}
@@ -165,7 +134,7 @@ func (h *roomsHandler) start(w http.ResponseWriter, r *http.Request, actor strin
 		writeError(w, http.StatusInternalServerError, "catalog write failed")
 		return
 	}
-	resp := SessionResponse{Session: s}
+	resp := api.SessionResponse{Session: APISession(s)}
 	h.log.Info("interview session started", "room", room, "session", s.ID, "case", s.Case, "by", actor)
 	if !connected {
 		resp.Warning = fmt.Sprintf("room %s's camera feed is DOWN: nothing is being recorded for this session until it is back", room)
@@ -190,10 +159,10 @@ func (h *roomsHandler) stop(w http.ResponseWriter, r *http.Request, actor string
 		return
 	}
 	h.log.Info("interview session stopped", "room", room, "session", s.ID, "case", s.Case, "by", actor)
-	writeJSON(w, http.StatusOK, SessionResponse{Session: s})
+	writeJSON(w, http.StatusOK, api.SessionResponse{Session: APISession(s)})
 }
 
-func sessionFromRequest(room string, req StartSessionRequest) (catalog.Session, error) {
+func sessionFromRequest(room string, req api.StartSessionRequest) (catalog.Session, error) {
 	s := catalog.Session{Room: room}
 	var err error
 	if s.Case, err = id("case", req.Case); err != nil {
@@ -223,6 +192,3 @@ func sessionFromRequest(room string, req StartSessionRequest) (catalog.Session, 
 	s.Note = req.Note
 	return s, nil
 }
-
-// RoomPath is the API path of a room, for clients.
-func RoomPath(room string) string { return "/api/v1/rooms/" + url.PathEscape(room) }

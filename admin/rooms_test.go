@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"custodian/admin/api"
 	"custodian/storage/catalog"
 )
 
@@ -67,7 +68,7 @@ func TestRoomSessionsAPI(t *testing.T) {
 		})
 	}
 	_, body := do("GET", "/api/v1/rooms/up", "")
-	var resp RoomResponse
+	var resp api.RoomResponse
 	if err := json.Unmarshal([]byte(body), &resp); err != nil {
 		t.Fatal(err)
 	}

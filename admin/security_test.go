@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"custodian/admin/api"
 	"custodian/storage/catalog"
 )
 
@@ -60,7 +61,7 @@ func (c call) do(t *testing.T, base string) (int, http.Header, string) {
 // jsonError checks a 4xx/5xx answer is a JSON error object.
 func jsonError(t *testing.T, h http.Header, body string) string {
 	t.Helper()
-	var e ErrorResponse
+	var e api.ErrorResponse
 	if ct := h.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("error Content-Type %q, body %q", ct, body)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"custodian/admin/api"
 	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 )
@@ -42,8 +43,9 @@ type Config struct {
 	Version string
 	// Location is the station's zone, for dates given without one.
 	Location *time.Location
-	// Status returns the live state of the sources (docks, rooms) as JSON-able values.
-	Status func() map[string]any
+	// Status returns the live state of the sources; nil leaves docks, rooms
+	// and reconcile out of the status.
+	Status func() Sources
 	// Health returns the latest storage health sample; nil when not watched.
 	Health func() disk.Report
 	// MaxResults caps one listing.
@@ -180,12 +182,6 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// RecordingsResponse is the body of GET /api/v1/recordings.
-type RecordingsResponse struct {
-	Recordings []catalog.Recording `json:"recordings"`
-	Truncated  bool                `json:"truncated,omitempty"`
-}
-
 func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
 	f, err := ParseFilter(r.URL.Query(), s.cfg.Location)
 	if err != nil {
@@ -203,47 +199,12 @@ func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "catalog read failed")
 		return
 	}
-	resp := RecordingsResponse{Recordings: recs}
+	var resp api.RecordingsResponse
 	if len(recs) > limit {
-		resp.Recordings, resp.Truncated = recs[:limit], true
+		recs, resp.Truncated = recs[:limit], true
 	}
-	if resp.Recordings == nil {
-		resp.Recordings = []catalog.Recording{}
-	}
+	resp.Recordings = orEmpty(api.List(recs, APIRecording))
 	writeJSON(w, http.StatusOK, resp)
-}
-
-func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
-	counts, err := s.cat.Counts()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "catalog read failed")
-		return
-	}
-	events, err := s.cat.RecentEvents(20)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "catalog read failed")
-		return
-	}
-	out := map[string]any{
-		"station": s.cfg.Station,
-		"version": s.cfg.Version,
-		"counts":  counts,
-		"events":  events,
-	}
-	if s.cfg.Status != nil {
-		for k, v := range s.cfg.Status() {
-			out[k] = v
-		}
-	}
-	d := s.pageData()
-	if d.Alerts == nil {
-		d.Alerts = []Alert{}
-	}
-	out["level"], out["alerts"] = d.Level, d.Alerts
-	if s.cfg.Health != nil {
-		out["health"] = d.Health
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // ParseFilter reads the recordings filter from query parameters: officer,
@@ -334,11 +295,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v) // the client went away; nothing to do
 }
 
-// ErrorResponse is the body of every 4xx and 5xx answer.
-type ErrorResponse struct {
-	Error string `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, ErrorResponse{Error: msg})
+	writeJSON(w, code, api.ErrorResponse{Error: msg})
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"custodian/admin"
+	"custodian/admin/api"
 	"custodian/internal/miniotest"
 	"custodian/storage/catalog"
 )
@@ -91,14 +91,14 @@ func archRun(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func archListArchived(t *testing.T, adminAddr string) []catalog.Recording {
+func archListArchived(t *testing.T, adminAddr string) []api.Recording {
 	t.Helper()
 	resp, err := http.Get("http://" + adminAddr + "/api/v1/recordings")
 	if err != nil {
 		return nil
 	}
 	defer resp.Body.Close()
-	var r admin.RecordingsResponse
+	var r api.RecordingsResponse
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
 		return nil
 	}
@@ -171,7 +171,7 @@ func TestArchiveEndToEnd(t *testing.T) {
 		}
 	}()
 
-	var recs []catalog.Recording
+	var recs []api.Recording
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		recs = archListArchived(t, s.admin)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"custodian/admin"
+	"custodian/admin/api"
 	"custodian/internal/digest"
 	"custodian/retention"
 	"custodian/storage/archive"
@@ -161,7 +162,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func verifyObject(ctx context.Context, a *archive.Client, r catalog.Recording) error {
+func verifyObject(ctx context.Context, a *archive.Client, r api.Recording) error {
 	head, err := a.Head(ctx, r.ArchiveKey, r.ArchiveVersion)
 	if err != nil {
 		return err
@@ -185,6 +186,17 @@ func verifyObject(ctx context.Context, a *archive.Client, r catalog.Recording) e
 	return nil
 }
 
+// verifiedLocalCopy reports whether staging should hold a copy of r that
+// was verified once: what `verify --local` reads again. A staged copy has
+// not been re-read yet; an evicted one is gone on purpose.
+func verifiedLocalCopy(r api.Recording) bool {
+	switch r.State {
+	case catalog.StateVerified, catalog.StateArchived, catalog.StateExpiring:
+		return r.EvictedAt.IsZero()
+	}
+	return false
+}
+
 // verifyLocal hashes staged copies from disk and reports, without changing
 // anything: the daemon's scheduled scrub records what it finds.
 func verifyLocal(ctx context.Context, configPath string, sample int, stdout, stderr io.Writer) error {
@@ -201,9 +213,9 @@ func verifyLocal(ctx context.Context, configPath string, sample int, stdout, std
 			return err
 		}
 	}
-	var recs []catalog.Recording
+	var recs []api.Recording
 	for _, r := range resp.Recordings {
-		if r.HasLocalCopy() && r.State != catalog.StateStaged {
+		if verifiedLocalCopy(r) {
 			recs = append(recs, r)
 		}
 	}

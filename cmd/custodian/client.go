@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"custodian/admin"
+	"custodian/admin/api"
 )
 
 // apiClient is how every subcommand talks to the running daemon: the base URL
@@ -178,7 +179,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	}
 	defer res.Body.Close()
 	if res.StatusCode >= 300 {
-		var e admin.ErrorResponse
+		var e api.ErrorResponse
 		if err := json.NewDecoder(io.LimitReader(res.Body, 1<<16)).Decode(&e); err != nil || e.Error == "" {
 			e.Error = "no error message"
 		}

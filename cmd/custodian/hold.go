@@ -13,7 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"custodian/admin"
+	"custodian/admin/api"
 	"custodian/storage/archive"
 	"custodian/storage/catalog"
 	"custodian/storage/upload"
@@ -84,9 +84,9 @@ func hold(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func sendHold(ctx context.Context, c *apiClient, path string, d decisionFlags, stdout io.Writer) error {
-	req := admin.HoldRequest{Reason: d.reason, Why: d.why, Case: d.caseNo, IDs: d.ids,
+	req := api.HoldRequest{Reason: d.reason, Why: d.why, Case: d.caseNo, IDs: d.ids,
 		Officer: d.officer, Room: d.room, From: d.from, To: d.to}
-	var resp admin.HoldResponse
+	var resp api.HoldResponse
 	if err := c.post(ctx, path, req, &resp); err != nil {
 		return err
 	}
@@ -127,9 +127,9 @@ func decide(ctx context.Context, c *apiClient, d decisionFlags, what string, std
 	if len(d.ids) != 1 {
 		return usageError{fmt.Errorf("%s takes exactly one --id", what)}
 	}
-	var rec catalog.Recording
+	var rec api.Recording
 	path := fmt.Sprintf("/api/v1/recordings/%d/%s", d.ids[0], what)
-	if err := c.post(ctx, path, admin.DecisionRequest{Reason: d.reason, Why: d.why}, &rec); err != nil {
+	if err := c.post(ctx, path, api.DecisionRequest{Reason: d.reason, Why: d.why}, &rec); err != nil {
 		return err
 	}
 	if d.json {
@@ -167,7 +167,7 @@ func caseCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		var resp admin.RecordingsResponse
+		var resp api.RecordingsResponse
 		if err := c.get(ctx, "/api/v1/cases/"+url.PathEscape(rest[0]), nil, &resp); err != nil {
 			return err
 		}
@@ -216,16 +216,7 @@ func retentionCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return readCmd(ctx, "retention plan", args[1:], stdout, stderr, func(fs *flag.FlagSet, q url.Values) {
 		fs.Func("at", "plan for this time (default now)", func(v string) error { q.Set("at", v); return nil })
 	}, "/api/v1/retention/plan", func(w io.Writer, raw json.RawMessage) error {
-		var res struct {
-			Actions []struct {
-				Kind   string `json:"kind"`
-				ID     uint64 `json:"id"`
-				Size   int64  `json:"size"`
-				Reason string `json:"reason"`
-			} `json:"actions"`
-			Short    int64    `json:"short"`
-			Warnings []string `json:"warnings"`
-		}
+		var res api.Plan
 		if err := json.Unmarshal(raw, &res); err != nil {
 			return err
 		}
@@ -262,7 +253,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var res admin.AuditResponse
+	var res api.AuditResponse
 	err = c.get(ctx, "/api/v1/audit/verify", nil, &res)
 	if errors.Is(err, errNotRunning) {
 		res, err = auditLocal(ctx, cfg)
@@ -283,22 +274,22 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func auditLocal(ctx context.Context, cfg *Config) (admin.AuditResponse, error) {
+func auditLocal(ctx context.Context, cfg *Config) (api.AuditResponse, error) {
 	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{ReadOnly: true})
 	if err != nil {
-		return admin.AuditResponse{}, err
+		return api.AuditResponse{}, err
 	}
 	defer cat.Close()
 	var store archive.ObjectStore
 	if cfg.Archive != nil {
 		a, err := openArchive(cfg)
 		if err != nil {
-			return admin.AuditResponse{}, err
+			return api.AuditResponse{}, err
 		}
 		store = a
 	}
 	n, err := upload.VerifyAudit(ctx, cat, store)
-	res := admin.AuditResponse{OK: err == nil, Checked: n}
+	res := api.AuditResponse{OK: err == nil, Checked: n}
 	if err != nil {
 		res.Error = err.Error()
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"custodian/admin"
+	"custodian/admin/api"
 	"custodian/storage/catalog"
 )
 
@@ -32,7 +33,7 @@ func interview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	room := fs.String("room", "", "room id (required)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	by := fs.String("by", "", "who starts or stops it (recorded in the custody trail; default: the login name)")
-	var req admin.StartSessionRequest
+	var req api.StartSessionRequest
 	if verb == "start" {
 		fs.StringVar(&req.Case, "case", "", "case number (required)")
 		fs.StringVar(&req.Subject, "subject", "", "id of the person questioned (required)")
@@ -66,7 +67,7 @@ func interview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	path := admin.RoomPath(*room) + "/sessions"
+	path := api.RoomPath(*room) + "/sessions"
 	var body any = req
 	if verb == "stop" {
 		path += "/stop"
@@ -79,7 +80,7 @@ func interview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := c.withToken(cfg, *by); err != nil {
 		return err
 	}
-	var resp admin.SessionResponse
+	var resp api.SessionResponse
 	if err := c.post(ctx, path, body, &resp); err != nil {
 		return fmt.Errorf("interview %s: %w", verb, err)
 	}
@@ -103,7 +104,7 @@ func interview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // printRoom prints a room's segments, then its gaps and sessions.
-func printRoom(w io.Writer, r admin.RoomResponse, loc *time.Location) {
+func printRoom(w io.Writer, r api.RoomResponse, loc *time.Location) {
 	state := "feed down"
 	switch {
 	case !r.Configured:
@@ -147,8 +148,8 @@ func stamp(t time.Time, loc *time.Location) string {
 }
 
 // roomLocal reads a room from the catalog, read-only, when the daemon is not running.
-func roomLocal(cfg *Config, room string, f catalog.Filter) (admin.RoomResponse, error) {
-	out := admin.RoomResponse{Room: room}
+func roomLocal(cfg *Config, room string, f catalog.Filter) (api.RoomResponse, error) {
+	out := api.RoomResponse{Room: room}
 	for _, r := range cfg.Rooms {
 		out.Configured = out.Configured || r.ID == room
 	}
@@ -162,21 +163,23 @@ func roomLocal(cfg *Config, room string, f catalog.Filter) (admin.RoomResponse, 
 		return out, err
 	}
 	defer cat.Close()
-	if out.Gaps, err = cat.Gaps(room, f.From, f.To); err != nil {
+	gaps, err := cat.Gaps(room, f.From, f.To)
+	if err != nil {
 		return out, err
 	}
-	out.Sessions, err = cat.Sessions(room, f.From, f.To)
+	sessions, err := cat.Sessions(room, f.From, f.To)
+	out.Gaps, out.Sessions = api.List(gaps, admin.APIGap), api.List(sessions, admin.APISession)
 	return out, err
 }
 
 // lsRoom shows one room: from the daemon's API, else from the catalog.
 func lsRoom(ctx context.Context, cfg *Config, room string, q url.Values, f catalog.Filter, asJSON bool, stdout io.Writer) error {
-	var resp admin.RoomResponse
+	var resp api.RoomResponse
 	c, err := newClient(cfg)
 	if err != nil {
 		return err
 	}
-	if err := c.get(ctx, admin.RoomPath(room), q, &resp); err != nil {
+	if err := c.get(ctx, api.RoomPath(room), q, &resp); err != nil {
 		if !isNotListening(err) {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"custodian/admin"
+	"custodian/admin/api"
 	"custodian/storage/catalog"
 )
 
@@ -65,8 +66,8 @@ func ls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func listRemote(ctx context.Context, cfg *Config, q url.Values) (admin.RecordingsResponse, error) {
-	var out admin.RecordingsResponse
+func listRemote(ctx context.Context, cfg *Config, q url.Values) (api.RecordingsResponse, error) {
+	var out api.RecordingsResponse
 	c, err := newClient(cfg)
 	if err != nil {
 		return out, err
@@ -78,8 +79,8 @@ func isNotListening(err error) bool {
 	return errors.Is(err, errNotRunning)
 }
 
-func listLocal(cfg *Config, f catalog.Filter) (admin.RecordingsResponse, error) {
-	var out admin.RecordingsResponse
+func listLocal(cfg *Config, f catalog.Filter) (api.RecordingsResponse, error) {
+	var out api.RecordingsResponse
 	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{ReadOnly: true})
 	if errors.Is(err, catalog.ErrLocked) {
 		return out, fmt.Errorf("%w, but its admin API at %s does not answer", err, cfg.Admin.Listen)
@@ -97,14 +98,14 @@ func listLocal(cfg *Config, f catalog.Filter) (admin.RecordingsResponse, error) 
 	if err != nil {
 		return out, err
 	}
-	out.Recordings = recs
 	if len(recs) > limit {
-		out.Recordings, out.Truncated = recs[:limit], true
+		recs, out.Truncated = recs[:limit], true
 	}
+	out.Recordings = api.List(recs, admin.APIRecording)
 	return out, nil
 }
 
-func printRecordings(w io.Writer, recs []catalog.Recording, loc *time.Location) {
+func printRecordings(w io.Writer, recs []api.Recording, loc *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tSTARTED\tSOURCE\tDEVICE\tOFFICER\tSIZE\tSHA256\tFLAGS\tNAME")
 	for _, r := range recs {

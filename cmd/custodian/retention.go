@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"custodian/admin"
+	"custodian/admin/api"
 	"custodian/retention"
 	"custodian/storage/archive"
 	"custodian/storage/catalog"
@@ -21,10 +22,33 @@ type retentionAPI struct {
 
 var _ admin.Retention = retentionAPI{}
 
-func (r retentionAPI) Plan(at time.Time) (any, error)    { return r.PlanAt(at) }
-func (r retentionAPI) Report(day time.Time) (any, error) { return r.ReportFor(day) }
+func (r retentionAPI) Plan(at time.Time) (api.Plan, error) {
+	res, err := r.PlanAt(at)
+	return apiPlan(res), err
+}
+
+func (r retentionAPI) Report(day time.Time) (api.Report, error) {
+	rep, err := r.ReportFor(day)
+	return apiReport(rep), err
+}
 
 // VerifyTrail checks the chain in the catalog and the archived chunks.
 func (r retentionAPI) VerifyTrail(ctx context.Context) (int, error) {
 	return upload.VerifyAudit(ctx, r.cat, r.store)
+}
+
+func apiPlan(res retention.Result) api.Plan {
+	return api.Plan{Actions: api.List(res.Actions, apiAction), Short: res.Short, Warnings: res.Warnings}
+}
+
+func apiAction(a retention.Action) api.Action {
+	return api.Action{Kind: string(a.Kind), ID: a.ID, SHA256: a.SHA256, Size: a.Size, Reason: a.Reason}
+}
+
+func apiReport(rep retention.Report) api.Report {
+	row := func(r retention.ReportRow) api.ReportRow { return api.ReportRow(r) }
+	return api.Report{
+		Day: rep.Day, Officers: api.List(rep.Officers, row), Devices: api.List(rep.Devices, row), Rooms: api.List(rep.Rooms, row),
+		Held: rep.Held, Expired: rep.Expired, Trouble: rep.Trouble, EnteringGrace: api.List(rep.EnteringGrace, apiAction),
+	}
 }

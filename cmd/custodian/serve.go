@@ -235,14 +235,8 @@ func buildAdmin(cfg *Config, st store, arch archiveParts, keeper *retention.Mana
 		Token:     token,
 		Retention: retentionAPI{keeper, st.cat, arch.store},
 		TLS:       tlsConfig,
-		Status: func() map[string]any {
-			ds := make([]ingest.DockStatus, 0, len(docks))
-			for _, d := range docks {
-				ds = append(ds, d.Status())
-			}
-			return map[string]any{"docks": ds, "rooms": rooms.Status(), "reconcile": st.report, "failures": sup.Failures()}
-		},
-		Rooms: rooms,
+		Status:    sources(docks, rooms, st.report, sup),
+		Rooms:     rooms,
 	}, st.cat, reg, log)
 	return srv, ln, nil
 }

@@ -7,35 +7,10 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"custodian/admin"
-	"custodian/hardware/disk"
+	"custodian/admin/api"
 	"custodian/storage/catalog"
 )
-
-// statusView is the part of GET /api/v1/status that `custodian status` prints.
-type statusView struct {
-	Station string                `json:"station"`
-	Version string                `json:"version"`
-	Level   disk.Level            `json:"level"`
-	Counts  map[catalog.State]int `json:"counts"`
-	Health  disk.Report           `json:"health"`
-	Alerts  []admin.Alert         `json:"alerts"`
-	Docks   []struct {
-		ID     string `json:"id"`
-		Error  string `json:"error"`
-		Paused bool   `json:"paused"`
-		Slots  []struct {
-			Slot         string    `json:"slot"`
-			Device       string    `json:"device"`
-			DockedSince  time.Time `json:"docked_since"`
-			PendingFiles int       `json:"pending_files"`
-			DoneFiles    int       `json:"done_files"`
-			LastOffload  time.Time `json:"last_offload"`
-		} `json:"slots"`
-	} `json:"docks"`
-}
 
 // status prints the state of the running daemon, from its admin API.
 func status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -51,7 +26,7 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		_, err := stdout.Write(append(raw, '\n'))
 		return err
 	}
-	var v statusView
+	var v api.Status
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return fmt.Errorf("admin API status: %w", err)
 	}
@@ -59,16 +34,21 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func printStatus(w io.Writer, v statusView, cfg *Config) {
+func printStatus(w io.Writer, v api.Status, cfg *Config) {
 	loc := cfg.Location()
 	fmt.Fprintf(w, "station %s (custodian %s): %s\n", v.Station, v.Version, strings.ToUpper(v.Level.String()))
 
 	fmt.Fprintln(w, "\nSTORAGE")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, vol := range v.Health.Volumes {
+	var volumes []api.Volume
+	if v.Health != nil {
+		volumes = v.Health.Volumes
+	}
+	for _, vol := range volumes {
 		free := "unknown"
 		if vol.TotalBytes > 0 {
-			free = fmt.Sprintf("%s free of %s (%.1f%%)", iec(vol.FreeBytes), iec(vol.TotalBytes), 100*vol.FreeFraction())
+			fraction := float64(vol.FreeBytes) / float64(vol.TotalBytes)
+			free = fmt.Sprintf("%s free of %s (%.1f%%)", iec(vol.FreeBytes), iec(vol.TotalBytes), 100*fraction)
 		}
 		smart := vol.SMART.Note
 		if vol.SMART.Passed != nil {
@@ -76,7 +56,7 @@ func printStatus(w io.Writer, v statusView, cfg *Config) {
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", vol.Role, vol.Level, free, dash(vol.Device), smart)
 	}
-	if len(v.Health.Volumes) == 0 {
+	if len(volumes) == 0 {
 		fmt.Fprintln(tw, "  not sampled yet")
 	}
 	tw.Flush()

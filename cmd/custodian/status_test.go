@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/admin"
+	"custodian/admin/api"
 	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 )
@@ -110,14 +111,14 @@ func TestClientMutations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.post(t.Context(), "/api/v1/notes", admin.NoteRequest{Text: "x"}, nil); err == nil || !strings.Contains(err.Error(), "read-only client") {
+	if err := c.post(t.Context(), "/api/v1/notes", api.NoteRequest{Text: "x"}, nil); err == nil || !strings.Contains(err.Error(), "read-only client") {
 		t.Fatalf("read-only client posted: %v", err)
 	}
 	if err := c.withToken(cfg, "wang.li"); err != nil {
 		t.Fatal(err)
 	}
-	var resp admin.NoteResponse
-	if err := c.post(t.Context(), "/api/v1/notes", admin.NoteRequest{Text: "daily check done"}, &resp); err != nil || !resp.Recorded || resp.Actor != "wang.li" {
+	var resp api.NoteResponse
+	if err := c.post(t.Context(), "/api/v1/notes", api.NoteRequest{Text: "daily check done"}, &resp); err != nil || !resp.Recorded || resp.Actor != "wang.li" {
 		t.Fatalf("note: %v %+v", err, resp)
 	}
 	ev, _ := cat.RecentEvents(1)
@@ -125,13 +126,13 @@ func TestClientMutations(t *testing.T) {
 		t.Fatalf("events %+v", ev)
 	}
 	// A JSON error answer becomes a Go error with the server's message.
-	err = c.post(t.Context(), "/api/v1/recordings/42/notes", admin.NoteRequest{Text: "x"}, nil)
+	err = c.post(t.Context(), "/api/v1/recordings/42/notes", api.NoteRequest{Text: "x"}, nil)
 	var ae *apiError
 	if !errors.As(err, &ae) || ae.Status != 404 || err.Error() != "admin API: 404 Not Found: recording 42 not found" {
 		t.Fatalf("err %v", err)
 	}
 	c.token = "wrong-token-0000000000"
-	err = c.post(t.Context(), "/api/v1/notes", admin.NoteRequest{Text: "x"}, nil)
+	err = c.post(t.Context(), "/api/v1/notes", api.NoteRequest{Text: "x"}, nil)
 	if !errors.As(err, &ae) || ae.Status != 401 || strings.Contains(err.Error(), c.token) {
 		t.Fatalf("err %v", err)
 	}

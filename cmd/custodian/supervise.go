@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"custodian/admin/api"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -19,15 +21,6 @@ type part struct {
 	// Any other part that fails is shown, alerted and started again.
 	vital bool
 	run   func(ctx context.Context) error
-}
-
-// partFailure is a part that failed and has not run steadily since.
-type partFailure struct {
-	Name     string    `json:"name"`
-	Kind     string    `json:"kind"`
-	Error    string    `json:"error"`
-	Since    time.Time `json:"since"`
-	Restarts int       `json:"restarts"`
 }
 
 // Restart pacing of a failed part: the wait doubles from restartMin up to
@@ -50,7 +43,7 @@ type supervisor struct {
 	down *prometheus.GaugeVec
 
 	mu     sync.Mutex
-	failed map[string]partFailure
+	failed map[string]api.Failure
 }
 
 func newSupervisor(log *slog.Logger, reg prometheus.Registerer) *supervisor {
@@ -65,7 +58,7 @@ func newSupervisor(log *slog.Logger, reg prometheus.Registerer) *supervisor {
 			Name: "custodian_component_down",
 			Help: "Parts of the daemon that failed and have not run steadily since, by kind.",
 		}, []string{"component"}),
-		failed: map[string]partFailure{},
+		failed: map[string]api.Failure{},
 	}
 	if reg != nil {
 		reg.MustRegister(s.fail, s.down)
@@ -74,10 +67,10 @@ func newSupervisor(log *slog.Logger, reg prometheus.Registerer) *supervisor {
 }
 
 // Failures lists the parts that are down, by name.
-func (s *supervisor) Failures() []partFailure {
+func (s *supervisor) Failures() []api.Failure {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]partFailure, 0, len(s.failed))
+	out := make([]api.Failure, 0, len(s.failed))
 	for _, f := range s.failed {
 		out = append(out, f)
 	}
@@ -149,7 +142,7 @@ func (s *supervisor) failedOnce(p part, err error, wait time.Duration) {
 	s.mu.Lock()
 	f, was := s.failed[p.name]
 	if !was {
-		f = partFailure{Name: p.name, Kind: p.kind, Since: s.now().UTC()}
+		f = api.Failure{Name: p.name, Kind: p.kind, Since: s.now().UTC()}
 		s.down.WithLabelValues(p.kind).Inc()
 	} else {
 		f.Restarts++

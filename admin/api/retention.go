@@ -1,0 +1,77 @@
+package api
+
+// HoldRequest is the body of POST /api/v1/holds and POST /api/v1/cases/{case}/links.
+// Select by ids, or by officer or room with from and to.
+type HoldRequest struct {
+	Reason  string   `json:"reason"`
+	Why     string   `json:"why"`
+	Case    string   `json:"case,omitempty"`
+	IDs     []uint64 `json:"ids,omitempty"`
+	Officer string   `json:"officer,omitempty"`
+	Room    string   `json:"room,omitempty"`
+	From    string   `json:"from,omitempty"`
+	To      string   `json:"to,omitempty"`
+}
+
+// HoldResponse lists the recordings a hold or link reached.
+type HoldResponse struct {
+	IDs   []uint64 `json:"ids"`
+	Actor string   `json:"actor"`
+	// Warning is set when the catalog recorded the hold but the archive did
+	// not take every legal hold yet; the sweeper keeps trying.
+	Warning string `json:"warning,omitempty"`
+}
+
+// DecisionRequest is the body of a release or a restore; both answer with
+// the Recording as it stands after the decision.
+type DecisionRequest struct {
+	Reason string `json:"reason,omitempty"`
+	Why    string `json:"why"`
+}
+
+// Plan is the body of GET /api/v1/retention/plan: what retention would do
+// at a time, and what it could not solve.
+type Plan struct {
+	Actions []Action `json:"actions"`
+	// Short is how many bytes of free space are still missing after every
+	// eviction allowed; docks pause while it is positive.
+	Short    int64    `json:"short,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Action is one step of a plan: evict, mark-expired, unmark or delete.
+type Action struct {
+	Kind   string `json:"kind"`
+	ID     uint64 `json:"id"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	Reason string `json:"reason"`
+}
+
+// Report is the body of GET /api/v1/report: one station-local day.
+type Report struct {
+	Day      string      `json:"day"`
+	Officers []ReportRow `json:"officers"`
+	Devices  []ReportRow `json:"devices"`
+	Rooms    []ReportRow `json:"rooms"`
+	Held     int         `json:"held"`
+	Expired  int         `json:"expired"`
+	// Trouble lists recordings of the day that are missing or corrupt.
+	Trouble []uint64 `json:"trouble,omitempty"`
+	// EnteringGrace lists recordings (of any day) that will be marked
+	// deleted within the next seven days.
+	EnteringGrace []Action `json:"entering_grace"`
+}
+
+// ReportRow counts one officer's, device's or room's recordings of the day;
+// for a room also the recorded seconds and the unrecorded ones, by reason.
+type ReportRow struct {
+	Key        string             `json:"key"`
+	Files      int                `json:"files"`
+	Bytes      int64              `json:"bytes"`
+	Archived   int                `json:"archived"`
+	Pending    int                `json:"pending"`
+	Seconds    float64            `json:"seconds,omitempty"`
+	GapSeconds float64            `json:"gap_seconds,omitempty"`
+	Gaps       map[string]float64 `json:"gaps,omitempty"`
+}

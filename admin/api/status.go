@@ -1,0 +1,141 @@
+package api
+
+import (
+	"time"
+
+	"custodian/hardware/disk"
+	"custodian/storage/catalog"
+)
+
+// Status is the body of GET /api/v1/status. Its fields stand in the order
+// of their names: the body was a map once, which encoding/json writes
+// sorted, and clients may have kept a copy to compare. Docks, rooms and
+// reconcile come from the daemon's sources and are absent without them;
+// health is absent when storage is not watched.
+type Status struct {
+	Alerts    []Alert               `json:"alerts"`
+	Counts    map[catalog.State]int `json:"counts"`
+	Docks     []Dock                `json:"docks,omitzero"`
+	Events    []Event               `json:"events"`
+	Failures  []Failure             `json:"failures,omitempty"`
+	Health    *Health               `json:"health,omitempty"`
+	Level     disk.Level            `json:"level"`
+	Reconcile *Reconcile            `json:"reconcile,omitempty"`
+	Rooms     []Room                `json:"rooms,omitzero"`
+	Station   string                `json:"station"`
+	Version   string                `json:"version"`
+}
+
+// Failure is a part of the daemon (a room, a dock, the uploader, ...) that
+// failed and is being started again; the rest of the daemon runs on.
+type Failure struct {
+	Name     string    `json:"name"`
+	Kind     string    `json:"kind"`
+	Error    string    `json:"error"`
+	Since    time.Time `json:"since"`
+	Restarts int       `json:"restarts"`
+}
+
+// Alert is one thing that needs the administrator, on the status page and
+// in the status.
+type Alert struct {
+	Level disk.Level `json:"level"`
+	Text  string     `json:"text"`
+}
+
+// Event is one entry of the custody trail.
+type Event struct {
+	Seq       uint64    `json:"seq"`
+	Time      time.Time `json:"time"`
+	Type      string    `json:"type"`
+	Recording uint64    `json:"recording,omitempty"`
+	SHA256    string    `json:"sha256,omitempty"`
+	Actor     string    `json:"actor"`
+	Detail    string    `json:"detail,omitempty"`
+	Prev      string    `json:"prev"`
+	Hash      string    `json:"hash"`
+}
+
+// Dock is a docking station: its cameras and their offload.
+type Dock struct {
+	ID       string    `json:"id"`
+	Path     string    `json:"path"`
+	LastScan time.Time `json:"last_scan,omitzero"`
+	Error    string    `json:"error,omitempty"`
+	Paused   bool      `json:"paused"`
+	Slots    []Slot    `json:"slots"`
+}
+
+// Slot is one docked camera.
+type Slot struct {
+	Slot         string    `json:"slot"`
+	Device       string    `json:"device,omitempty"`
+	DockedSince  time.Time `json:"docked_since"`
+	PendingFiles int       `json:"pending_files"`
+	PendingBytes int64     `json:"pending_bytes"`
+	DoneFiles    int       `json:"done_files"`
+	DoneBytes    int64     `json:"done_bytes"`
+	LastOffload  time.Time `json:"last_offload,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+}
+
+// Room is an interview room's recorder. URL has its password redacted;
+// Segment is the segment being written, empty while the room records none.
+type Room struct {
+	ID         string    `json:"id"`
+	URL        string    `json:"url"`
+	Connected  bool      `json:"connected"`
+	Since      time.Time `json:"since,omitzero"`
+	Segment    string    `json:"segment,omitempty"`
+	Codecs     []string  `json:"codecs,omitempty"`
+	Reconnects int       `json:"reconnects"`
+	LastError  string    `json:"last_error,omitempty"`
+	Sealed     int       `json:"sealed"`
+}
+
+// Reconcile is what the check of staging against the catalog found at start.
+type Reconcile struct {
+	PartialRemoved []string `json:"partial_removed,omitempty"`
+	Orphans        []string `json:"orphans,omitempty"`
+	Verified       []uint64 `json:"verified,omitempty"`
+	Missing        []uint64 `json:"missing,omitempty"`
+}
+
+// Health is the latest sample of the storage custodian writes to.
+type Health struct {
+	Time    time.Time  `json:"time"`
+	Level   disk.Level `json:"level"`
+	Volumes []Volume   `json:"volumes"`
+}
+
+// Volume is the health of one volume, named by its role. Latencies are in
+// nanoseconds; IOErrors is -1 when the driver does not count them.
+type Volume struct {
+	Role         string        `json:"role"`
+	Path         string        `json:"path"`
+	MountPoint   string        `json:"mount_point,omitempty"`
+	FSType       string        `json:"fs_type,omitempty"`
+	Device       string        `json:"device,omitempty"`
+	TotalBytes   uint64        `json:"total_bytes"`
+	FreeBytes    uint64        `json:"free_bytes"`
+	UsedBytes    uint64        `json:"used_bytes"`
+	TotalInodes  uint64        `json:"total_inodes"`
+	FreeInodes   uint64        `json:"free_inodes"`
+	IOErrors     int64         `json:"io_errors"`
+	ReadLatency  time.Duration `json:"read_latency_ns"`
+	WriteLatency time.Duration `json:"write_latency_ns"`
+	Marker       string        `json:"marker,omitempty"`
+	SMART        SMART         `json:"smart"`
+	Level        disk.Level    `json:"level"`
+	Problems     []string      `json:"problems,omitempty"`
+}
+
+// SMART is what smartctl said about a volume's disk; Note says why not.
+type SMART struct {
+	Passed       *bool  `json:"passed,omitempty"`
+	Model        string `json:"model,omitempty"`
+	Serial       string `json:"serial,omitempty"`
+	Temperature  int    `json:"temperature_celsius,omitempty"`
+	PowerOnHours int    `json:"power_on_hours,omitempty"`
+	Note         string `json:"note,omitempty"`
+}
