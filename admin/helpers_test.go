@@ -1,16 +1,15 @@
 package admin
 
 import (
-	"bytes"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/hardware/disk"
+	"custodian/internal/testlog"
 	"custodian/storage/catalog"
 )
 
@@ -56,24 +55,6 @@ func sampleHealth() disk.Report {
 	}
 }
 
-// syncBuffer is a log sink tests can read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // openCatalog is a real catalog in a temp dir.
 func openCatalog(t *testing.T) *catalog.Catalog {
 	t.Helper()
@@ -87,8 +68,8 @@ func openCatalog(t *testing.T) *catalog.Catalog {
 	return cat
 }
 
-func newTestServer(t *testing.T, cfg Config, cat Catalog) (*Server, *syncBuffer) {
+func newTestServer(t *testing.T, cfg Config, cat Catalog) (*Server, *testlog.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	return New(cfg, cat, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(logs, nil))), logs
 }

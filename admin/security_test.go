@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/admin/api"
+	"custodian/internal/testlog"
 	"custodian/storage/catalog"
 )
 
@@ -71,7 +72,7 @@ func jsonError(t *testing.T, h http.Header, body string) string {
 	return e.Error
 }
 
-func securedServer(t *testing.T, token string) (*httptest.Server, *catalog.Catalog, *syncBuffer) {
+func securedServer(t *testing.T, token string) (*httptest.Server, *catalog.Catalog, *testlog.Buffer) {
 	t.Helper()
 	cat := openCatalog(t)
 	populate(t, cat)

@@ -10,12 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"custodian/hardware/disk"
+	"custodian/internal/testlog"
 )
 
 // TestServeUnderSystemd runs the daemon as systemd would: it must say READY
@@ -56,7 +55,7 @@ func TestServeUnderSystemd(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
-	var logs syncBuf
+	var logs testlog.Buffer
 	go func() { done <- run(ctx, []string{"serve", "--config", cfg}, io.Discard, &logs) }()
 	next := func() string {
 		select {
@@ -111,21 +110,4 @@ func TestServeUnderSystemd(t *testing.T) {
 			t.Fatal("no STOPPING=1")
 		}
 	}
-}
-
-type syncBuf struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
