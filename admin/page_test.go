@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/hardware/disk"
-	"custodian/ingest"
+	"custodian/ingest/dock"
 	"custodian/storage/catalog"
 
 	"custodian/internal/testenv"
@@ -50,8 +50,8 @@ func pageConfig() Config {
 		Health: sampleHealth,
 		Status: func() map[string]any {
 			return map[string]any{
-				"docks": []ingest.DockStatus{
-					{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Slots: []ingest.SlotStatus{
+				"docks": []dock.Status{
+					{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Slots: []dock.SlotStatus{
 						{Slot: "J0123456", Device: "J0123456", DockedSince: docked, PendingFiles: 3, PendingBytes: 3 << 30, DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second)},
 						{Slot: "camera " + hostile, DockedSince: docked, LastError: "read: input/output error"},
 					}},

@@ -22,6 +22,7 @@ import (
 	"custodian/hardware/camera"
 	"custodian/hardware/disk"
 	"custodian/ingest"
+	"custodian/ingest/dock"
 	"custodian/internal/text"
 	"custodian/retention"
 	"custodian/storage/archive"
@@ -216,13 +217,13 @@ func dockDefaults(d *DockConfig) {
 		d.DeleteAfterIngest = &t
 	}
 	if d.Settle.raw == "" {
-		d.Settle = Duration{raw: ingest.DefaultSettle.String(), d: ingest.DefaultSettle}
+		d.Settle = Duration{raw: dock.DefaultSettle.String(), d: dock.DefaultSettle}
 	}
 	if d.ScanInterval.raw == "" {
-		d.ScanInterval = Duration{raw: ingest.DefaultScanInterval.String(), d: ingest.DefaultScanInterval}
+		d.ScanInterval = Duration{raw: dock.DefaultScanInterval.String(), d: dock.DefaultScanInterval}
 	}
 	if d.Copies == 0 {
-		d.Copies = ingest.DefaultCopies
+		d.Copies = dock.DefaultCopies
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"custodian/admin"
 	"custodian/ingest"
+	"custodian/ingest/dock"
 	"custodian/retention"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
@@ -120,9 +121,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		// space; cameras keep their footage meanwhile.
 		Paused: func() bool { return monitor.Critical() || keeper.Short() },
 	}
-	var docks []*ingest.Dock
+	var docks []*dock.Dock
 	for _, d := range cfg.Docks {
-		docks = append(docks, ingest.NewDock(ingest.DockConfig{
+		docks = append(docks, dock.New(dock.Config{
 			ID:                d.ID,
 			Path:              d.Path,
 			Profile:           profiles[d.Profile],
@@ -161,7 +162,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Retention: retentionAPI{keeper, cat, store},
 		TLS:       tlsConfig,
 		Status: func() map[string]any {
-			st := make([]ingest.DockStatus, 0, len(docks))
+			st := make([]dock.Status, 0, len(docks))
 			for _, d := range docks {
 				st = append(st, d.Status())
 			}

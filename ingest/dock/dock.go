@@ -1,10 +1,12 @@
-package ingest
+// Package dock watches docking stations: it finds the recordings on docked
+// body cameras, waits for them to settle, copies each through the hash into
+// staging and the catalog, and only then releases it from the camera.
+package dock
 
 import (
 	"context"
 	"errors"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,13 +19,14 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"custodian/hardware/camera"
+	"custodian/ingest"
 	"custodian/internal/digest"
 	"custodian/internal/text"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
 )
 
-// Defaults of DockConfig.
+// Defaults of Config.
 const (
 	DefaultSettle       = 5 * time.Second
 	DefaultScanInterval = 15 * time.Second
@@ -37,8 +40,8 @@ const (
 	fullRetry = 15 * time.Second
 )
 
-// DockConfig is one docking station.
-type DockConfig struct {
+// Config is one docking station.
+type Config struct {
 	ID                string
 	Path              string
 	Profile           *camera.Profile
@@ -49,26 +52,11 @@ type DockConfig struct {
 	Copies int
 }
 
-// Env is what every source needs from the daemon.
-type Env struct {
-	Station  string
-	Location *time.Location // camera clocks are read in the station's zone
-	Devices  camera.Devices
-	Catalog  *catalog.Catalog
-	Staging  *staging.Staging
-	Log      *slog.Logger
-	Metrics  *Metrics
-	Now      func() time.Time
-	// Paused, when set and true, holds back new copies (e.g. staging is short
-	// of space); cameras keep their footage meanwhile.
-	Paused func() bool
-}
-
 // Dock watches one docking station. Each camera appears as a folder (a slot)
 // below the dock path; files anywhere below a slot are its recordings.
 type Dock struct {
-	cfg DockConfig
-	env Env
+	cfg Config
+	env ingest.Env
 
 	mu       sync.Mutex
 	seen     map[string]seenFile   // path -> last observation
@@ -105,8 +93,8 @@ type SlotStatus struct {
 	LastError    string    `json:"last_error,omitempty"`
 }
 
-// DockStatus is a snapshot of a dock for the admin surface.
-type DockStatus struct {
+// Status is a snapshot of a dock for the admin surface.
+type Status struct {
 	ID       string       `json:"id"`
 	Path     string       `json:"path"`
 	LastScan time.Time    `json:"last_scan,omitzero"`
@@ -115,8 +103,8 @@ type DockStatus struct {
 	Slots    []SlotStatus `json:"slots"`
 }
 
-// NewDock builds a dock watcher; Run starts it.
-func NewDock(cfg DockConfig, env Env) *Dock {
+// New builds a dock watcher; Run starts it.
+func New(cfg Config, env ingest.Env) *Dock {
 	if cfg.Settle <= 0 {
 		cfg.Settle = DefaultSettle
 	}
@@ -398,10 +386,10 @@ func (d *Dock) skipOnce(path, reason, why string) {
 }
 
 // Status is a snapshot for the admin surface.
-func (d *Dock) Status() DockStatus {
+func (d *Dock) Status() Status {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := DockStatus{ID: d.cfg.ID, Path: d.cfg.Path, LastScan: d.lastScan, Error: d.scanErr,
+	st := Status{ID: d.cfg.ID, Path: d.cfg.Path, LastScan: d.lastScan, Error: d.scanErr,
 		Paused: d.env.Paused != nil && d.env.Paused()}
 	for _, s := range d.slots {
 		st.Slots = append(st.Slots, *s)
@@ -417,7 +405,7 @@ func (d *Dock) fail(c candidate, kind string, err error) {
 	r := d.retry[c.path]
 	r.failures++
 	delay := min(time.Duration(1<<min(r.failures, 16))*time.Second, maxRetryDelay)
-	if kind == ErrKindStagingFull {
+	if kind == ingest.ErrKindStagingFull {
 		delay = fullRetry
 	}
 	r.at = now.Add(delay)
@@ -437,12 +425,12 @@ func errKind(err error) string {
 	var re *staging.ReadError
 	switch {
 	case errors.As(err, &re), errors.Is(err, staging.ErrShortCopy):
-		return ErrKindRead
+		return ingest.ErrKindRead
 	case errors.Is(err, staging.ErrFull), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		return ErrKindStagingFull
+		return ingest.ErrKindStagingFull
 	case errors.Is(err, digest.ErrMismatch):
-		return ErrKindVerify
+		return ingest.ErrKindVerify
 	default:
-		return ErrKindStage
+		return ingest.ErrKindStage
 	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package dock
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"custodian/hardware/camera"
+	"custodian/ingest"
 	"custodian/internal/digest"
 	"custodian/internal/text"
 	"custodian/storage/catalog"
@@ -38,14 +39,14 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 
 	// Seen before with the same size and time: prove it by hash before acting.
 	if known, ok, err := d.env.Catalog.FindQuick(rec.Device, rec.OriginalName(), c.info.Size(), c.info.ModTime()); err != nil {
-		d.fail(c, ErrKindCatalog, err)
+		d.fail(c, ingest.ErrKindCatalog, err)
 		return
 	} else if ok {
 		if !d.cfg.DeleteAfterIngest {
 			return // already catalogued; this dock leaves files on the camera
 		}
 		if err := d.releaseKnown(c, known); err != nil {
-			d.fail(c, ErrKindRelease, err)
+			d.fail(c, ingest.ErrKindRelease, err)
 		}
 		return
 	}
@@ -53,7 +54,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 	log.Info("found", keyDevice, rec.Device, keySize, c.info.Size())
 	src, err := camera.OpenRegular(c.path)
 	if err != nil {
-		d.fail(c, ErrKindRead, err)
+		d.fail(c, ingest.ErrKindRead, err)
 		return
 	}
 	blob, err := d.env.Staging.Put(ctx, src, c.info.Size())
@@ -68,7 +69,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 	// The camera must not have touched the file while it was copied.
 	if fi, err := os.Lstat(c.path); err != nil || fi.Size() != c.info.Size() || !fi.ModTime().Equal(c.info.ModTime()) {
 		d.dropUnreferenced(blob.SHA256)
-		d.fail(c, ErrKindChanged, fmt.Errorf("source changed while copying"))
+		d.fail(c, ingest.ErrKindChanged, fmt.Errorf("source changed while copying"))
 		return
 	}
 	now := d.env.Now().UTC()
@@ -79,7 +80,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 	saved, created, err := d.env.Catalog.Add(rec, catalog.Event{Type: catalog.EventIngested,
 		Detail: fmt.Sprintf("dock %s slot %s file %s", d.cfg.ID, text.Printable(c.slot), rec.RelPath)})
 	if err != nil {
-		d.fail(c, ErrKindCatalog, err)
+		d.fail(c, ingest.ErrKindCatalog, err)
 		return
 	}
 	if !created && (saved.State == catalog.StateMissing || saved.State == catalog.StateCorrupt) {
@@ -88,7 +89,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 			return nil
 		}, catalog.Event{Type: catalog.EventRestaged, Detail: "fresh verified copy from the camera"})
 		if err != nil {
-			d.fail(c, ErrKindCatalog, err)
+			d.fail(c, ingest.ErrKindCatalog, err)
 			return
 		}
 	}
@@ -113,7 +114,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 
 	if d.cfg.DeleteAfterIngest {
 		if err := d.release(c, saved); err != nil {
-			d.fail(c, ErrKindRelease, err)
+			d.fail(c, ingest.ErrKindRelease, err)
 		}
 	}
 }
