@@ -18,11 +18,18 @@ import (
 	"github.com/pion/rtp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"custodian/ingest/fmp4"
 	"custodian/storage/catalog"
 )
 
 // Defaults of RoomConfig.
 const (
+	DefaultSegmentDuration = 10 * time.Minute
+	// DefaultFragmentDuration is how much media a fragment holds before it is
+	// written and fdatasync'ed: a power cut loses at most about this much.
+	DefaultFragmentDuration = time.Second
+	// MaxFragmentDuration is the most a power cut may cost.
+	MaxFragmentDuration = 2 * time.Second
 	DefaultRoomQueue    = 2048
 	DefaultStallTimeout = 10 * time.Second
 	DefaultBackoffMin   = time.Second
@@ -162,7 +169,7 @@ func (r *Room) setStatus(fn func(*RoomStatus)) {
 
 // sealJob is one step for the sealer, in order: a gap, or a closed segment.
 type sealJob struct {
-	seg *closedSegment
+	seg *fmp4.Segment
 	gap *catalog.Gap
 	// done, when set, is closed once every earlier job is finished.
 	done chan struct{}
@@ -298,10 +305,10 @@ func (r *Room) connect(ctx context.Context, jobs chan<- sealJob) error {
 	}
 	for _, t := range tracks {
 		if _, err := c.Setup(desc.BaseURL, t.media, 0, 0); err != nil {
-			return fmt.Errorf("setup %s: %w", t.name, err)
+			return fmt.Errorf("setup %s: %w", t.track.Codec(), err)
 		}
 	}
-	queue := make(chan unit, r.cfg.QueueSize)
+	queue := make(chan fmp4.Unit, r.cfg.QueueSize)
 	var overflow atomic.Uint64
 	overflowed := r.metrics.Overflow.WithLabelValues(id)
 	for i, t := range tracks {
@@ -312,9 +319,9 @@ func (r *Room) connect(ctx context.Context, jobs chan<- sealJob) error {
 	}
 
 	var codecs []string
-	var plain []*track
+	var plain []fmp4.Track
 	for _, t := range tracks {
-		codecs = append(codecs, t.name)
+		codecs = append(codecs, t.track.Codec())
 		plain = append(plain, t.track)
 	}
 	r.metrics.Connected.WithLabelValues(id).Set(1)
@@ -325,7 +332,7 @@ func (r *Room) connect(ctx context.Context, jobs chan<- sealJob) error {
 		r.setStatus(func(s *RoomStatus) { s.Connected, s.Segment = false, "" })
 	}()
 
-	seg := newSegmenter(r.openDir, id, r.cfg.Segment, r.cfg.Fragment, plain)
+	seg := fmp4.NewSegmenter(r.openDir, id, r.cfg.Segment, r.cfg.Fragment, plain)
 	err = r.record(ctx, seg, queue, &overflow, waitc, &waited, jobs)
 	reason := catalog.GapDisconnect
 	switch {
@@ -346,7 +353,7 @@ func (r *Room) connect(ctx context.Context, jobs chan<- sealJob) error {
 // onPacket is the RTP callback of one track: depacketise and hand over,
 // never block. A full queue drops the unit and counts it; the writer turns
 // the count into a gap.
-func (r *Room) onPacket(c *gortsplib.Client, i int, t *rtpTrack, queue chan<- unit, overflow *atomic.Uint64, overflowed prometheus.Counter) func(*rtp.Packet) {
+func (r *Room) onPacket(c *gortsplib.Client, i int, t *rtpTrack, queue chan<- fmp4.Unit, overflow *atomic.Uint64, overflowed prometheus.Counter) func(*rtp.Packet) {
 	return func(pkt *rtp.Packet) {
 		// The timestamp decoder must see every packet: it starts a track
 		// only on a packet that can begin decoding (an IDR, SPS or PPS), and
@@ -360,13 +367,13 @@ func (r *Room) onPacket(c *gortsplib.Client, i int, t *rtpTrack, queue chan<- un
 		if (au == nil && pcm == nil) || !ptsOK {
 			return
 		}
-		u := unit{track: i, pts: pts, at: r.env.Now(), pcm: pcm}
+		u := fmp4.Unit{Track: i, PTS: pts, At: r.env.Now(), PCM: pcm}
 		if ntp, ok := c.PacketNTP(t.media, pkt); ok {
-			u.ntp = ntp
+			u.NTP = ntp
 		}
 		// The depacketiser's output may point into the reader's buffer.
 		for _, n := range au {
-			u.au = append(u.au, clone(n))
+			u.AU = append(u.AU, clone(n))
 		}
 		select {
 		case queue <- u:
@@ -378,7 +385,7 @@ func (r *Room) onPacket(c *gortsplib.Client, i int, t *rtpTrack, queue chan<- un
 }
 
 // record is the writer loop: all file I/O of the room happens here.
-func (r *Room) record(ctx context.Context, seg *segmenter, queue <-chan unit, overflow *atomic.Uint64,
+func (r *Room) record(ctx context.Context, seg *fmp4.Segmenter, queue <-chan fmp4.Unit, overflow *atomic.Uint64,
 	waitc <-chan error, waited *bool, jobs chan<- sealJob) error {
 	tick := time.NewTicker(r.cfg.Fragment / 2)
 	defer tick.Stop()
@@ -396,7 +403,7 @@ func (r *Room) record(ctx context.Context, seg *segmenter, queue <-chan unit, ov
 			}
 			return fmt.Errorf("stream: %w", err)
 		case now := <-tick.C:
-			if err := seg.tick(r.env.Now()); err != nil {
+			if err := seg.Tick(r.env.Now()); err != nil {
 				return err
 			}
 			if now.Sub(lastUnit) > r.cfg.StallTimeout {
@@ -405,29 +412,29 @@ func (r *Room) record(ctx context.Context, seg *segmenter, queue <-chan unit, ov
 		case u := <-queue:
 			lastUnit = time.Now()
 			if !prev.IsZero() {
-				if step := clockStep(prev, u.at); step != 0 {
+				if step := clockStep(prev, u.At); step != 0 {
 					return fmt.Errorf("%w by %s", errClockStep, step)
 				}
 			}
-			prev = u.at
+			prev = u.At
 			if n := overflow.Load(); n != seenOverflow {
 				r.env.Log.Warn("room writer fell behind; units dropped", keyRoom, r.cfg.ID, keyDropped, n-seenOverflow)
 				seenOverflow = n
 				r.closeSegment(seg, catalog.GapOverflow, jobs)
 			}
-			wasOpen := seg.open()
-			closed, err := seg.push(u)
+			wasOpen := seg.Writing()
+			closed, err := seg.Push(u)
 			if closed != nil {
 				jobs <- sealJob{seg: closed}
 			}
-			if err != nil && !errors.Is(err, errNotReady) {
+			if err != nil && !errors.Is(err, fmp4.ErrNotReady) {
 				if isWriteError(err) {
 					return err
 				}
 				r.metrics.DecodeErrors.WithLabelValues(r.cfg.ID).Inc()
 				r.env.Log.Debug("room unit dropped", keyRoom, r.cfg.ID, keyErr, err)
 			}
-			if seg.open() && (!wasOpen || closed != nil) {
+			if seg.Writing() && (!wasOpen || closed != nil) {
 				r.segmentStarted(seg, jobs)
 			}
 		}
@@ -445,15 +452,16 @@ func clockStep(a, b time.Time) time.Duration {
 	return 0
 }
 
-func (r *Room) segmentStarted(seg *segmenter, jobs chan<- sealJob) {
-	r.setStatus(func(s *RoomStatus) { s.Segment = seg.seg.name })
-	r.env.Log.Info("room segment opened", keyRoom, r.cfg.ID, keySegment, seg.seg.name)
+func (r *Room) segmentStarted(seg *fmp4.Segmenter, jobs chan<- sealJob) {
+	cur := seg.Current()
+	r.setStatus(func(s *RoomStatus) { s.Segment = cur.Name })
+	r.env.Log.Info("room segment opened", keyRoom, r.cfg.ID, keySegment, cur.Name)
 	r.mu.Lock()
 	g := r.gap
 	r.gap = nil
 	r.mu.Unlock()
 	if g != nil {
-		g.End = seg.seg.startedAt
+		g.End = cur.Start
 		if g.End.Before(g.Start) {
 			g.End = g.Start // the station clock stepped back
 		}
@@ -463,15 +471,14 @@ func (r *Room) segmentStarted(seg *segmenter, jobs chan<- sealJob) {
 
 // closeSegment closes the open segment, queues it for sealing, and starts a
 // gap with the given reason at its end.
-func (r *Room) closeSegment(seg *segmenter, reason string, jobs chan<- sealJob) {
-	wasOpen := seg.open() || seg.broken
-	if seg.broken {
-		r.abandoned, seg.broken = true, false
+func (r *Room) closeSegment(seg *fmp4.Segmenter, reason string, jobs chan<- sealJob) {
+	wasOpen := seg.Writing() || seg.Broken()
+	if seg.Broken() {
+		r.abandoned = true
 	}
-	end := seg.lastAt
-	closed, err := seg.close()
+	end := seg.Last()
+	closed, err := seg.Close()
 	if err != nil {
-		seg.abandon()
 		r.abandoned = true
 		r.env.Log.Error("room segment could not be closed; it stays for recovery", keyRoom, r.cfg.ID, keyErr, err)
 		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindStage).Inc()
@@ -479,9 +486,8 @@ func (r *Room) closeSegment(seg *segmenter, reason string, jobs chan<- sealJob) 
 	}
 	if closed != nil {
 		jobs <- sealJob{seg: closed}
-		end = closed.endedAt
+		end = closed.End
 	}
-	seg.reset()
 	if !wasOpen {
 		return
 	}
@@ -521,18 +527,18 @@ func (r *Room) seal(j sealJob) {
 	// would leave footage in staging that no record names.
 	rec := catalog.Recording{
 		Station: r.env.Station, Source: catalog.SourceRoom, SourceID: id,
-		Name: s.name, Ext: segmentExt, Kind: "video",
-		StartedAt: s.startedAt.UTC(), EndedAt: s.endedAt.UTC(), CameraTime: s.cameraTime.UTC(),
-		ReceivedAt: now, Size: s.size, SHA256: s.sha, Codecs: s.codecs,
+		Name: s.Name, Ext: fmp4.Ext, Kind: "video",
+		StartedAt: s.Start.UTC(), EndedAt: s.End.UTC(), CameraTime: s.CameraTime.UTC(),
+		ReceivedAt: now, Size: s.Size, SHA256: s.SHA256, Codecs: s.Codecs,
 		State: catalog.StateStaged, StagedAt: now,
 	}
-	if s.cameraTime.IsZero() {
+	if s.CameraTime.IsZero() {
 		rec.CameraTime = time.Time{}
 	}
-	if !hasVideo(s.codecs) {
+	if !hasVideo(s.Codecs) {
 		rec.Kind = "audio"
 	}
-	if s.recovered {
+	if s.Recovered {
 		rec.AddFlag(catalog.FlagRecovered)
 	}
 	sessions, err := r.env.Catalog.Sessions(id, rec.StartedAt, rec.EndedAt)
@@ -540,19 +546,19 @@ func (r *Room) seal(j sealJob) {
 		r.env.Log.Error("interview sessions unreadable; segment sealed without case link", keyRoom, id, keyErr, err)
 	}
 	catalog.LinkSessions(&rec, sessions)
-	detail := fmt.Sprintf("room %s segment %s", id, s.name)
+	detail := fmt.Sprintf("room %s segment %s", id, s.Name)
 	if rec.Case != "" {
 		detail += " case " + rec.Case
 	}
 	saved, _, err := r.env.Catalog.Add(rec, catalog.Event{Type: catalog.EventIngested, Detail: detail})
 	if err != nil {
-		r.env.Log.Error("room segment not catalogued; it stays for recovery", keyRoom, id, keySHA, s.sha, keyErr, err)
+		r.env.Log.Error("room segment not catalogued; it stays for recovery", keyRoom, id, keySHA, s.SHA256, keyErr, err)
 		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindCatalog).Inc()
 		return
 	}
-	blob, err := r.env.Staging.Adopt(s.path, s.sha, s.size)
+	blob, err := r.env.Staging.Adopt(s.Path, s.SHA256, s.Size)
 	if err != nil {
-		r.env.Log.Error("room segment not staged; it stays for recovery", keyRoom, id, keyPath, s.path, keyErr, err)
+		r.env.Log.Error("room segment not staged; it stays for recovery", keyRoom, id, keyPath, s.Path, keyErr, err)
 		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindStage).Inc()
 		return
 	}
@@ -571,12 +577,12 @@ func (r *Room) seal(j sealJob) {
 	r.env.Metrics.Bytes.WithLabelValues(string(catalog.SourceRoom)).Add(float64(blob.Size))
 	r.setStatus(func(st *RoomStatus) { st.Sealed++ })
 	r.env.Log.Info("room segment sealed", keyRoom, id, keyID, saved.ID, keySHA, saved.SHA256, keySize, saved.Size,
-		keySegment, s.name, keyDuration, s.endedAt.Sub(s.startedAt).Round(time.Millisecond), keyFlags, strings.Join(saved.Flags, ","))
+		keySegment, s.Name, keyDuration, s.End.Sub(s.Start).Round(time.Millisecond), keyFlags, strings.Join(saved.Flags, ","))
 }
 
 func hasVideo(codecs []string) bool {
 	for _, c := range codecs {
-		if c == codecH264 || c == codecH265 {
+		if c == fmp4.CodecH264 || c == fmp4.CodecH265 {
 			return true
 		}
 	}

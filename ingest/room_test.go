@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"custodian/ingest/fmp4/fmp4test"
 	"custodian/internal/digest"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
@@ -128,33 +128,6 @@ func roomRecordings(t *testing.T, e *testEnv, room string) []catalog.Recording {
 	return recs
 }
 
-// segmentMedia reads a sealed segment back: the audio bytes of track 2 in
-// order and the number of video samples of track 1.
-func segmentMedia(t *testing.T, path string) (audio []byte, frames int) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, moovEnd := completePrefix(b)
-	var parts fmp4.Parts
-	if err := parts.Unmarshal(b[moovEnd:]); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	for _, p := range parts {
-		for _, tr := range p.Tracks {
-			for _, s := range tr.Samples {
-				if tr.ID == 2 {
-					audio = append(audio, s.Payload...)
-				} else {
-					frames++
-				}
-			}
-		}
-	}
-	return audio, frames
-}
-
 func TestRoomRecordsSegmentsBitExact(t *testing.T) {
 	cam := newCamera(t, "", "")
 	e := newTestEnv(t)
@@ -183,7 +156,7 @@ func TestRoomRecordsSegmentsBitExact(t *testing.T) {
 		if err != nil || sha != rec.SHA256 || n != rec.Size {
 			t.Errorf("segment %d: staged blob hash %s size %d err %v, catalog says %s %d", i, sha, n, err, rec.SHA256, rec.Size)
 		}
-		a, frames := segmentMedia(t, path)
+		a, frames := fmp4test.Media(t, path)
 		if frames == 0 {
 			t.Errorf("segment %d has no video", i)
 		}
@@ -203,7 +176,7 @@ func TestRoomRecordsSegmentsBitExact(t *testing.T) {
 	for off := 0; off < cam.audioSent() && first < 0; off++ {
 		first = off
 		for i, b := range audio {
-			if b != audioByte(off+i) {
+			if b != fmp4test.AudioByte(off+i) {
 				first = -1
 				break
 			}
