@@ -2,6 +2,9 @@ package fmp4
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
 )
 
 // box is one ISO BMFF box: bytes [start, end), payload from start+hdr.
@@ -64,5 +67,35 @@ func child(b []byte, parent box, skip int64, typ string, n int) (box, bool) {
 	}
 	return box{}, false
 }
+
+// readHeader reads the header of the box at pos in r, which ends at limit.
+func readHeader(r io.ReaderAt, pos, limit int64) (box, bool, error) {
+	var b [maxHeader]byte
+	n, err := r.ReadAt(b[:min(maxHeader, max(limit-pos, 0))], pos)
+	if err != nil && err != io.EOF {
+		return box{}, false, err
+	}
+	bx, ok := header(b[:n], pos, limit)
+	return bx, ok, nil
+}
+
+// readBox reads a whole box from r into memory, refusing one larger than
+// maxBox: recovery reads only init and fragment headers, never media.
+func readBox(r io.ReaderAt, bx box) ([]byte, error) {
+	if bx.end-bx.start > maxBox {
+		return nil, fmt.Errorf("%s box of %d bytes at %d: %w", bx.typ, bx.end-bx.start, bx.start, errTooLarge)
+	}
+	b := make([]byte, bx.end-bx.start)
+	if _, err := r.ReadAt(b, bx.start); err != nil {
+		return nil, fmt.Errorf("read %s box at %d: %w", bx.typ, bx.start, err)
+	}
+	return b, nil
+}
+
+// maxBox bounds the moov or moof recovery reads at once. The writer's are a
+// few KiB: a moof holds at most a couple of seconds of sample entries.
+const maxBox = 4 << 20
+
+var errTooLarge = errors.New("box too large to read into memory")
 
 func be32(b []byte) uint32 { return binary.BigEndian.Uint32(b) }

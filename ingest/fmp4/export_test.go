@@ -1,6 +1,10 @@
 package fmp4
 
-import "time"
+import (
+	"bytes"
+	"io"
+	"time"
+)
 
 // What the tests read of a segment the way recovery does.
 
@@ -10,11 +14,14 @@ func MarshalInit(tracks []Track) ([]byte, error) {
 }
 
 // InitCodecs names the tracks of an init.
-func InitCodecs(b []byte) []string { return readInits(b).codecs }
+func InitCodecs(b []byte) []string {
+	c, _ := inspect(bytes.NewReader(b), int64(len(b)))
+	return c.init.codecs
+}
 
-// Layout is where the complete fragments of b end, where its init ends,
-// and its media time.
-func Layout(b []byte) (good, moovEnd int64, media time.Duration) {
-	good, moovEnd = completePrefix(b)
-	return good, moovEnd, mediaDuration(b[:good], moovEnd, readInits(b[:moovEnd]).scales)
+// Inspect reads a segment of size bytes in r as Repair does, without
+// changing it: where its complete fragments end and its media time.
+func Inspect(r io.ReaderAt, size int64) (good int64, media time.Duration, err error) {
+	c, err := inspect(r, size)
+	return c.good, c.media, err
 }
