@@ -1,4 +1,7 @@
-package ingest
+// Package room records interview rooms' RTSP feeds: one supervisor per
+// room that reconnects, records every hole as a gap, links segments to
+// interview sessions and seals them into staging and the catalog.
+package room
 
 import (
 	"context"
@@ -18,11 +21,12 @@ import (
 	"github.com/pion/rtp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"custodian/ingest"
 	"custodian/ingest/fmp4"
 	"custodian/storage/catalog"
 )
 
-// Defaults of RoomConfig.
+// Defaults of Config.
 const (
 	DefaultSegmentDuration = 10 * time.Minute
 	// DefaultFragmentDuration is how much media a fragment holds before it is
@@ -30,7 +34,7 @@ const (
 	DefaultFragmentDuration = time.Second
 	// MaxFragmentDuration is the most a power cut may cost.
 	MaxFragmentDuration = 2 * time.Second
-	DefaultRoomQueue    = 2048
+	DefaultQueueSize    = 2048
 	DefaultStallTimeout = 10 * time.Second
 	DefaultBackoffMin   = time.Second
 	DefaultBackoffMax   = 30 * time.Second
@@ -47,8 +51,8 @@ const (
 	TransportUDP = "udp"
 )
 
-// RoomConfig is one interview room's feed.
-type RoomConfig struct {
+// Config is one interview room's feed.
+type Config struct {
 	ID string
 	// URL is rtsp:// or rtsps://, possibly with user:password. It is a
 	// secret: custodian never logs it, only Redacted(URL).
@@ -65,7 +69,7 @@ type RoomConfig struct {
 	BackoffMax   time.Duration
 }
 
-func (c *RoomConfig) defaults() {
+func (c *Config) defaults() {
 	if c.Transport == "" {
 		c.Transport = TransportTCP
 	}
@@ -76,7 +80,7 @@ func (c *RoomConfig) defaults() {
 		c.Fragment = DefaultFragmentDuration
 	}
 	if c.QueueSize <= 0 {
-		c.QueueSize = DefaultRoomQueue
+		c.QueueSize = DefaultQueueSize
 	}
 	if c.StallTimeout <= 0 {
 		c.StallTimeout = DefaultStallTimeout
@@ -93,9 +97,9 @@ func (c *RoomConfig) defaults() {
 // reconnects with capped exponential backoff and jitter, records every hole
 // as a gap, and seals each finished segment into staging and the catalog.
 type Room struct {
-	cfg     RoomConfig
-	env     Env
-	metrics *RoomMetrics
+	cfg     Config
+	env     ingest.Env
+	metrics *Metrics
 	openDir string
 
 	// abandoned is set by the writer when a segment was left in the open
@@ -103,12 +107,12 @@ type Room struct {
 	abandoned bool
 
 	mu     sync.Mutex
-	status RoomStatus
+	status Status
 	gap    *catalog.Gap // the hole being recorded until the next segment starts
 }
 
-// RoomStatus is the live state of a room for the admin API.
-type RoomStatus struct {
+// Status is the live state of a room for the admin API.
+type Status struct {
 	ID         string    `json:"id"`
 	URL        string    `json:"url"` // redacted
 	Connected  bool      `json:"connected"`
@@ -120,17 +124,17 @@ type RoomStatus struct {
 	Sealed     int       `json:"sealed"`
 }
 
-// NewRoom builds the recorder of one room.
-func NewRoom(cfg RoomConfig, env Env, m *RoomMetrics) *Room {
+// New builds the recorder of one room.
+func New(cfg Config, env ingest.Env, m *Metrics) *Room {
 	cfg.defaults()
 	if env.Now == nil {
 		env.Now = time.Now
 	}
 	if m == nil {
-		m = NewRoomMetrics(nil)
+		m = NewMetrics(nil)
 	}
 	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open")}
-	r.status = RoomStatus{ID: cfg.ID, URL: Redacted(cfg.URL)}
+	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL)}
 	for _, reason := range []string{catalog.GapDisconnect, catalog.GapStall, catalog.GapClockStep,
 		catalog.GapOverflow, catalog.GapWriteError, catalog.GapRestart, catalog.GapCrash} {
 		m.Gaps.WithLabelValues(cfg.ID, reason)
@@ -146,7 +150,7 @@ func NewRoom(cfg RoomConfig, env Env, m *RoomMetrics) *Room {
 func (r *Room) ID() string { return r.cfg.ID }
 
 // Status returns the live state; it never contains the URL's credentials.
-func (r *Room) Status() RoomStatus {
+func (r *Room) Status() Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.status
@@ -161,7 +165,7 @@ func (r *Room) Connected() bool {
 	return r.status.Connected
 }
 
-func (r *Room) setStatus(fn func(*RoomStatus)) {
+func (r *Room) setStatus(fn func(*Status)) {
 	r.mu.Lock()
 	fn(&r.status)
 	r.mu.Unlock()
@@ -218,7 +222,7 @@ func (r *Room) Run(ctx context.Context) error {
 		}
 		msg := Redact(err.Error(), r.cfg.URL)
 		r.metrics.Reconnects.WithLabelValues(r.cfg.ID).Inc()
-		r.setStatus(func(s *RoomStatus) { s.Reconnects++; s.LastError = msg })
+		r.setStatus(func(s *Status) { s.Reconnects++; s.LastError = msg })
 		wait := backoff/2 + rand.N(backoff/2+1)
 		r.env.Log.Warn("room feed lost", keyRoom, r.cfg.ID, keyErr, msg, keyRetryIn, wait.Round(time.Millisecond))
 		select {
@@ -325,11 +329,11 @@ func (r *Room) connect(ctx context.Context, jobs chan<- sealJob) error {
 		plain = append(plain, t.track)
 	}
 	r.metrics.Connected.WithLabelValues(id).Set(1)
-	r.setStatus(func(s *RoomStatus) { s.Connected, s.Since, s.Codecs, s.LastError = true, r.env.Now(), codecs, "" })
+	r.setStatus(func(s *Status) { s.Connected, s.Since, s.Codecs, s.LastError = true, r.env.Now(), codecs, "" })
 	r.env.Log.Info("room connected", keyRoom, id, keyURL, Redacted(r.cfg.URL), keyCodecs, strings.Join(codecs, ","), keyTransport, r.cfg.Transport)
 	defer func() {
 		r.metrics.Connected.WithLabelValues(id).Set(0)
-		r.setStatus(func(s *RoomStatus) { s.Connected, s.Segment = false, "" })
+		r.setStatus(func(s *Status) { s.Connected, s.Segment = false, "" })
 	}()
 
 	seg := fmp4.NewSegmenter(r.openDir, id, r.cfg.Segment, r.cfg.Fragment, plain)
@@ -454,7 +458,7 @@ func clockStep(a, b time.Time) time.Duration {
 
 func (r *Room) segmentStarted(seg *fmp4.Segmenter, jobs chan<- sealJob) {
 	cur := seg.Current()
-	r.setStatus(func(s *RoomStatus) { s.Segment = cur.Name })
+	r.setStatus(func(s *Status) { s.Segment = cur.Name })
 	r.env.Log.Info("room segment opened", keyRoom, r.cfg.ID, keySegment, cur.Name)
 	r.mu.Lock()
 	g := r.gap
@@ -481,7 +485,7 @@ func (r *Room) closeSegment(seg *fmp4.Segmenter, reason string, jobs chan<- seal
 	if err != nil {
 		r.abandoned = true
 		r.env.Log.Error("room segment could not be closed; it stays for recovery", keyRoom, r.cfg.ID, keyErr, err)
-		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindStage).Inc()
+		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ingest.ErrKindStage).Inc()
 		reason = catalog.GapWriteError
 	}
 	if closed != nil {
@@ -512,7 +516,7 @@ func (r *Room) seal(j sealJob) {
 		r.metrics.Gaps.WithLabelValues(id, g.Reason).Inc()
 		if err := r.env.Catalog.AddGap(*g); err != nil {
 			r.env.Log.Error("gap not recorded", keyRoom, id, keyErr, err)
-			r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindCatalog).Inc()
+			r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ingest.ErrKindCatalog).Inc()
 			return
 		}
 		r.env.Log.Warn("room gap", keyRoom, id, keyReason, g.Reason, keyStart, g.Start, keyEnd, g.End, keyDuration, g.Duration().Round(time.Millisecond))
@@ -553,13 +557,13 @@ func (r *Room) seal(j sealJob) {
 	saved, _, err := r.env.Catalog.Add(rec, catalog.Event{Type: catalog.EventIngested, Detail: detail})
 	if err != nil {
 		r.env.Log.Error("room segment not catalogued; it stays for recovery", keyRoom, id, keySHA, s.SHA256, keyErr, err)
-		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindCatalog).Inc()
+		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ingest.ErrKindCatalog).Inc()
 		return
 	}
 	blob, err := r.env.Staging.Adopt(s.Path, s.SHA256, s.Size)
 	if err != nil {
 		r.env.Log.Error("room segment not staged; it stays for recovery", keyRoom, id, keyPath, s.Path, keyErr, err)
-		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindStage).Inc()
+		r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ingest.ErrKindStage).Inc()
 		return
 	}
 	if saved.State != catalog.StateVerified && saved.State != catalog.StateArchived {
@@ -569,13 +573,13 @@ func (r *Room) seal(j sealJob) {
 		}, catalog.Event{Type: catalog.EventVerified, Detail: "staged copy re-read and hash-verified"})
 		if err != nil {
 			r.env.Log.Error("room segment verified but not recorded; recovery will finish it", keyRoom, id, keySHA, blob.SHA256, keyErr, err)
-			r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindCatalog).Inc()
+			r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ingest.ErrKindCatalog).Inc()
 			return
 		}
 	}
 	r.env.Metrics.Files.WithLabelValues(string(catalog.SourceRoom)).Inc()
 	r.env.Metrics.Bytes.WithLabelValues(string(catalog.SourceRoom)).Add(float64(blob.Size))
-	r.setStatus(func(st *RoomStatus) { st.Sealed++ })
+	r.setStatus(func(st *Status) { st.Sealed++ })
 	r.env.Log.Info("room segment sealed", keyRoom, id, keyID, saved.ID, keySHA, saved.SHA256, keySize, saved.Size,
 		keySegment, s.Name, keyDuration, s.End.Sub(s.Start).Round(time.Millisecond), keyFlags, strings.Join(saved.Flags, ","))
 }

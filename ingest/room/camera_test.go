@@ -1,4 +1,4 @@
-package ingest
+package room
 
 import (
 	"math/rand/v2"

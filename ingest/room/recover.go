@@ -1,4 +1,4 @@
-package ingest
+package room
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"custodian/ingest"
 	"custodian/ingest/fmp4"
 
 	"custodian/storage/catalog"
@@ -45,7 +46,7 @@ func (r *Room) recoverOpen(jobs chan<- sealJob) (time.Time, string) {
 		}
 		if err != nil {
 			r.env.Log.Error("open segment not recovered; left in place", keyRoom, r.cfg.ID, keyPath, path, keyErr, err)
-			r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ErrKindStage).Inc()
+			r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ingest.ErrKindStage).Inc()
 			continue
 		}
 		r.env.Log.Warn("recovered open segment", keyRoom, r.cfg.ID, keySegment, name, keySHA, seg.SHA256, keySize, seg.Size)

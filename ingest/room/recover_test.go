@@ -1,4 +1,4 @@
-package ingest
+package room
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func TestRecoverCutsToLastCompleteFragment(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := NewRoom(cfg, e.Env, nil)
+	r := New(cfg, e.Env, nil)
 	stop := runRoom(t, r)
 	waitFor(t, "recovered segment", 10*time.Second, func() bool { return len(roomRecordings(t, e, cfg.ID)) == 1 })
 	stop()
@@ -72,7 +72,7 @@ func TestRecoverCutsToLastCompleteFragment(t *testing.T) {
 func TestOverflowBecomesGap(t *testing.T) {
 	e := newTestEnv(t)
 	cfg := e.roomConfig("interview-8", "rtsp://127.0.0.1:1/none")
-	r := NewRoom(cfg, e.Env, nil)
+	r := New(cfg, e.Env, nil)
 	if err := os.MkdirAll(r.openDir, 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestSealCrashBeforeStaging(t *testing.T) {
 		t.Fatalf("reconcile %+v %v", rep, err)
 	}
 
-	r := NewRoom(cfg, e.Env, nil)
+	r := New(cfg, e.Env, nil)
 	stop := runRoom(t, r)
 	waitFor(t, "the segment sealed onto its record", 10*time.Second, func() bool {
 		recs := roomRecordings(t, e, cfg.ID)

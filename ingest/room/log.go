@@ -1,6 +1,7 @@
-package ingest
+package room
 
-// Log keys; one name for one thing across every line.
+// Log keys; one name for one thing across every line (the dock watcher
+// uses the same names).
 const (
 	keyErr       = "err"
 	keyPath      = "path"
