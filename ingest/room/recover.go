@@ -46,7 +46,7 @@ func (r *Room) recoverOpen(jobs chan<- sealJob) (time.Time, string) {
 		}
 		if err != nil {
 			r.env.Log.Error("open segment not recovered; left in place", keyRoom, r.cfg.ID, keyPath, path, keyErr, err)
-			r.env.Metrics.Errors.WithLabelValues(string(catalog.SourceRoom), ingest.ErrKindStage).Inc()
+			r.countError(ingest.ErrKindStage)
 			continue
 		}
 		r.env.Log.Warn("recovered open segment", keyRoom, r.cfg.ID, keySegment, name, keySHA, seg.SHA256, keySize, seg.Size)
