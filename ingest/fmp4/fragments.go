@@ -174,9 +174,6 @@ func (p *fragmentReader) mfhd(payload []byte) error {
 }
 
 func (p *fragmentReader) traf() error {
-	if p.state != waitingTraf && p.state != waitingTrackBoxes {
-		return errFragments
-	}
 	if err := p.endTrack(); err != nil {
 		return err
 	}
@@ -188,9 +185,6 @@ func (p *fragmentReader) traf() error {
 }
 
 func (p *fragmentReader) mdat() error {
-	if p.state != waitingTraf && p.state != waitingTrackBoxes {
-		return errFragments
-	}
 	if err := p.endTrack(); err != nil {
 		return err
 	}
@@ -198,9 +192,13 @@ func (p *fragmentReader) mdat() error {
 	return nil
 }
 
-// endTrack checks the track fragment before a traf or mdat is complete and
-// counts its end.
+// endTrack checks that a traf or mdat comes inside a fragment, after its
+// mfhd, and that the track fragment before it is complete, and counts its
+// end.
 func (p *fragmentReader) endTrack() error {
+	if p.state != waitingTraf && p.state != waitingTrackBoxes {
+		return errFragments
+	}
 	if !p.hadTrack {
 		return nil
 	}

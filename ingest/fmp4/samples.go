@@ -13,9 +13,8 @@ import (
 // trackState is the writer's state of one track within the stream.
 type trackState struct {
 	Track
-	id      int // fMP4 track id, from 1
-	h264DTS *h264.DTSExtractor
-	h265DTS *h265.DTSExtractor
+	id  int          // fMP4 track id, from 1
+	dts dtsExtractor // nil until a video track's first keyframe
 
 	held    *fmp4.Sample // newest sample; its duration is known when the next arrives
 	heldDTS int64
@@ -60,43 +59,53 @@ func (s *Segmenter) samples(t *trackState, u Unit) ([]*fmp4.Sample, []int64, boo
 	}
 }
 
+// dtsExtractor derives decode times from presentation times: mediacommon's
+// H.264 or H.265 DTSExtractor.
+type dtsExtractor interface {
+	Extract(au [][]byte, pts int64) (int64, error)
+}
+
 // videoDTS derives the decode time of a video access unit and picks up
 // parameter sets sent in-band; before the first keyframe it returns ErrNotReady.
 func (s *Segmenter) videoDTS(t *trackState, u Unit) (int64, bool, error) {
-	if t.name == CodecH264 {
-		key := h264.IsRandomAccess(u.AU)
-		if t.h264DTS == nil {
-			if !key {
-				return 0, false, ErrNotReady
-			}
-			t.h264DTS = h264.NewDTSExtractor()
-		}
-		if key {
-			s.updateH264Params(t, u.AU)
-		}
-		dts, err := t.h264DTS.Extract(u.AU, u.PTS)
-		if err != nil {
-			t.h264DTS = nil
-			return 0, false, fmt.Errorf("h264 timing: %w", err)
-		}
-		return dts, key, nil
-	}
-	key := h265.IsRandomAccess(u.AU)
-	if t.h265DTS == nil {
+	key := isRandomAccess(t.name, u.AU)
+	if t.dts == nil {
 		if !key {
 			return 0, false, ErrNotReady
 		}
-		t.h265DTS = h265.NewDTSExtractor()
+		t.dts = newDTSExtractor(t.name)
 	}
 	if key {
-		s.updateH265Params(t, u.AU)
+		s.updateParams(t, u.AU)
 	}
-	dts, err := t.h265DTS.Extract(u.AU, u.PTS)
+	dts, err := t.dts.Extract(u.AU, u.PTS)
 	if err != nil {
-		t.h265DTS = nil
-		return 0, false, fmt.Errorf("h265 timing: %w", err)
+		t.dts = nil
+		return 0, false, fmt.Errorf("%s timing: %w", t.name, err)
 	}
 	return dts, key, nil
+}
+
+func isRandomAccess(codec string, au [][]byte) bool {
+	if codec == CodecH264 {
+		return h264.IsRandomAccess(au)
+	}
+	return h265.IsRandomAccess(au)
+}
+
+func newDTSExtractor(codec string) dtsExtractor {
+	if codec == CodecH264 {
+		return h264.NewDTSExtractor()
+	}
+	return h265.NewDTSExtractor()
+}
+
+func (s *Segmenter) updateParams(t *trackState, au [][]byte) {
+	if t.name == CodecH264 {
+		s.updateH264Params(t, au)
+	} else {
+		s.updateH265Params(t, au)
+	}
 }
 
 func (s *Segmenter) updateH264Params(t *trackState, au [][]byte) {

@@ -66,7 +66,7 @@ func NewSegmenter(dir, prefix string, length, fragment time.Duration, tracks []T
 // reset forgets timing state; the next segment starts at a keyframe.
 func (s *Segmenter) reset() {
 	for _, t := range s.tracks {
-		t.h264DTS, t.h265DTS, t.held = nil, nil, nil
+		t.dts, t.held = nil, nil
 	}
 }
 

@@ -16,14 +16,9 @@ import (
 func TestRecoverCutsToLastCompleteFragment(t *testing.T) {
 	e := newTestEnv(t)
 	cfg := e.roomConfig("interview-9", "rtsp://127.0.0.1:1/none")
-	open := filepath.Join(cfg.Dir, "open")
-	if err := os.MkdirAll(open, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	s := fmp4.NewSegmenter(open, cfg.ID, time.Hour, time.Second, fmp4test.Tracks())
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	fmp4test.Feed(t, s, t0, 4)
-	path, good := s.Current().Path, s.Current().Size
+	seg := leftOpen(t, cfg, t0, 4)
+	path, good := seg.Path, seg.Size
 	// A crash in the middle of writing the next fragment: half a box on disk.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
@@ -31,7 +26,6 @@ func TestRecoverCutsToLastCompleteFragment(t *testing.T) {
 	}
 	f.Write([]byte{0, 0, 0x10, 0, 'm', 'o', 'o', 'f', 1, 2, 3})
 	f.Close()
-	s.Abandon()
 
 	// A segment created just before the crash: an init, no media.
 	init, err := os.ReadFile(path)
@@ -39,7 +33,7 @@ func TestRecoverCutsToLastCompleteFragment(t *testing.T) {
 		t.Fatal(err)
 	}
 	init = init[:fmp4test.InitSize(init)]
-	empty := filepath.Join(open, fmp4.SegmentName(cfg.ID, t0.Add(time.Hour)))
+	empty := filepath.Join(filepath.Dir(path), fmp4.SegmentName(cfg.ID, t0.Add(time.Hour)))
 	if err := os.WriteFile(empty, init, 0o640); err != nil {
 		t.Fatal(err)
 	}
@@ -71,15 +65,8 @@ func TestRecoverCutsToLastCompleteFragment(t *testing.T) {
 func TestSealCrashBeforeStaging(t *testing.T) {
 	e := newTestEnv(t)
 	cfg := e.roomConfig("interview-8", "rtsp://127.0.0.1:1/none")
-	open := filepath.Join(cfg.Dir, "open")
-	if err := os.MkdirAll(open, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	s := fmp4.NewSegmenter(open, cfg.ID, time.Hour, time.Second, fmp4test.Tracks())
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	fmp4test.Feed(t, s, t0, 4)
-	path := s.Current().Path
-	s.Abandon()
+	path := leftOpen(t, cfg, t0, 4).Path
 	sha, size, err := digest.SumFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -109,4 +96,20 @@ func TestSealCrashBeforeStaging(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("segment left in the open directory: %v", err)
 	}
+}
+
+// leftOpen writes seconds of media into a segment of the room in its open
+// directory and abandons it there, as a crash would; it returns the
+// segment as it was then.
+func leftOpen(t *testing.T, cfg Config, t0 time.Time, seconds int) fmp4.Segment {
+	t.Helper()
+	open := filepath.Join(cfg.Dir, "open")
+	if err := os.MkdirAll(open, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	s := fmp4.NewSegmenter(open, cfg.ID, time.Hour, time.Second, fmp4test.Tracks())
+	fmp4test.Feed(t, s, t0, seconds)
+	cur := s.Current()
+	s.Abandon()
+	return cur
 }
