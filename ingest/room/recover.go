@@ -10,7 +10,6 @@ import (
 
 	"custodian/ingest"
 	"custodian/ingest/fmp4"
-
 	"custodian/storage/catalog"
 )
 
