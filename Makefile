@@ -58,8 +58,8 @@ fuzz:
 	$(GO) test ./admin -run '^$$' -fuzz FuzzMutation -fuzztime 30s
 	$(GO) test ./hardware/disk -run '^$$' -fuzz FuzzParseSMART -fuzztime 30s
 	$(GO) test ./hardware/disk -run '^$$' -fuzz FuzzUnescapeMount -fuzztime 30s
-	$(GO) test ./ingest -run '^$$' -fuzz FuzzDescribe -fuzztime 30s
-	$(GO) test ./ingest -run '^$$' -fuzz FuzzDepacketize -fuzztime 30s
+	$(GO) test ./ingest/room -run '^$$' -fuzz FuzzDescribe -fuzztime 30s
+	$(GO) test ./ingest/room -run '^$$' -fuzz FuzzDepacketize -fuzztime 30s
 
 clean:
 	rm -rf bin var

@@ -1,5 +1,6 @@
-// Package ingest finds new recordings, from docking stations and interview
-// rooms, and brings them into staging and the catalog.
+// Package ingest owns what every source of recordings (ingest/dock,
+// ingest/room) shares: the daemon's Env, the ingest counters and their
+// error kinds.
 package ingest
 
 import "github.com/prometheus/client_golang/prometheus"

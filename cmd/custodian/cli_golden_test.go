@@ -17,7 +17,8 @@ import (
 
 	"custodian/admin"
 	"custodian/hardware/disk"
-	"custodian/ingest"
+	"custodian/ingest/dock"
+	"custodian/ingest/room"
 	"custodian/internal/golden"
 	"custodian/retention"
 	"custodian/storage/catalog"
@@ -88,10 +89,10 @@ func newGoldenStation(t *testing.T) *goldenStation {
 				TotalBytes: 100 << 30, FreeBytes: 60 << 30, Device: "sdb1", SMART: disk.SMART{Note: "smartctl not installed"}}}}
 		},
 		Status: func() admin.Sources {
-			return apiSources([]ingest.DockStatus{{ID: "dock-a", Path: "/srv/docks/a", Slots: []ingest.SlotStatus{{Slot: "J0123456",
+			return apiSources([]dock.Status{{ID: "dock-a", Path: "/srv/docks/a", Slots: []dock.SlotStatus{{Slot: "J0123456",
 				Device: "J0123456", DockedSince: goldenNow.Add(-time.Hour), PendingFiles: 1, DoneFiles: 2, LastOffload: goldenNow.Add(-time.Minute)}}},
 				{ID: "dock-b", Path: "/srv/docks/b", Paused: true}},
-				[]ingest.RoomStatus{{ID: "room-1", Connected: true}, {ID: "room-2"}}, staging.ReconcileReport{})
+				[]room.Status{{ID: "room-1", Connected: true}, {ID: "room-2"}}, staging.ReconcileReport{})
 		},
 	}, s.cat, prometheus.NewRegistry(), log)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -21,7 +21,8 @@ import (
 
 	"custodian/hardware/camera"
 	"custodian/hardware/disk"
-	"custodian/ingest"
+	"custodian/ingest/dock"
+	"custodian/ingest/room"
 	"custodian/internal/text"
 	"custodian/retention"
 	"custodian/storage/archive"
@@ -137,10 +138,10 @@ const MinRoomSegment = 10 * time.Second
 // roomDefaults fills what a room entry left out.
 func roomDefaults(r *RoomConfig) {
 	if r.Transport == "" {
-		r.Transport = ingest.TransportTCP
+		r.Transport = room.TransportTCP
 	}
 	if r.Segment.raw == "" {
-		r.Segment = Duration{raw: "10m", d: ingest.DefaultSegmentDuration}
+		r.Segment = Duration{raw: "10m", d: room.DefaultSegmentDuration}
 	}
 }
 
@@ -216,13 +217,13 @@ func dockDefaults(d *DockConfig) {
 		d.DeleteAfterIngest = &t
 	}
 	if d.Settle.raw == "" {
-		d.Settle = Duration{raw: ingest.DefaultSettle.String(), d: ingest.DefaultSettle}
+		d.Settle = Duration{raw: dock.DefaultSettle.String(), d: dock.DefaultSettle}
 	}
 	if d.ScanInterval.raw == "" {
-		d.ScanInterval = Duration{raw: ingest.DefaultScanInterval.String(), d: ingest.DefaultScanInterval}
+		d.ScanInterval = Duration{raw: dock.DefaultScanInterval.String(), d: dock.DefaultScanInterval}
 	}
 	if d.Copies == 0 {
-		d.Copies = ingest.DefaultCopies
+		d.Copies = dock.DefaultCopies
 	}
 }
 
@@ -636,7 +637,7 @@ func (c *Config) validateRooms() []string {
 				add(key, "%s", msg)
 			}
 		}
-		if r.Transport != ingest.TransportTCP && r.Transport != ingest.TransportUDP {
+		if r.Transport != room.TransportTCP && r.Transport != room.TransportUDP {
 			add(at+".transport", "%q: want tcp or udp", r.Transport)
 		}
 		if msg := r.Segment.check(MinRoomSegment); msg != "" {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"custodian/ingest"
+	"custodian/ingest/dock"
 )
 
 func TestConfigReportsEveryProblemWithKeyPaths(t *testing.T) {
@@ -82,14 +82,14 @@ func TestConfigRejects(t *testing.T) {
 }
 
 func TestDockDefaults(t *testing.T) {
-	dock := t.TempDir()
-	cfg, err := ParseConfig([]byte("station: st01\ndata_dir: " + t.TempDir() + "\ndocks: [{id: a, path: " + dock + "}]"))
+	dir := t.TempDir()
+	cfg, err := ParseConfig([]byte("station: st01\ndata_dir: " + t.TempDir() + "\ndocks: [{id: a, path: " + dir + "}]"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := cfg.Docks[0]
-	if d.Profile != "gat947" || !*d.DeleteAfterIngest || d.Settle.D() != ingest.DefaultSettle ||
-		d.ScanInterval.D() != ingest.DefaultScanInterval || d.Copies != ingest.DefaultCopies {
+	if d.Profile != "gat947" || !*d.DeleteAfterIngest || d.Settle.D() != dock.DefaultSettle ||
+		d.ScanInterval.D() != dock.DefaultScanInterval || d.Copies != dock.DefaultCopies {
 		t.Fatalf("defaults %+v", d)
 	}
 }

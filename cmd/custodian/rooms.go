@@ -7,15 +7,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/ingest"
+	"custodian/ingest/room"
 )
 
 // roomSet is the daemon's interview-room recorders.
-type roomSet []*ingest.Room
+type roomSet []*room.Room
 
 // buildRooms reads each room's URL (url_file is read here, once, at start)
 // and builds its recorder under <data_dir>/rooms/<id>.
 func buildRooms(cfg *Config, env ingest.Env, reg prometheus.Registerer) (roomSet, error) {
-	m := ingest.NewRoomMetrics(reg)
+	m := room.NewMetrics(reg)
 	var out roomSet
 	for _, rc := range cfg.Rooms {
 		u, err := rc.FeedURL()
@@ -24,12 +25,12 @@ func buildRooms(cfg *Config, env ingest.Env, reg prometheus.Registerer) (roomSet
 		}
 		if reg != nil {
 			id := rc.ID
-			ingest.WatchSession(reg, id, func() bool {
+			room.WatchSession(reg, id, func() bool {
 				_, open, err := env.Catalog.OpenSession(id)
 				return err == nil && open
 			})
 		}
-		out = append(out, ingest.NewRoom(ingest.RoomConfig{
+		out = append(out, room.New(room.Config{
 			ID:        rc.ID,
 			URL:       u,
 			Transport: rc.Transport,
@@ -51,8 +52,8 @@ func (rs roomSet) RoomConnected(id string) (configured, connected bool) {
 }
 
 // Status lists every room's live state.
-func (rs roomSet) Status() []ingest.RoomStatus {
-	out := make([]ingest.RoomStatus, 0, len(rs))
+func (rs roomSet) Status() []room.Status {
+	out := make([]room.Status, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, r.Status())
 	}

@@ -21,6 +21,7 @@ import (
 
 	"custodian/admin"
 	"custodian/ingest"
+	"custodian/ingest/dock"
 	"custodian/retention"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
@@ -188,14 +189,14 @@ func roomIDs(cfg *Config) []string {
 	return ids
 }
 
-func buildDocks(cfg *Config, env ingest.Env) ([]*ingest.Dock, error) {
+func buildDocks(cfg *Config, env ingest.Env) ([]*dock.Dock, error) {
 	profiles, err := camera.NewProfiles(cfg.Profiles)
 	if err != nil {
 		return nil, configError{err} // validated already; kept for safety
 	}
-	var docks []*ingest.Dock
+	var docks []*dock.Dock
 	for _, d := range cfg.Docks {
-		docks = append(docks, ingest.NewDock(ingest.DockConfig{
+		docks = append(docks, dock.New(dock.Config{
 			ID:                d.ID,
 			Path:              d.Path,
 			Profile:           profiles[d.Profile],
@@ -211,7 +212,7 @@ func buildDocks(cfg *Config, env ingest.Env) ([]*ingest.Dock, error) {
 // buildAdmin listens on the admin address and builds the API and status
 // page over every part of the daemon.
 func buildAdmin(cfg *Config, st store, arch archiveParts, keeper *retention.Manager, monitor *disk.Monitor,
-	docks []*ingest.Dock, rooms roomSet, sup *supervisor, reg *prometheus.Registry, log *slog.Logger) (*admin.Server, net.Listener, error) {
+	docks []*dock.Dock, rooms roomSet, sup *supervisor, reg *prometheus.Registry, log *slog.Logger) (*admin.Server, net.Listener, error) {
 	var token string
 	if cfg.Admin.TokenFile != "" {
 		var err error
@@ -265,7 +266,7 @@ func processing(cfg *Config, st store, arch archiveParts, keeper *retention.Mana
 
 // intake are the sources: docks and interview rooms. They stop first, so
 // nothing new arrives while the rest shuts down.
-func intake(docks []*ingest.Dock, rooms roomSet) []part {
+func intake(docks []*dock.Dock, rooms roomSet) []part {
 	var parts []part
 	for _, d := range docks {
 		parts = append(parts, part{name: "dock " + d.ID(), kind: "dock", run: d.Run})

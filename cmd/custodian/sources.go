@@ -3,15 +3,16 @@ package main
 import (
 	"custodian/admin"
 	"custodian/admin/api"
-	"custodian/ingest"
+	"custodian/ingest/dock"
+	"custodian/ingest/room"
 	"custodian/storage/staging"
 )
 
 // sources reports the docks, the rooms and what reconcile found at start
 // to the status page and GET /api/v1/status.
-func sources(docks []*ingest.Dock, rooms roomSet, rep staging.ReconcileReport, sup *supervisor) func() admin.Sources {
+func sources(docks []*dock.Dock, rooms roomSet, rep staging.ReconcileReport, sup *supervisor) func() admin.Sources {
 	return func() admin.Sources {
-		st := make([]ingest.DockStatus, 0, len(docks))
+		st := make([]dock.Status, 0, len(docks))
 		for _, d := range docks {
 			st = append(st, d.Status())
 		}
@@ -24,15 +25,15 @@ func sources(docks []*ingest.Dock, rooms roomSet, rep staging.ReconcileReport, s
 // apiSources is the sources' state in the admin API's terms. The status
 // types of docks, rooms and reconcile convert directly while they have the
 // fields of the API's; a field one of them gains stops the build here.
-func apiSources(docks []ingest.DockStatus, rooms []ingest.RoomStatus, rep staging.ReconcileReport) admin.Sources {
+func apiSources(docks []dock.Status, rooms []room.Status, rep staging.ReconcileReport) admin.Sources {
 	return admin.Sources{
 		Docks:     api.List(docks, apiDock),
-		Rooms:     api.List(rooms, func(r ingest.RoomStatus) api.Room { return api.Room(r) }),
+		Rooms:     api.List(rooms, func(r room.Status) api.Room { return api.Room(r) }),
 		Reconcile: api.Reconcile(rep),
 	}
 }
 
-func apiDock(d ingest.DockStatus) api.Dock {
+func apiDock(d dock.Status) api.Dock {
 	return api.Dock{ID: d.ID, Path: d.Path, LastScan: d.LastScan, Error: d.Error, Paused: d.Paused,
-		Slots: api.List(d.Slots, func(s ingest.SlotStatus) api.Slot { return api.Slot(s) })}
+		Slots: api.List(d.Slots, func(s dock.SlotStatus) api.Slot { return api.Slot(s) })}
 }

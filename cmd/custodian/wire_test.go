@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"custodian/ingest"
+	"custodian/ingest/dock"
+	"custodian/ingest/room"
 	"custodian/retention"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
@@ -31,14 +32,14 @@ func sameJSON(t *testing.T, name string, before, after any) {
 // TestSourcesJSON converts statuses with every field set, and empty ones.
 func TestSourcesJSON(t *testing.T) {
 	now := goldenNow
-	docks := []ingest.DockStatus{
+	docks := []dock.Status{
 		{ID: "dock-a", Path: "/srv/docks/a", LastScan: now, Error: "scan: permission denied", Paused: true,
-			Slots: []ingest.SlotStatus{{Slot: "J0123456", Device: "J0123456", DockedSince: now.Add(-time.Hour), PendingFiles: 3,
+			Slots: []dock.SlotStatus{{Slot: "J0123456", Device: "J0123456", DockedSince: now.Add(-time.Hour), PendingFiles: 3,
 				PendingBytes: 3 << 30, DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: now.Add(-time.Minute), LastError: "read: EIO"}}},
 		{ID: "dock-b", Path: "/srv/docks/b"},
-		{ID: "dock-c", Path: "/srv/docks/c", Slots: []ingest.SlotStatus{}},
+		{ID: "dock-c", Path: "/srv/docks/c", Slots: []dock.SlotStatus{}},
 	}
-	rooms := []ingest.RoomStatus{
+	rooms := []room.Status{
 		{ID: "room-1", URL: "rtsp://cam1/live", Connected: true, Since: now, Segment: "room-1_x.mp4", Codecs: []string{"h264", "aac"},
 			Reconnects: 2, LastError: "EOF", Sealed: 11},
 		{ID: "room-2"},
@@ -50,9 +51,9 @@ func TestSourcesJSON(t *testing.T) {
 		sameJSON(t, "rooms", rooms, got.Rooms)
 		sameJSON(t, "reconcile", rep, got.Reconcile)
 	}
-	got := apiSources([]ingest.DockStatus{}, []ingest.RoomStatus{}, full)
-	sameJSON(t, "no docks", []ingest.DockStatus{}, got.Docks)
-	sameJSON(t, "no rooms", []ingest.RoomStatus{}, got.Rooms)
+	got := apiSources([]dock.Status{}, []room.Status{}, full)
+	sameJSON(t, "no docks", []dock.Status{}, got.Docks)
+	sameJSON(t, "no rooms", []room.Status{}, got.Rooms)
 }
 
 // TestPlanReportJSON converts a plan and a report with every field set,

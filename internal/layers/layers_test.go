@@ -24,7 +24,7 @@ var may = []struct {
 	{"e2e", []string{"internal/", "storage/", "hardware/"}},
 	{"admin", []string{"admin/", "storage/", "hardware/", "internal/text", "internal/digest", "internal/testlog", "internal/testenv"}},
 	{"retention", []string{"storage/", "hardware/", "internal/text", "internal/digest", "internal/testlog", "internal/testenv", "internal/miniotest"}},
-	{"ingest", []string{"ingest/", "storage/", "hardware/", "internal/text", "internal/digest", "internal/testlog", "internal/testenv"}},
+	{"ingest", []string{"ingest", "storage/", "hardware/", "internal/text", "internal/digest", "internal/testlog", "internal/testenv"}},
 	{"storage/", []string{"storage/", "hardware/", "internal/text", "internal/digest", "internal/testlog", "internal/testenv", "internal/miniotest"}},
 	{"hardware/", []string{"hardware/", "internal/text", "internal/digest", "internal/testlog", "internal/testenv"}},
 	{"internal/config", []string{"retention", "storage/", "hardware/", "ingest/", "internal/text"}},

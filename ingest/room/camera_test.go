@@ -1,4 +1,4 @@
-package ingest
+package room
 
 import (
 	"math/rand/v2"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"custodian/ingest/fmp4/fmp4test"
+
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
@@ -15,16 +17,9 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
 )
 
-// testSPS and testPPS describe a small baseline H.264 stream.
-var (
-	testSPS = []byte{0x67, 0x42, 0xc0, 0x28, 0xd9, 0x00, 0x78, 0x02, 0x27, 0xe5, 0x84, 0x00, 0x00, 0x03, 0x00, 0x04,
-		0x00, 0x00, 0x03, 0x00, 0xf0, 0x3c, 0x60, 0xc9, 0x20}
-	testPPS = []byte{0x68, 0xcb, 0x8c, 0xb2}
-)
-
 // rtspCamera is an in-repo RTSP camera: a gortsplib server that serves H.264
 // video at 25 fps (a keyframe each second) and G.711 mu-law audio in 20 ms
-// packets whose bytes follow audioByte, so a test can check them bit for bit.
+// packets whose bytes follow fmp4test.AudioByte, so a test can check them bit for bit.
 type rtspCamera struct {
 	t          *testing.T
 	addr       string
@@ -43,8 +38,6 @@ type rtspCamera struct {
 	// udp, when set, also serves RTP over UDP.
 	udp bool
 }
-
-func audioByte(i int) byte { return byte(i*7 + i/160) }
 
 func newCamera(t *testing.T, user, pass string) *rtspCamera {
 	t.Helper()
@@ -110,7 +103,7 @@ func (c *rtspCamera) start() {
 		c.t.Fatal(err)
 	}
 	c.video = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{&format.H264{
-		PayloadTyp: 96, SPS: testSPS, PPS: testPPS, PacketizationMode: 1}}}
+		PayloadTyp: 96, SPS: fmp4test.SPS, PPS: fmp4test.PPS, PacketizationMode: 1}}}
 	c.audio = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{
 		PayloadTyp: 0, MULaw: true, SampleRate: 8000, ChannelCount: 1}}}
 	c.stream = &gortsplib.ServerStream{Server: c.server, Desc: &description.Session{Medias: []*description.Media{c.video, c.audio}}}
@@ -165,7 +158,7 @@ func (c *rtspCamera) feed(stream *gortsplib.ServerStream, stop chan struct{}) {
 		c.mu.Lock()
 		pcm := make([]byte, 160)
 		for i := range pcm {
-			pcm[i] = audioByte(c.sent + i)
+			pcm[i] = fmp4test.AudioByte(c.sent + i)
 		}
 		c.sent += len(pcm)
 		c.mu.Unlock()
@@ -184,7 +177,7 @@ func (c *rtspCamera) feed(stream *gortsplib.ServerStream, stop chan struct{}) {
 			// unit ends with an FU-A fragment, not with the IDR's start.
 			au := [][]byte{append([]byte{0x41, 0x9a, byte(frame)}, make([]byte, 1500)...)}
 			if frame%25 == 0 {
-				au = [][]byte{testSPS, testPPS, append([]byte{0x65, 0x88, 0x84, byte(frame)}, make([]byte, 3000)...)}
+				au = [][]byte{fmp4test.SPS, fmp4test.PPS, append([]byte{0x65, 0x88, 0x84, byte(frame)}, make([]byte, 3000)...)}
 			}
 			pkts, err := venc.Encode(au)
 			if err != nil {

@@ -1,15 +1,16 @@
-package ingest
+package room
 
 import (
 	"errors"
 	"fmt"
+
+	"custodian/ingest/fmp4"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
 	"github.com/pion/rtp"
 )
 
@@ -20,7 +21,7 @@ var ErrNoMedia = errors.New("no H.264/H.265 video or G.711/AAC audio offered")
 // depacketiser. decode returns nothing (nil, nil, nil) while a unit is
 // incomplete; it never blocks.
 type rtpTrack struct {
-	*track
+	track  fmp4.Track
 	media  *description.Media
 	format format.Format
 	decode func(*rtp.Packet) (au [][]byte, pcm []byte, err error)
@@ -40,10 +41,9 @@ func pickTracks(desc *description.Session) ([]*rtpTrack, error) {
 			if t == nil {
 				continue
 			}
-			t.id = len(out) + 1
 			out = append(out, t)
-			haveVideo = haveVideo || t.video
-			haveAudio = haveAudio || !t.video
+			haveVideo = haveVideo || t.track.Video()
+			haveAudio = haveAudio || !t.track.Video()
 			break // one format per media
 		}
 	}
@@ -64,8 +64,7 @@ func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio boo
 		if err != nil {
 			return nil, fmt.Errorf("h264 depacketiser: %w", err)
 		}
-		sps, pps := f.SafeParams()
-		rt.track = &track{name: codecH264, video: true, clockRate: f.ClockRate(), codec: &mp4.CodecH264{SPS: clone(sps), PPS: clone(pps)}}
+		rt.track = fmp4.H264(f.SafeParams())
 		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
 			au, err := dec.Decode(p)
 			if errors.Is(err, rtph264.ErrMorePacketsNeeded) || errors.Is(err, rtph264.ErrNonStartingPacketAndNoPrevious) {
@@ -81,8 +80,7 @@ func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio boo
 		if err != nil {
 			return nil, fmt.Errorf("h265 depacketiser: %w", err)
 		}
-		vps, sps, pps := f.SafeParams()
-		rt.track = &track{name: codecH265, video: true, clockRate: f.ClockRate(), codec: &mp4.CodecH265{VPS: clone(vps), SPS: clone(sps), PPS: clone(pps)}}
+		rt.track = fmp4.H265(f.SafeParams())
 		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
 			au, err := dec.Decode(p)
 			if errors.Is(err, rtph265.ErrMorePacketsNeeded) || errors.Is(err, rtph265.ErrNonStartingPacketAndNoPrevious) {
@@ -98,13 +96,7 @@ func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio boo
 		if err != nil {
 			return nil, fmt.Errorf("g711 depacketiser: %w", err)
 		}
-		name, entry := codecALaw, "alaw"
-		if f.MULaw {
-			name, entry = codecULaw, "ulaw"
-		}
-		ch := max(f.ChannelCount, 1)
-		rt.track = &track{name: name, clockRate: f.ClockRate(), entry: entry, channels: ch,
-			codec: &mp4.CodecLPCM{BitDepth: 8, SampleRate: f.ClockRate(), ChannelCount: ch}}
+		rt.track = fmp4.G711(f.MULaw, f.ClockRate(), f.ChannelCount)
 		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
 			pcm, err := dec.Decode(p)
 			return nil, clone(pcm), err
@@ -117,7 +109,7 @@ func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio boo
 		if err != nil {
 			return nil, fmt.Errorf("aac depacketiser: %w", err)
 		}
-		rt.track = &track{name: codecAAC, clockRate: f.ClockRate(), codec: &mp4.CodecMPEG4Audio{Config: *f.Config}}
+		rt.track = fmp4.AAC(*f.Config)
 		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
 			aus, err := dec.Decode(p)
 			if errors.Is(err, rtpmpeg4audio.ErrMorePacketsNeeded) {
@@ -128,8 +120,10 @@ func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio boo
 	default:
 		return nil, nil
 	}
-	if rt.clockRate <= 0 {
-		return nil, fmt.Errorf("%s: invalid clock rate %d", rt.name, rt.clockRate)
+	if rt.track.ClockRate() <= 0 {
+		return nil, fmt.Errorf("%s: invalid clock rate %d", rt.track.Codec(), rt.track.ClockRate())
 	}
 	return rt, nil
 }
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }

@@ -1,10 +1,10 @@
-package ingest
+package room
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// RoomMetrics are the interview-room series; the room label is bounded by
+// Metrics are the interview-room series; the room label is bounded by
 // the config.
-type RoomMetrics struct {
+type Metrics struct {
 	Connected    *prometheus.GaugeVec
 	Reconnects   *prometheus.CounterVec
 	Gaps         *prometheus.CounterVec
@@ -13,9 +13,9 @@ type RoomMetrics struct {
 	DecodeErrors *prometheus.CounterVec
 }
 
-// NewRoomMetrics registers the room metrics with reg (nil: unregistered).
-func NewRoomMetrics(reg prometheus.Registerer) *RoomMetrics {
-	m := &RoomMetrics{
+// NewMetrics registers the room metrics with reg (nil: unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
 		Connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "custodian_room_connected",
 			Help: "1 while the room's RTSP feed is being recorded, else 0.",

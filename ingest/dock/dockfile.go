@@ -1,16 +1,17 @@
-package ingest
+package dock
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
-	"path/filepath"
+	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"custodian/hardware/camera"
+	"custodian/ingest"
 	"custodian/internal/digest"
 	"custodian/internal/text"
 	"custodian/storage/catalog"
@@ -21,47 +22,73 @@ import (
 // staging, re-read and verify, record it in the catalog, and only then, if the
 // dock says so, delete it from the camera.
 func (d *Dock) ingest(ctx context.Context, c candidate) {
-	d.mu.Lock()
-	if d.busy[c.path] {
-		d.mu.Unlock()
+	if !d.claim(c.path) {
 		return
 	}
-	d.busy[c.path] = true
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		delete(d.busy, c.path)
-		d.mu.Unlock()
-	}()
+	defer d.unclaim(c.path)
 
 	rec := d.describe(c)
 	log := d.env.Log.With(keyPath, text.Printable(c.path))
 
 	// Seen before with the same size and time: prove it by hash before acting.
 	if known, ok, err := d.env.Catalog.FindQuick(rec.Device, rec.OriginalName(), c.info.Size(), c.info.ModTime()); err != nil {
-		d.fail(c, ErrKindCatalog, err)
+		d.fail(c, ingest.ErrKindCatalog, err)
 		return
 	} else if ok {
 		if !d.cfg.DeleteAfterIngest {
 			return // already catalogued; this dock leaves files on the camera
 		}
 		if err := d.releaseKnown(c, known); err != nil {
-			d.fail(c, ErrKindRelease, err)
+			d.fail(c, ingest.ErrKindRelease, err)
 		}
 		return
 	}
 
 	log.Info("found", keyDevice, rec.Device, keySize, c.info.Size())
-	src, err := camera.OpenRegular(c.path)
-	if err != nil {
-		d.fail(c, ErrKindRead, err)
+	now := d.env.Now().UTC()
+	saved, created, ok := d.stage(ctx, c, rec, now, log)
+	if !ok {
 		return
 	}
-	// The record is committed while staging holds the blob's lock, so no
-	// retention step can remove the blob between its rename and its record.
-	now := d.env.Now().UTC()
-	var saved catalog.Recording
-	var created bool
+	log.Info("verified", keyID, saved.ID, keySHA, saved.SHA256, keyDevice, saved.Device,
+		keyOfficer, saved.Officer, keyFlags, saved.Flags, "new", created)
+	d.offloaded(c, saved, created, now)
+
+	if d.cfg.DeleteAfterIngest {
+		if err := d.release(c, saved); err != nil {
+			d.fail(c, ingest.ErrKindRelease, err)
+		}
+	}
+}
+
+// claim marks a file as being ingested, unless it already is.
+func (d *Dock) claim(path string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.busy[path] {
+		return false
+	}
+	d.busy[path] = true
+	return true
+}
+
+func (d *Dock) unclaim(path string) {
+	d.mu.Lock()
+	delete(d.busy, path)
+	d.mu.Unlock()
+}
+
+// stage copies the file through the hash into staging and records it in
+// the catalog. The record is committed while staging holds the blob's lock,
+// so no retention step can remove the blob between its rename and its
+// record. ok is false when it failed (recorded for a retry) or the dock is
+// shutting down; the camera keeps the file either way.
+func (d *Dock) stage(ctx context.Context, c candidate, rec catalog.Recording, now time.Time, log *slog.Logger) (saved catalog.Recording, created bool, ok bool) {
+	src, err := camera.OpenRegular(c.path)
+	if err != nil {
+		d.fail(c, ingest.ErrKindRead, err)
+		return saved, false, false
+	}
 	blob, err := d.env.Staging.Put(ctx, src, c.info.Size(), func(blob staging.Blob) error {
 		// The camera must not have touched the file while it was copied.
 		if fi, err := os.Lstat(c.path); err != nil || fi.Size() != c.info.Size() || !fi.ModTime().Equal(c.info.ModTime()) {
@@ -71,9 +98,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 		rec.State, rec.StagedAt, rec.VerifiedAt = catalog.StateVerified, now, now
 		log.Info("staged", keySHA, blob.SHA256, keySize, blob.Size)
 		var err error
-		saved, created, err = d.env.Catalog.Add(rec, catalog.Event{Type: catalog.EventIngested,
-			Detail: fmt.Sprintf("dock %s slot %s file %s", d.cfg.ID, text.Printable(c.slot), rec.RelPath)})
-		if err != nil {
+		if saved, created, err = d.catalogue(c, rec, now); err != nil {
 			return &catalogError{err}
 		}
 		return nil
@@ -82,36 +107,54 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 	var ce *catalogError
 	switch {
 	case err == nil:
+		return saved, created, true
 	case ctx.Err() != nil:
-		return // shutting down; the camera keeps the file
+		// shutting down
 	case errors.Is(err, errSourceChanged):
 		d.dropUnreferenced(blob.SHA256)
-		d.fail(c, ErrKindChanged, err)
-		return
+		d.fail(c, ingest.ErrKindChanged, err)
 	case errors.As(err, &ce):
-		d.fail(c, ErrKindCatalog, ce.err)
-		return
+		d.fail(c, ingest.ErrKindCatalog, ce.err)
 	default:
 		d.fail(c, errKind(err), err)
-		return
+	}
+	return saved, false, false
+}
+
+// errSourceChanged: the camera's file changed while it was copied.
+var errSourceChanged = errors.New("source changed while copying")
+
+// catalogError marks a catalog failure inside a staging commit.
+type catalogError struct{ err error }
+
+func (e *catalogError) Error() string { return e.err.Error() }
+func (e *catalogError) Unwrap() error { return e.err }
+
+// catalogue records a verified copy; a record that was missing or corrupt
+// in staging is verified again by this fresh copy.
+func (d *Dock) catalogue(c candidate, rec catalog.Recording, now time.Time) (saved catalog.Recording, created bool, err error) {
+	saved, created, err = d.env.Catalog.Add(rec, catalog.Event{Type: catalog.EventIngested,
+		Detail: fmt.Sprintf("dock %s slot %s file %s", d.cfg.ID, text.Printable(c.slot), rec.RelPath)})
+	if err != nil {
+		return saved, created, err
 	}
 	if !created && (saved.State == catalog.StateMissing || saved.State == catalog.StateCorrupt) {
 		saved, err = d.env.Catalog.Update(saved.ID, func(r *catalog.Recording) error {
 			r.State, r.VerifiedAt = catalog.StateVerified, now
 			return nil
 		}, catalog.Event{Type: catalog.EventRestaged, Detail: "fresh verified copy from the camera"})
-		if err != nil {
-			d.fail(c, ErrKindCatalog, err)
-			return
-		}
 	}
-	log.Info("verified", keyID, saved.ID, keySHA, saved.SHA256, keyDevice, saved.Device,
-		keyOfficer, saved.Officer, keyFlags, saved.Flags, "new", created)
+	return saved, created, err
+}
+
+// offloaded counts a file that is safe in staging and the catalog.
+func (d *Dock) offloaded(c candidate, saved catalog.Recording, created bool, now time.Time) {
 	if created && d.env.Metrics != nil {
 		d.env.Metrics.Files.WithLabelValues(string(catalog.SourceDock)).Inc()
 		d.env.Metrics.Bytes.WithLabelValues(string(catalog.SourceDock)).Add(float64(saved.Size))
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if s := d.slots[c.slot]; s != nil {
 		s.DoneFiles++
 		s.DoneBytes += saved.Size
@@ -122,13 +165,6 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 		}
 	}
 	delete(d.retry, c.path)
-	d.mu.Unlock()
-
-	if d.cfg.DeleteAfterIngest {
-		if err := d.release(c, saved); err != nil {
-			d.fail(c, ErrKindRelease, err)
-		}
-	}
 }
 
 // releaseKnown deletes a file the catalog already holds (a crash came between
@@ -229,15 +265,6 @@ func (d *Dock) resumeReleases() {
 	}
 }
 
-// errSourceChanged: the camera's file changed while it was copied.
-var errSourceChanged = errors.New("source changed while copying")
-
-// catalogError marks a catalog failure inside a staging commit.
-type catalogError struct{ err error }
-
-func (e *catalogError) Error() string { return e.err.Error() }
-func (e *catalogError) Unwrap() error { return e.err }
-
 // dropUnreferenced removes a blob just written for a copy that turned out to
 // be bad, unless a catalogued recording shares its content. The camera still
 // holds the file, so nothing is lost.
@@ -251,95 +278,6 @@ func (d *Dock) dropUnreferenced(sha string) {
 	}
 }
 
-// describe reads what the file name, the camera folder and the devices table
-// say about a file.
-func (d *Dock) describe(c candidate) catalog.Recording {
-	name := filepath.Base(c.path)
-	rel, _ := filepath.Rel(c.camRoot, c.path)
-	now := d.env.Now()
-	m := d.cfg.Profile.Parse(name, d.env.Location)
-	r := catalog.Recording{
-		Station:    d.env.Station,
-		Source:     catalog.SourceDock,
-		SourceID:   d.cfg.ID,
-		Slot:       text.Printable(c.slot),
-		Profile:    d.cfg.Profile.Name(),
-		Name:       text.Printable(name),
-		RelPath:    text.Printable(rel),
-		Ext:        m.Ext,
-		Kind:       m.Kind,
-		Seq:        m.Seq,
-		Important:  m.Important,
-		Locked:     m.Locked,
-		ModTime:    c.info.ModTime().UTC(),
-		ReceivedAt: now.UTC(),
-		Device:     m.Device,
-		Officer:    m.Officer,
-	}
-	if !utf8.ValidString(name) {
-		r.NameRaw = []byte(name)
-		r.AddFlag(catalog.FlagNameNotUTF8)
-	}
-	if !m.Parsed && d.cfg.Profile.Name() != "generic" {
-		r.AddFlag(catalog.FlagUnparsed)
-	}
-	if r.Device == "" {
-		if id, ok := camera.ReadDeviceID(c.camRoot); ok {
-			r.Device = id
-		} else if text.ValidID(c.slot) {
-			r.Device = c.slot
-		}
-	}
-	// StartedAt drives retention and archive keys, so it must never be a
-	// reset clock: the camera's own claim is kept in CameraTime regardless.
-	r.CameraTime = m.Start.UTC()
-	if m.Start.IsZero() {
-		r.CameraTime = time.Time{}
-	}
-	registered := d.env.Devices.RegisteredSince(r.Device)
-	switch {
-	case m.BadTime:
-		r.AddFlag(catalog.FlagClockSuspect)
-	case !m.Start.IsZero():
-		if why := camera.CheckClock(m.Start, c.info.ModTime(), now, registered); why != "" {
-			r.AddFlag(catalog.FlagClockSuspect)
-			d.env.Log.Warn("camera clock implausible", keyPath, text.Printable(c.path), keyReason, why)
-		} else {
-			r.StartedAt = m.Start.UTC()
-		}
-	}
-	if r.StartedAt.IsZero() {
-		r.StartedAt = r.ModTime
-		if camera.CheckClock(c.info.ModTime(), time.Time{}, now, registered) != "" {
-			r.StartedAt = r.ReceivedAt
-			r.AddFlag(catalog.FlagClockSuspect)
-		}
-	}
-	if r.Device != "" {
-		officer, registered := d.env.Devices.Lookup(r.Device, r.StartedAt)
-		if !registered {
-			r.AddFlag(catalog.FlagUnregistered)
-		}
-		if r.Officer == "" {
-			r.Officer = officer
-		}
-	} else {
-		r.AddFlag(catalog.FlagUnregistered)
-	}
-	if r.Officer == "" {
-		r.AddFlag(catalog.FlagOfficerUnknown)
-	}
-	if c.info.Size() == 0 {
-		r.AddFlag(catalog.FlagEmpty)
-	}
-	if r.Important {
-		r.Holds = []catalog.Hold{{Reason: catalog.HoldImportantFlag, By: catalog.ActorCustodian, At: r.ReceivedAt,
-			Why: "marked important on the camera; held until an administrator reviews it"}}
-		r.LegalHold = true // asked of the archive with the upload
-	}
-	return r
-}
-
 func hashRegular(path string) (string, int64, error) {
 	f, err := camera.OpenRegular(path)
 	if err != nil {
@@ -347,4 +285,41 @@ func hashRegular(path string) (string, int64, error) {
 	}
 	defer f.Close()
 	return digest.Sum(f)
+}
+
+// fail records a failed attempt: the file is retried later with backoff.
+func (d *Dock) fail(c candidate, kind string, err error) {
+	now := d.env.Now()
+	d.mu.Lock()
+	r := d.retry[c.path]
+	r.failures++
+	delay := min(time.Duration(1<<min(r.failures, 16))*time.Second, maxRetryDelay)
+	if kind == ingest.ErrKindStagingFull {
+		delay = fullRetry
+	}
+	r.at = now.Add(delay)
+	d.retry[c.path] = r
+	if s := d.slots[c.slot]; s != nil {
+		s.LastError = kind + ": " + err.Error()
+	}
+	d.mu.Unlock()
+	if d.env.Metrics != nil {
+		d.env.Metrics.Errors.WithLabelValues(string(catalog.SourceDock), kind).Inc()
+	}
+	d.env.Log.Warn("ingest failed; camera keeps the file, will retry",
+		keyPath, text.Printable(c.path), keyKind, kind, keyErr, err, keyRetryAt, r.at)
+}
+
+func errKind(err error) string {
+	var re *staging.ReadError
+	switch {
+	case errors.As(err, &re), errors.Is(err, staging.ErrShortCopy):
+		return ingest.ErrKindRead
+	case errors.Is(err, staging.ErrFull), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return ingest.ErrKindStagingFull
+	case errors.Is(err, digest.ErrMismatch):
+		return ingest.ErrKindVerify
+	default:
+		return ingest.ErrKindStage
+	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package room
 
 import (
 	"bufio"
@@ -17,9 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"custodian/ingest"
+	"custodian/ingest/fmp4/fmp4test"
 	"custodian/internal/digest"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
@@ -27,7 +28,7 @@ import (
 
 // testEnv is a catalog and staging in a temp dir, with a log kept for checks.
 type testEnv struct {
-	Env
+	ingest.Env
 	dir string
 	log *syncBuffer
 }
@@ -64,7 +65,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	buf := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(buf, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return &testEnv{
-		Env: Env{Station: "st-1", Location: time.UTC, Catalog: cat, Staging: st, Log: log, Metrics: NewMetrics(nil)},
+		Env: ingest.Env{Station: "st-1", Location: time.UTC, Catalog: cat, Staging: st, Log: log, Metrics: ingest.NewMetrics(nil)},
 		dir: dir, log: buf,
 	}
 }
@@ -76,8 +77,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (e *testEnv) roomConfig(id, url string) RoomConfig {
-	return RoomConfig{
+func (e *testEnv) roomConfig(id, url string) Config {
+	return Config{
 		ID: id, URL: url, Segment: 1500 * time.Millisecond, Fragment: 500 * time.Millisecond,
 		Dir: filepath.Join(e.dir, "rooms", id), StallTimeout: 2 * time.Second,
 		BackoffMin: 100 * time.Millisecond, BackoffMax: 400 * time.Millisecond,
@@ -128,37 +129,10 @@ func roomRecordings(t *testing.T, e *testEnv, room string) []catalog.Recording {
 	return recs
 }
 
-// segmentMedia reads a sealed segment back: the audio bytes of track 2 in
-// order and the number of video samples of track 1.
-func segmentMedia(t *testing.T, path string) (audio []byte, frames int) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, moovEnd := completePrefix(b)
-	var parts fmp4.Parts
-	if err := parts.Unmarshal(b[moovEnd:]); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	for _, p := range parts {
-		for _, tr := range p.Tracks {
-			for _, s := range tr.Samples {
-				if tr.ID == 2 {
-					audio = append(audio, s.Payload...)
-				} else {
-					frames++
-				}
-			}
-		}
-	}
-	return audio, frames
-}
-
 func TestRoomRecordsSegmentsBitExact(t *testing.T) {
 	cam := newCamera(t, "", "")
 	e := newTestEnv(t)
-	r := NewRoom(e.roomConfig("interview-1", cam.url()), e.Env, nil)
+	r := New(e.roomConfig("interview-1", cam.url()), e.Env, nil)
 	stop := runRoom(t, r)
 	waitFor(t, "two sealed segments", 15*time.Second, func() bool { return len(roomRecordings(t, e, "interview-1")) >= 2 })
 	stop()
@@ -183,7 +157,7 @@ func TestRoomRecordsSegmentsBitExact(t *testing.T) {
 		if err != nil || sha != rec.SHA256 || n != rec.Size {
 			t.Errorf("segment %d: staged blob hash %s size %d err %v, catalog says %s %d", i, sha, n, err, rec.SHA256, rec.Size)
 		}
-		a, frames := segmentMedia(t, path)
+		a, frames := fmp4test.Media(t, path)
 		if frames == 0 {
 			t.Errorf("segment %d has no video", i)
 		}
@@ -203,7 +177,7 @@ func TestRoomRecordsSegmentsBitExact(t *testing.T) {
 	for off := 0; off < cam.audioSent() && first < 0; off++ {
 		first = off
 		for i, b := range audio {
-			if b != audioByte(off+i) {
+			if b != fmp4test.AudioByte(off+i) {
 				first = -1
 				break
 			}
@@ -250,7 +224,7 @@ func ffprobeSegment(t *testing.T, path string) {
 func TestRoomReconnectsAndRecordsGap(t *testing.T) {
 	cam := newCamera(t, "", "")
 	e := newTestEnv(t)
-	r := NewRoom(e.roomConfig("interview-2", cam.url()), e.Env, nil)
+	r := New(e.roomConfig("interview-2", cam.url()), e.Env, nil)
 	stop := runRoom(t, r)
 	waitFor(t, "connected", 10*time.Second, r.Connected)
 	time.Sleep(time.Second)
@@ -288,7 +262,7 @@ func TestRoomNeverLogsCredentials(t *testing.T) {
 	cam := newCamera(t, "officer", "s3cret-pw")
 	e := newTestEnv(t)
 	bad := strings.Replace(cam.url(), "s3cret-pw", "wrong-pw", 1)
-	r := NewRoom(e.roomConfig("interview-3", bad), e.Env, nil)
+	r := New(e.roomConfig("interview-3", bad), e.Env, nil)
 	stop := runRoom(t, r)
 	waitFor(t, "a failed attempt", 10*time.Second, func() bool { return r.Status().Reconnects >= 2 })
 	stop()
@@ -304,7 +278,7 @@ func TestRoomNeverLogsCredentials(t *testing.T) {
 	}
 
 	// The right password records.
-	r2 := NewRoom(e.roomConfig("interview-4", cam.url()), e.Env, nil)
+	r2 := New(e.roomConfig("interview-4", cam.url()), e.Env, nil)
 	stop2 := runRoom(t, r2)
 	waitFor(t, "connected with credentials", 10*time.Second, r2.Connected)
 	stop2()
@@ -333,8 +307,8 @@ func TestRoomSurvivesGarbageRTP(t *testing.T) {
 	cam.start()
 	t.Cleanup(cam.close)
 	e := newTestEnv(t)
-	m := NewRoomMetrics(nil)
-	r := NewRoom(e.roomConfig("interview-5", cam.url()), e.Env, m)
+	m := NewMetrics(nil)
+	r := New(e.roomConfig("interview-5", cam.url()), e.Env, m)
 	stop := runRoom(t, r)
 	waitFor(t, "connected", 10*time.Second, r.Connected)
 	time.Sleep(2 * time.Second)
@@ -364,7 +338,7 @@ func TestRoomSurvivesTruncatedSDP(t *testing.T) {
 		}
 	}()
 	e := newTestEnv(t)
-	r := NewRoom(e.roomConfig("interview-6", "rtsp://"+ln.Addr().String()+"/stream"), e.Env, nil)
+	r := New(e.roomConfig("interview-6", "rtsp://"+ln.Addr().String()+"/stream"), e.Env, nil)
 	stop := runRoom(t, r)
 	waitFor(t, "retries", 10*time.Second, func() bool { return r.Status().Reconnects >= 2 })
 	stop()
@@ -413,7 +387,7 @@ func TestRoomRecordsOverUDP(t *testing.T) {
 	e := newTestEnv(t)
 	cfg := e.roomConfig("interview-7", cam.url())
 	cfg.Transport = TransportUDP
-	r := NewRoom(cfg, e.Env, nil)
+	r := New(cfg, e.Env, nil)
 	stop := runRoom(t, r)
 	waitFor(t, "a sealed segment", 15*time.Second, func() bool { return len(roomRecordings(t, e, "interview-7")) >= 1 })
 	stop()

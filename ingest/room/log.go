@@ -1,18 +1,14 @@
-package ingest
+package room
 
-// Log keys; one name for one thing across every line.
+// Log keys; one name for one thing across every line (the dock watcher
+// uses the same names).
 const (
-	keyDock      = "dock"
 	keyErr       = "err"
 	keyPath      = "path"
 	keyReason    = "reason"
-	keyKind      = "kind"
-	keyRetryAt   = "retry_at"
 	keyID        = "id"
 	keySHA       = "sha256"
 	keySize      = "size"
-	keyDevice    = "device"
-	keyOfficer   = "officer"
 	keyFlags     = "flags"
 	keyRoom      = "room"
 	keyRetryIn   = "retry_in"

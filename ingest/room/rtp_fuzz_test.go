@@ -1,9 +1,12 @@
-package ingest
+package room
 
 import (
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"custodian/ingest/fmp4"
+	"custodian/ingest/fmp4/fmp4test"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/sdp"
@@ -73,11 +76,11 @@ func FuzzDepacketize(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var plain []*track
+		var plain []fmp4.Track
 		for _, tr := range tracks {
 			plain = append(plain, tr.track)
 		}
-		seg := newSegmenter(t.TempDir(), "fuzz", time.Second, time.Second, plain)
+		seg := fmp4.NewSegmenter(t.TempDir(), "fuzz", time.Second, time.Second, plain)
 		at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 		for rest := b[1:]; len(rest) >= 2; {
 			n := int(binary.BigEndian.Uint16(rest))
@@ -97,11 +100,11 @@ func FuzzDepacketize(f *testing.F) {
 				continue
 			}
 			at = at.Add(20 * time.Millisecond)
-			if _, err := seg.push(unit{track: i, pts: int64(pkt.Timestamp), at: at, au: au, pcm: pcm}); err != nil && isWriteError(err) {
+			if _, err := seg.Push(fmp4.Unit{Track: i, PTS: int64(pkt.Timestamp), At: at, AU: au, PCM: pcm}); err != nil && isWriteError(err) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := seg.close(); err != nil {
+		if _, err := seg.Close(); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -119,7 +122,7 @@ func seedPackets(c byte) []byte {
 	if c == 0 {
 		// STAP-A with SPS and PPS, then an IDR and a P frame; PCMU audio.
 		stap := []byte{0x18}
-		for _, n := range [][]byte{testSPS, testPPS} {
+		for _, n := range [][]byte{fmp4test.SPS, fmp4test.PPS} {
 			stap = binary.BigEndian.AppendUint16(stap, uint16(len(n)))
 			stap = append(stap, n...)
 		}

@@ -1,4 +1,4 @@
-package ingest
+package dock
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"custodian/hardware/camera"
+	"custodian/ingest"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
 )
@@ -41,10 +42,10 @@ type rig struct {
 	clock   *clock
 	cat     *catalog.Catalog
 	staging *staging.Staging
-	metrics *Metrics
+	metrics *ingest.Metrics
 	dock    *Dock
-	cfg     DockConfig
-	env     Env
+	cfg     Config
+	env     ingest.Env
 }
 
 func newRig(t *testing.T, deleteAfter bool) *rig {
@@ -61,17 +62,17 @@ func newRig(t *testing.T, deleteAfter bool) *rig {
 		t.Fatal(err)
 	}
 	profiles, _ := camera.NewProfiles(nil)
-	r.metrics = NewMetrics(prometheus.NewRegistry())
-	r.cfg = DockConfig{ID: "dock-a", Path: r.root, Profile: profiles["gat947"], DeleteAfterIngest: deleteAfter, Settle: 5 * time.Second}
-	r.env = Env{Station: "st01", Location: time.UTC, Catalog: r.cat, Staging: r.staging,
+	r.metrics = ingest.NewMetrics(prometheus.NewRegistry())
+	r.cfg = Config{ID: "dock-a", Path: r.root, Profile: profiles["gat947"], DeleteAfterIngest: deleteAfter, Settle: 5 * time.Second}
+	r.env = ingest.Env{Station: "st01", Location: time.UTC, Catalog: r.cat, Staging: r.staging,
 		Log: slog.New(slog.DiscardHandler), Metrics: r.metrics, Now: r.clock.Now,
 		Devices: camera.Devices{{Serial: "J0123456", Officer: "012345"}}}
-	r.dock = NewDock(r.cfg, r.env)
+	r.dock = New(r.cfg, r.env)
 	return r
 }
 
 // restart builds a new dock on the same catalog, as after a crash.
-func (r *rig) restart() { r.dock = NewDock(r.cfg, r.env) }
+func (r *rig) restart() { r.dock = New(r.cfg, r.env) }
 
 // write puts a file on a docked camera, with a plausible mtime for its name.
 func (r *rig) write(rel string, data []byte) string {
@@ -408,7 +409,7 @@ func TestDockDoesNotReleaseOnBadStagedCopy(t *testing.T) {
 	if !exists(src) {
 		t.Fatal("released a source whose only other copy is corrupt")
 	}
-	if n := testutil.ToFloat64(r.metrics.Errors.WithLabelValues("dock", ErrKindRelease)); n != 1 {
+	if n := testutil.ToFloat64(r.metrics.Errors.WithLabelValues("dock", ingest.ErrKindRelease)); n != 1 {
 		t.Fatalf("release errors %v", n)
 	}
 }
@@ -430,7 +431,7 @@ func TestDockStagingFull(t *testing.T) {
 	if len(r.all()) != 0 || !exists(src) {
 		t.Fatal("a failed staging write lost or recorded the file")
 	}
-	if n := testutil.ToFloat64(r.metrics.Errors.WithLabelValues("dock", ErrKindStage)); n != 1 {
+	if n := testutil.ToFloat64(r.metrics.Errors.WithLabelValues("dock", ingest.ErrKindStage)); n != 1 {
 		t.Fatalf("stage errors %v", n)
 	}
 	if os.Geteuid() == 0 {

@@ -1,0 +1,189 @@
+// Package dock watches docking stations: it finds the recordings on docked
+// body cameras, waits for them to settle, copies each through the hash into
+// staging and the catalog, and only then releases it from the camera.
+package dock
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"custodian/hardware/camera"
+	"custodian/ingest"
+)
+
+// Defaults of Config.
+const (
+	DefaultSettle       = 5 * time.Second
+	DefaultScanInterval = 15 * time.Second
+	DefaultCopies       = 2
+	// MaxDepth bounds how deep below a dock custodian looks for files.
+	MaxDepth = 12
+	// maxRetryDelay caps the wait after a failed copy of one file.
+	maxRetryDelay = 5 * time.Minute
+	// fullRetry is the wait after staging had no room; the retry is cheap
+	// (free space is checked before any byte is written).
+	fullRetry = 15 * time.Second
+)
+
+// Config is one docking station.
+type Config struct {
+	ID                string
+	Path              string
+	Profile           *camera.Profile
+	DeleteAfterIngest bool
+	Settle            time.Duration
+	ScanInterval      time.Duration
+	// Copies bounds how many files of this dock are copied at once.
+	Copies int
+}
+
+// Dock watches one docking station. Each camera appears as a folder (a slot)
+// below the dock path; files anywhere below a slot are its recordings.
+type Dock struct {
+	cfg Config
+	env ingest.Env
+
+	mu       sync.Mutex
+	seen     map[string]seenFile   // path -> last observation
+	retry    map[string]retryState // path -> when to try again
+	busy     map[string]bool
+	slots    map[string]*SlotStatus
+	reported map[string]bool // entries already logged as skipped
+	lastScan time.Time
+	scanErr  string
+	resumed  bool
+}
+
+type seenFile struct {
+	size        int64
+	mtime       time.Time
+	stableSince time.Time
+}
+
+type retryState struct {
+	at       time.Time
+	failures int
+}
+
+// SlotStatus is what the admin page shows of one docked camera.
+type SlotStatus struct {
+	Slot         string    `json:"slot"`
+	Device       string    `json:"device,omitempty"`
+	DockedSince  time.Time `json:"docked_since"`
+	PendingFiles int       `json:"pending_files"`
+	PendingBytes int64     `json:"pending_bytes"`
+	DoneFiles    int       `json:"done_files"`
+	DoneBytes    int64     `json:"done_bytes"`
+	LastOffload  time.Time `json:"last_offload,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+}
+
+// Status is a snapshot of a dock for the admin surface.
+type Status struct {
+	ID       string       `json:"id"`
+	Path     string       `json:"path"`
+	LastScan time.Time    `json:"last_scan,omitzero"`
+	Error    string       `json:"error,omitempty"`
+	Paused   bool         `json:"paused"`
+	Slots    []SlotStatus `json:"slots"`
+}
+
+// New builds a dock watcher; Run starts it.
+func New(cfg Config, env ingest.Env) *Dock {
+	if cfg.Settle <= 0 {
+		cfg.Settle = DefaultSettle
+	}
+	if cfg.ScanInterval <= 0 {
+		cfg.ScanInterval = DefaultScanInterval
+	}
+	if cfg.Copies <= 0 {
+		cfg.Copies = DefaultCopies
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Location == nil {
+		env.Location = time.Local
+	}
+	env.Log = env.Log.With(keyDock, cfg.ID)
+	return &Dock{
+		cfg: cfg, env: env,
+		seen: map[string]seenFile{}, retry: map[string]retryState{}, busy: map[string]bool{},
+		slots: map[string]*SlotStatus{}, reported: map[string]bool{},
+	}
+}
+
+// ID is the dock's id from the config.
+func (d *Dock) ID() string { return d.cfg.ID }
+
+// Run scans the dock until ctx is done: at start, every ScanInterval, soon
+// after a filesystem event, and when a settling file should be complete. A
+// copy in flight at shutdown is abandoned and its temp file removed; the
+// camera keeps the file, so the next start copies it again.
+func (d *Dock) Run(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		d.env.Log.Warn("filesystem events unavailable; polling only", keyErr, err)
+	}
+	var events chan fsnotify.Event
+	var errs chan error
+	if w != nil {
+		defer w.Close()
+		events, errs = w.Events, w.Errors
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case _, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			// Debounce: a docking camera produces a burst of events.
+			drain(events, 200*time.Millisecond)
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			// An overflow or a lost watch: the scan below is the source of truth.
+			d.env.Log.Warn("filesystem events lost; rescanning", keyErr, err)
+		}
+		next := d.Scan(ctx, w)
+		timer.Reset(next)
+	}
+}
+
+func drain(events chan fsnotify.Event, quiet time.Duration) {
+	t := time.NewTimer(quiet)
+	defer t.Stop()
+	for {
+		select {
+		case <-events:
+			t.Reset(quiet)
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// Status is a snapshot for the admin surface.
+func (d *Dock) Status() Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := Status{ID: d.cfg.ID, Path: d.cfg.Path, LastScan: d.lastScan, Error: d.scanErr,
+		Paused: d.env.Paused != nil && d.env.Paused()}
+	for _, s := range d.slots {
+		st.Slots = append(st.Slots, *s)
+	}
+	sort.Slice(st.Slots, func(i, j int) bool { return st.Slots[i].Slot < st.Slots[j].Slot })
+	return st
+}

@@ -1,0 +1,280 @@
+package fmp4
+
+import (
+	"errors"
+	"path/filepath"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+)
+
+// ErrNotReady marks a unit dropped while waiting for a keyframe or for the
+// parameter sets an init needs.
+var ErrNotReady = errors.New("waiting for a keyframe")
+
+// Unit is one access unit (video) or payload (audio) of a track, with the
+// station time it arrived and, when the camera sends RTCP sender reports,
+// the camera's time of it.
+type Unit struct {
+	Track int       // index into the Segmenter's tracks
+	PTS   int64     // in the track's clock rate
+	At    time.Time // station time
+	NTP   time.Time // camera time; zero when unknown
+	AU    [][]byte  // H.264/H.265 NAL units, AAC access units
+	PCM   []byte    // G.711 payload
+}
+
+// Segmenter turns units into segment files: it cuts at video keyframes once
+// a segment is long enough, writes and syncs a fragment at least every
+// fragment interval of station time, and reports each closed segment. It is
+// not safe for concurrent use.
+type Segmenter struct {
+	dir      string
+	prefix   string
+	length   time.Duration
+	fragment time.Duration
+
+	tracks  []*trackState
+	video   *trackState
+	cur     *segmentFile
+	seg     Segment
+	startNS int64 // media time (ns) of the open segment's first sample
+	lastFlu time.Time
+	lastAt  time.Time
+	newInit bool // parameters changed: cut at the next keyframe
+	// broken is set when a write failed and the open segment was left on
+	// disk for recovery.
+	broken bool
+}
+
+// NewSegmenter writes segments of tracks into dir, named SegmentName(prefix,
+// start), each cut at the first keyframe after length, with a fragment
+// written and synced at least every fragment.
+func NewSegmenter(dir, prefix string, length, fragment time.Duration, tracks []Track) *Segmenter {
+	s := &Segmenter{dir: dir, prefix: prefix, length: length, fragment: fragment}
+	for i, t := range tracks {
+		ts := &trackState{Track: t, id: i + 1}
+		s.tracks = append(s.tracks, ts)
+		if t.video && s.video == nil {
+			s.video = ts
+		}
+	}
+	s.reset()
+	return s
+}
+
+// reset forgets timing state; the next segment starts at a keyframe.
+func (s *Segmenter) reset() {
+	for _, t := range s.tracks {
+		t.dts, t.held = nil, nil
+	}
+}
+
+// Writing reports whether a segment is open.
+func (s *Segmenter) Writing() bool { return s.cur != nil }
+
+// Current is the open segment: path, name, start, camera time, codecs and
+// the bytes synced so far. It is the zero Segment when none is open.
+func (s *Segmenter) Current() Segment {
+	if s.cur == nil {
+		return Segment{}
+	}
+	c := s.seg
+	c.Size = s.cur.size
+	return c
+}
+
+// Broken reports whether a write failed since the last Close, leaving the
+// segment it was writing on disk for Repair.
+func (s *Segmenter) Broken() bool { return s.broken }
+
+// Last is the station time of the last unit written.
+func (s *Segmenter) Last() time.Time { return s.lastAt }
+
+// Push adds one unit. A returned Segment was closed by this unit's cut.
+// ErrNotReady drops a unit that cannot begin a segment; a write error leaves
+// no segment open (the file stays for Repair) and the caller decides.
+func (s *Segmenter) Push(u Unit) (*Segment, error) {
+	t := s.tracks[u.Track]
+	samples, dtss, keyframe, err := s.samples(t, u)
+	if err != nil || len(samples) == 0 {
+		return nil, err
+	}
+	var closed *Segment
+	startsHere := keyframe || (s.video == nil && t == s.tracks[0])
+	if s.cur != nil && startsHere && (s.newInit || s.mediaSince(t, dtss[0]) >= s.length) {
+		if closed, err = s.closeAt(u.At, t, dtss[0]); err != nil {
+			return nil, err
+		}
+	}
+	if s.cur == nil {
+		if !startsHere {
+			return closed, nil // audio before the first keyframe has no segment yet
+		}
+		if err := s.start(u, t, dtss[0]); err != nil {
+			return closed, err
+		}
+	}
+	for i, smp := range samples {
+		s.append(t, smp, dtss[i], u.At)
+	}
+	s.lastAt = u.At
+	if u.At.Sub(s.lastFlu) >= s.fragment {
+		if err := s.flush(u.At); err != nil {
+			return closed, err
+		}
+	}
+	return closed, nil
+}
+
+// Tick writes the pending fragment when the fragment interval has passed
+// without a unit to trigger it.
+func (s *Segmenter) Tick(now time.Time) error {
+	if s.cur == nil || now.Sub(s.lastFlu) < s.fragment {
+		return nil
+	}
+	return s.flush(now)
+}
+
+// Close ends the open segment, if any, after its last sample (a disconnect,
+// a stall, shutdown): held samples get their natural duration or that of
+// their predecessor. Timing is forgotten either way, so the next segment
+// starts at a keyframe. After an error the file stays for Repair.
+func (s *Segmenter) Close() (*Segment, error) {
+	s.broken = false
+	defer s.reset()
+	if s.cur == nil {
+		return nil, nil
+	}
+	end := s.lastAt
+	for _, t := range s.tracks {
+		if t.held == nil {
+			continue
+		}
+		d := t.naturalDuration(len(t.held.Payload))
+		if d == 0 {
+			d = int64(t.lastDur)
+		}
+		t.held.Duration = uint32(d)
+		s.enqueue(t, t.held)
+		if e := t.heldAt.Add(time.Duration(ticksToNS(d, t.clockRate))); t == s.video || s.video == nil && e.After(end) {
+			end = e
+		}
+		t.held = nil
+	}
+	return s.finish(end)
+}
+
+// Abandon drops the open segment without writing more, as after an error;
+// the file stays in its directory for Repair.
+func (s *Segmenter) Abandon() {
+	if s.cur != nil {
+		s.cur.abandon()
+		s.cur = nil
+	}
+	s.reset()
+}
+
+// start opens a segment at unit u, whose first sample of track t is at dts.
+func (s *Segmenter) start(u Unit, t *trackState, dts int64) error {
+	if !s.ready() {
+		return ErrNotReady
+	}
+	var codecs []string
+	for _, ts := range s.tracks {
+		codecs = append(codecs, ts.name)
+	}
+	init, err := marshalInit(s.tracks)
+	if err != nil {
+		return err
+	}
+	name := SegmentName(s.prefix, u.At)
+	f, err := createSegmentFile(filepath.Join(s.dir, name), init)
+	if err != nil {
+		return err
+	}
+	s.cur, s.newInit = f, false
+	s.seg = Segment{Path: f.path, Name: name, Start: u.At, CameraTime: u.NTP, Codecs: codecs}
+	s.startNS = ticksToNS(dts, t.clockRate)
+	s.lastFlu = u.At
+	for _, ts := range s.tracks {
+		ts.pending, ts.begun, ts.base, ts.next = nil, false, 0, 0
+		if ts.held != nil {
+			// A sample held from the previous segment opens this one.
+			s.place(ts, ts.heldDTS)
+		}
+	}
+	return nil
+}
+
+// flush writes what is pending as one fragment and syncs it.
+func (s *Segmenter) flush(at time.Time) error {
+	if s.cur == nil {
+		return nil
+	}
+	var parts []*fmp4.PartTrack
+	for _, t := range s.tracks {
+		if len(t.pending) > 0 {
+			parts = append(parts, &fmp4.PartTrack{ID: t.id, BaseTime: t.base, Samples: t.pending})
+		}
+	}
+	s.lastFlu = at
+	if len(parts) == 0 {
+		return nil
+	}
+	if err := s.cur.writePart(parts); err != nil {
+		s.cur.abandon()
+		s.cur, s.broken = nil, true
+		return err
+	}
+	for _, t := range s.tracks {
+		t.pending = nil
+	}
+	return nil
+}
+
+// closeAt ends the open segment where the sample at dts of track cut begins,
+// at station time at; held samples of other tracks are written with their
+// natural duration.
+func (s *Segmenter) closeAt(at time.Time, cut *trackState, dts int64) (*Segment, error) {
+	for _, t := range s.tracks {
+		if t.held == nil {
+			continue
+		}
+		if t == cut {
+			d := dts - t.heldDTS
+			if d <= 0 || d > int64(t.clockRate)*5 {
+				d = int64(t.lastDur)
+			}
+			t.held.Duration, t.lastDur = uint32(d), uint32(d)
+			s.enqueue(t, t.held)
+			t.held = nil
+			continue
+		}
+		if nat := t.naturalDuration(len(t.held.Payload)); nat > 0 {
+			t.held.Duration = uint32(nat)
+			s.enqueue(t, t.held)
+			t.held = nil
+		}
+		// A held video sample of a second video track moves to the next segment.
+	}
+	return s.finish(at)
+}
+
+// finish writes the last fragment, syncs and closes the file.
+func (s *Segmenter) finish(end time.Time) (*Segment, error) {
+	if err := s.flush(end); err != nil {
+		return nil, err
+	}
+	sha, size, err := s.cur.finish()
+	s.cur = nil
+	if err != nil {
+		return nil, err
+	}
+	c := s.seg
+	c.SHA256, c.Size, c.End = sha, size, end
+	if c.End.Before(c.Start) {
+		c.End = c.Start
+	}
+	return &c, nil
+}

@@ -1,0 +1,71 @@
+package room
+
+import "time"
+
+// Defaults of Config.
+const (
+	DefaultSegmentDuration = 10 * time.Minute
+	// DefaultFragmentDuration is how much media a fragment holds before it is
+	// written and fdatasync'ed: a power cut loses at most about this much.
+	DefaultFragmentDuration = time.Second
+	// MaxFragmentDuration is the most a power cut may cost.
+	MaxFragmentDuration = 2 * time.Second
+
+	DefaultQueueSize    = 2048
+	DefaultStallTimeout = 10 * time.Second
+	DefaultBackoffMin   = time.Second
+	DefaultBackoffMax   = 30 * time.Second
+	// clockStepLimit is how far the station's wall clock may drift from its
+	// monotonic clock between two units before it counts as a step.
+	clockStepLimit = time.Second
+	// stableAfter resets the backoff once a connection has lasted this long.
+	stableAfter = 30 * time.Second
+)
+
+// Room transports.
+const (
+	TransportTCP = "tcp"
+	TransportUDP = "udp"
+)
+
+// Config is one interview room's feed.
+type Config struct {
+	ID string
+	// URL is rtsp:// or rtsps://, possibly with user:password. It is a
+	// secret: custodian never logs it, only Redacted(URL).
+	URL       string
+	Transport string // tcp (default) or udp
+	Segment   time.Duration
+	Fragment  time.Duration
+	// Dir is the room's directory (<data_dir>/rooms/<id>); open segments live
+	// in Dir/open until they are sealed into staging.
+	Dir          string
+	QueueSize    int
+	StallTimeout time.Duration
+	BackoffMin   time.Duration
+	BackoffMax   time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Transport == "" {
+		c.Transport = TransportTCP
+	}
+	if c.Segment <= 0 {
+		c.Segment = DefaultSegmentDuration
+	}
+	if c.Fragment <= 0 || c.Fragment > MaxFragmentDuration {
+		c.Fragment = DefaultFragmentDuration
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = DefaultQueueSize
+	}
+	if c.StallTimeout <= 0 {
+		c.StallTimeout = DefaultStallTimeout
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = DefaultBackoffMin
+	}
+	if c.BackoffMax < c.BackoffMin {
+		c.BackoffMax = max(DefaultBackoffMax, c.BackoffMin)
+	}
+}

@@ -1,0 +1,175 @@
+// Package room records interview rooms' RTSP feeds: one supervisor per
+// room that reconnects, records every hole as a gap, links segments to
+// interview sessions and seals them into staging and the catalog.
+package room
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"custodian/ingest"
+	"custodian/storage/catalog"
+)
+
+// Room records one interview room's RTSP feed into segments, forever: it
+// reconnects with capped exponential backoff and jitter, records every hole
+// as a gap, and seals each finished segment into staging and the catalog.
+type Room struct {
+	cfg     Config
+	env     ingest.Env
+	metrics *Metrics
+	openDir string
+
+	// abandoned is set by the writer when a segment was left in the open
+	// directory after a write error; the next attempt recovers it first.
+	abandoned bool
+
+	mu     sync.Mutex
+	status Status
+	gap    *catalog.Gap // the hole being recorded until the next segment starts
+}
+
+// Status is the live state of a room for the admin API.
+type Status struct {
+	ID         string    `json:"id"`
+	URL        string    `json:"url"` // redacted
+	Connected  bool      `json:"connected"`
+	Since      time.Time `json:"since,omitzero"`
+	Segment    string    `json:"segment,omitempty"`
+	Codecs     []string  `json:"codecs,omitempty"`
+	Reconnects int       `json:"reconnects"`
+	LastError  string    `json:"last_error,omitempty"`
+	Sealed     int       `json:"sealed"`
+}
+
+// New builds the recorder of one room.
+func New(cfg Config, env ingest.Env, m *Metrics) *Room {
+	cfg.defaults()
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open")}
+	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL)}
+	for _, reason := range []string{catalog.GapDisconnect, catalog.GapStall, catalog.GapClockStep,
+		catalog.GapOverflow, catalog.GapWriteError, catalog.GapRestart, catalog.GapCrash} {
+		m.Gaps.WithLabelValues(cfg.ID, reason)
+	}
+	m.Connected.WithLabelValues(cfg.ID).Set(0)
+	m.Reconnects.WithLabelValues(cfg.ID)
+	m.PacketsLost.WithLabelValues(cfg.ID)
+	m.Overflow.WithLabelValues(cfg.ID)
+	return r
+}
+
+// ID is the room id.
+func (r *Room) ID() string { return r.cfg.ID }
+
+// Status returns the live state; it never contains the URL's credentials.
+func (r *Room) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.status
+	s.Codecs = append([]string(nil), s.Codecs...)
+	return s
+}
+
+// Connected reports whether the feed is being recorded now.
+func (r *Room) Connected() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status.Connected
+}
+
+func (r *Room) setStatus(fn func(*Status)) {
+	r.mu.Lock()
+	fn(&r.status)
+	r.mu.Unlock()
+}
+
+// Run records until ctx is done; it first seals what a crash left open.
+func (r *Room) Run(ctx context.Context) error {
+	if err := os.MkdirAll(r.openDir, 0o750); err != nil {
+		return fmt.Errorf("room %s: %w", r.cfg.ID, err)
+	}
+	jobs := make(chan sealJob, 16)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for j := range jobs {
+			if j.done != nil {
+				close(j.done)
+				continue
+			}
+			r.seal(j)
+		}
+	}()
+	defer func() {
+		close(jobs)
+		wg.Wait()
+	}()
+
+	lastEnd, reason := r.recoverOpen(jobs)
+	if lastEnd.IsZero() {
+		lastEnd, reason = r.lastRecorded(), catalog.GapRestart
+	}
+	if !lastEnd.IsZero() {
+		r.gap = &catalog.Gap{Room: r.cfg.ID, Start: lastEnd, Reason: reason}
+	}
+
+	backoff := r.cfg.BackoffMin
+	for {
+		began := r.env.Now()
+		err := r.connect(ctx, jobs)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if r.env.Now().Sub(began) > stableAfter {
+			backoff = r.cfg.BackoffMin
+		}
+		msg := Redact(err.Error(), r.cfg.URL)
+		r.metrics.Reconnects.WithLabelValues(r.cfg.ID).Inc()
+		r.setStatus(func(s *Status) { s.Reconnects++; s.LastError = msg })
+		wait := backoff/2 + rand.N(backoff/2+1)
+		r.env.Log.Warn("room feed lost", keyRoom, r.cfg.ID, keyErr, msg, keyRetryIn, wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, r.cfg.BackoffMax)
+		if r.abandoned || isWriteError(err) {
+			// A disk that was full may have room again: seal what the failed
+			// writes left, once every queued segment is sealed.
+			done := make(chan struct{})
+			jobs <- sealJob{done: done}
+			<-done
+			r.recoverOpen(jobs)
+			r.abandoned = false
+		}
+	}
+}
+
+// lastRecorded is the end of the newest segment of this room in the catalog.
+func (r *Room) lastRecorded() time.Time {
+	recs, err := r.env.Catalog.List(catalog.Filter{Source: catalog.SourceRoom, SourceID: r.cfg.ID})
+	if err != nil {
+		r.env.Log.Warn("cannot read the room's last segment", keyRoom, r.cfg.ID, keyErr, err)
+		return time.Time{}
+	}
+	var last time.Time
+	for _, rec := range recs {
+		if rec.EndedAt.After(last) {
+			last = rec.EndedAt
+		}
+	}
+	return last
+}
