@@ -95,9 +95,13 @@ func isRandomAccess(codec string, au [][]byte) bool {
 
 func newDTSExtractor(codec string) dtsExtractor {
 	if codec == CodecH264 {
-		return h264.NewDTSExtractor()
+		d := &h264.DTSExtractor{}
+		d.Initialize()
+		return d
 	}
-	return h265.NewDTSExtractor()
+	d := &h265.DTSExtractor{}
+	d.Initialize()
+	return d
 }
 
 func (s *Segmenter) updateParams(t *trackState, au [][]byte) {
