@@ -2,7 +2,6 @@ package admin
 
 import (
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"custodian/hardware/disk"
 	"custodian/internal/testlog"
 	"custodian/storage/catalog"
+	"custodian/storage/catalog/catalogtest"
 )
 
 // fakeCatalog serves fixed counts, or an error.
@@ -58,14 +58,7 @@ func sampleHealth() disk.Report {
 // openCatalog is a real catalog in a temp dir.
 func openCatalog(t *testing.T) *catalog.Catalog {
 	t.Helper()
-	cat, err := catalog.Open(filepath.Join(t.TempDir(), "custodian.db"), catalog.Options{
-		Now: func() time.Time { return testTime },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
-	return cat
+	return catalogtest.Open(t, catalog.Options{Now: func() time.Time { return testTime }})
 }
 
 func newTestServer(t *testing.T, cfg Config, cat Catalog) (*Server, *testlog.Buffer) {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"custodian/admin/api"
 	"custodian/storage/catalog"
+	"custodian/storage/catalog/catalogtest"
 )
 
 type fakeRooms map[string]bool
@@ -25,11 +25,7 @@ func (f fakeRooms) RoomConnected(id string) (bool, bool) {
 }
 
 func TestRoomSessionsAPI(t *testing.T) {
-	cat, err := catalog.Open(filepath.Join(t.TempDir(), "c.db"), catalog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close()
+	cat := catalogtest.Open(t, catalog.Options{})
 	srv := New(Config{Rooms: fakeRooms{"up": true, "down": false}, Location: time.UTC, Token: testToken}, cat, prometheus.NewRegistry(),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	h := srv.Handler()

@@ -15,6 +15,7 @@ import (
 
 	"custodian/hardware/disk"
 	"custodian/storage/catalog"
+	"custodian/storage/catalog/catalogtest"
 	"custodian/storage/staging"
 )
 
@@ -125,11 +126,7 @@ func TestWatchdogForAnotherPID(t *testing.T) {
 
 func TestHealthCheck(t *testing.T) {
 	dir := t.TempDir()
-	cat, err := catalog.Open(filepath.Join(dir, "custodian.db"), catalog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close()
+	cat := catalogtest.Open(t, catalog.Options{})
 	st, err := staging.Open(filepath.Join(dir, "staging"))
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package room
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,7 +21,9 @@ import (
 	"custodian/ingest"
 	"custodian/ingest/fmp4/fmp4test"
 	"custodian/internal/digest"
+	"custodian/internal/testlog"
 	"custodian/storage/catalog"
+	"custodian/storage/catalog/catalogtest"
 	"custodian/storage/staging"
 )
 
@@ -30,39 +31,18 @@ import (
 type testEnv struct {
 	ingest.Env
 	dir string
-	log *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log *testlog.Buffer
 }
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	cat, err := catalog.Open(filepath.Join(dir, "custodian.db"), catalog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
+	cat := catalogtest.Open(t, catalog.Options{})
 	st, err := staging.Open(filepath.Join(dir, "staging"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := &syncBuffer{}
+	buf := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(buf, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return &testEnv{
 		Env: ingest.Env{Station: "st-1", Location: time.UTC, Catalog: cat, Staging: st, Log: log, Metrics: ingest.NewMetrics(nil)},
