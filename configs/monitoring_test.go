@@ -60,6 +60,8 @@ var knownMetrics = map[string]bool{
 	"custodian_retention_sweep_duration_seconds":      true,
 	"custodian_room_connected":                        true,
 	"custodian_room_session_active":                   true,
+	"custodian_component_failures_total":              true,
+	"custodian_component_down":                        true,
 }
 
 var metricRE = regexp.MustCompile(`\b(up|custodian_[a-z_]+?)(_bucket|_count|_sum)?\b`)
@@ -88,7 +90,7 @@ func TestAlertRules(t *testing.T) {
 	}
 	// Every situation the issue names has a rule.
 	for _, name := range []string{"CustodianStagingNearlyFull", "CustodianArchiveUnreachable", "CustodianUploadBacklogOld",
-		"CustodianRoomNotRecording", "CustodianDiskUnhealthy"} {
+		"CustodianRoomNotRecording", "CustodianDiskUnhealthy", "CustodianComponentDown"} {
 		if !strings.Contains(string(b), "alert: "+name+"\n") {
 			t.Errorf("no rule %s", name)
 		}
