@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"custodian/admin"
+	"custodian/internal/config"
 	"custodian/internal/digest"
 	"custodian/retention"
 	"custodian/storage/archive"
@@ -70,7 +71,7 @@ func archiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // openArchive builds the archive client from the config, or says the
 // config has no archive.
-func openArchive(cfg *Config) (*archive.Client, error) {
+func openArchive(cfg *config.Config) (*archive.Client, error) {
 	if cfg.Archive == nil {
 		return nil, configError{errors.New("config has no archive section (local-only mode)")}
 	}
@@ -101,7 +102,7 @@ func retainUntil(p retention.Period, loc *time.Location) func(catalog.Recording)
 }
 
 // newUploader wires the archive uploader for serve.
-func newUploader(cfg *Config, a *archive.Client, cat *catalog.Catalog, st *staging.Staging, m *upload.Metrics, log *slog.Logger) (*upload.Uploader, error) {
+func newUploader(cfg *config.Config, a *archive.Client, cat *catalog.Catalog, st *staging.Staging, m *upload.Metrics, log *slog.Logger) (*upload.Uploader, error) {
 	return upload.New(upload.Config{
 		Station:        cfg.Station,
 		Version:        version,

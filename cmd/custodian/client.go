@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"custodian/admin"
+	"custodian/internal/config"
 )
 
 // apiClient is how every subcommand talks to the running daemon: the base URL
@@ -37,7 +38,7 @@ type apiClient struct {
 const apiTimeout = 30 * time.Second
 
 // newClient builds a read-only client; withToken adds what mutating calls need.
-func newClient(cfg *Config) (*apiClient, error) {
+func newClient(cfg *config.Config) (*apiClient, error) {
 	c := &apiClient{base: apiBase(cfg.Admin.Listen), listen: cfg.Admin.Listen, http: &http.Client{Timeout: apiTimeout}}
 	if cfg.Admin.TLSCertFile != "" {
 		pem, err := os.ReadFile(cfg.Admin.TLSCertFile)
@@ -57,7 +58,7 @@ func newClient(cfg *Config) (*apiClient, error) {
 // readClient parses a read-only subcommand's flags (--config, --json and
 // what setup adds), loads the config and builds the client. positional
 // arguments are allowed only when setup asks for them (nargs).
-func readClient(name string, args []string, stderr io.Writer, nargs int, setup func(*flag.FlagSet)) (*Config, *apiClient, bool, []string, error) {
+func readClient(name string, args []string, stderr io.Writer, nargs int, setup func(*flag.FlagSet)) (*config.Config, *apiClient, bool, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", defaultConfigPath, "config file")
@@ -86,7 +87,7 @@ func readClient(name string, args []string, stderr io.Writer, nargs int, setup f
 }
 
 // withToken makes the client able to change things, in actor's name.
-func (c *apiClient) withToken(cfg *Config, actor string) error {
+func (c *apiClient) withToken(cfg *config.Config, actor string) error {
 	if cfg.Admin.TokenFile == "" {
 		return errors.New("admin.token_file is not set: the daemon accepts no changes")
 	}
@@ -216,7 +217,7 @@ func readToken(path string) (string, error) {
 }
 
 // adminTLS loads the admin API's certificate and key, when configured.
-func adminTLS(c AdminConfig) (*tls.Config, error) {
+func adminTLS(c config.AdminConfig) (*tls.Config, error) {
 	if c.TLSCertFile == "" {
 		return nil, nil
 	}

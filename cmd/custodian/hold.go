@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"custodian/admin"
+	"custodian/internal/config"
 	"custodian/storage/archive"
 	"custodian/storage/catalog"
 	"custodian/storage/upload"
@@ -283,7 +284,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func auditLocal(ctx context.Context, cfg *Config) (admin.AuditResponse, error) {
+func auditLocal(ctx context.Context, cfg *config.Config) (admin.AuditResponse, error) {
 	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{ReadOnly: true})
 	if err != nil {
 		return admin.AuditResponse{}, err

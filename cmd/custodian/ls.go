@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"custodian/admin"
+	"custodian/internal/config"
 	"custodian/storage/catalog"
 )
 
@@ -65,7 +66,7 @@ func ls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func listRemote(ctx context.Context, cfg *Config, q url.Values) (admin.RecordingsResponse, error) {
+func listRemote(ctx context.Context, cfg *config.Config, q url.Values) (admin.RecordingsResponse, error) {
 	var out admin.RecordingsResponse
 	c, err := newClient(cfg)
 	if err != nil {
@@ -78,7 +79,7 @@ func isNotListening(err error) bool {
 	return errors.Is(err, errNotRunning)
 }
 
-func listLocal(cfg *Config, f catalog.Filter) (admin.RecordingsResponse, error) {
+func listLocal(cfg *config.Config, f catalog.Filter) (admin.RecordingsResponse, error) {
 	var out admin.RecordingsResponse
 	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{ReadOnly: true})
 	if errors.Is(err, catalog.ErrLocked) {

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/ingest"
+	"custodian/internal/config"
 )
 
 // roomSet is the daemon's interview-room recorders.
@@ -14,7 +15,7 @@ type roomSet []*ingest.Room
 
 // buildRooms reads each room's URL (url_file is read here, once, at start)
 // and builds its recorder under <data_dir>/rooms/<id>.
-func buildRooms(cfg *Config, env ingest.Env, reg prometheus.Registerer) (roomSet, error) {
+func buildRooms(cfg *config.Config, env ingest.Env, reg prometheus.Registerer) (roomSet, error) {
 	m := ingest.NewRoomMetrics(reg)
 	var out roomSet
 	for _, rc := range cfg.Rooms {

@@ -22,6 +22,7 @@ import (
 
 	"custodian/admin"
 	"custodian/ingest"
+	"custodian/internal/config"
 	"custodian/retention"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
@@ -201,7 +202,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return err
 }
 
-func newLogger(c LogConfig, w io.Writer) *slog.Logger {
+func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level)) // validated
 	opts := &slog.HandlerOptions{Level: level}

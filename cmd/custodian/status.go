@@ -11,6 +11,7 @@ import (
 
 	"custodian/admin"
 	"custodian/hardware/disk"
+	"custodian/internal/config"
 	"custodian/storage/catalog"
 )
 
@@ -59,7 +60,7 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func printStatus(w io.Writer, v statusView, cfg *Config) {
+func printStatus(w io.Writer, v statusView, cfg *config.Config) {
 	loc := cfg.Location()
 	fmt.Fprintf(w, "station %s (custodian %s): %s\n", v.Station, v.Version, strings.ToUpper(v.Level.String()))
 

@@ -15,6 +15,7 @@ import (
 
 	"custodian/admin"
 	"custodian/hardware/disk"
+	"custodian/internal/config"
 	"custodian/storage/catalog"
 )
 
@@ -102,7 +103,7 @@ func TestStatusNotRunning(t *testing.T) {
 
 func TestClientMutations(t *testing.T) {
 	cfgPath, cat := startAdmin(t, cliToken)
-	cfg, err := LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"os"
@@ -31,7 +31,7 @@ docks:
 devices:
   - {serial: "J0123456", officer: "012345", from: yesterday}
 `
-	_, err := ParseConfig([]byte(yml))
+	_, err := Parse([]byte(yml))
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -73,7 +73,7 @@ func TestConfigRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tc.yml))
+			_, err := Parse([]byte(tc.yml))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err %v, want it to contain %q", err, tc.want)
 			}
@@ -83,7 +83,7 @@ func TestConfigRejects(t *testing.T) {
 
 func TestDockDefaults(t *testing.T) {
 	dock := t.TempDir()
-	cfg, err := ParseConfig([]byte("station: st01\ndata_dir: " + t.TempDir() + "\ndocks: [{id: a, path: " + dock + "}]"))
+	cfg, err := Parse([]byte("station: st01\ndata_dir: " + t.TempDir() + "\ndocks: [{id: a, path: " + dock + "}]"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestReferenceConfig(t *testing.T) {
 	os.MkdirAll(filepath.Join(secrets, "rooms"), 0o700)
 	os.WriteFile(filepath.Join(secrets, "rooms", "interview-1.url"), []byte("rtsp://user:pw@127.0.0.1:8554/cam\n"), 0o600)
 	text := strings.NewReplacer("/srv/custodian/docks/dock-a", dock, "/etc/custodian", secrets).Replace(string(b))
-	cfg, err := ParseConfig([]byte(text))
+	cfg, err := Parse([]byte(text))
 	if err != nil {
 		t.Fatalf("reference config invalid:\n%v", err)
 	}
@@ -150,7 +150,7 @@ func TestQuickstartConfig(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "var/docks/dock-a"), 0o755)
 	text := strings.ReplaceAll(string(b), "./var/", dir+"/var/")
-	if _, err := ParseConfig([]byte(text)); err != nil {
+	if _, err := Parse([]byte(text)); err != nil {
 		t.Fatalf("quickstart config invalid:\n%v", err)
 	}
 }
@@ -194,7 +194,7 @@ func FuzzParseConfig(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		cfg, err := ParseConfig(b)
+		cfg, err := Parse(b)
 		if err == nil && cfg.Station == "" {
 			t.Fatal("accepted a config without a station")
 		}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"os"
@@ -54,7 +54,7 @@ func TestConfigArchiveAndRetention(t *testing.T) {
 			"archive.part_size: 1MiB: want 5MiB to 5GiB", "archive.bandwidth_limit: \"fast\"", "archive.max_uploads: -1: want 1 to 64"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ParseConfig([]byte(tc.yaml))
+			cfg, err := Parse([]byte(tc.yaml))
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatal(err)
@@ -89,7 +89,7 @@ func TestConfigArchiveDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := ParseConfig([]byte("station: st01\ndata_dir: " + dir + "/d\narchive: {endpoint: 'h:9000', bucket: evidence, access_key_file: " +
+	cfg, err := Parse([]byte("station: st01\ndata_dir: " + dir + "/d\narchive: {endpoint: 'h:9000', bucket: evidence, access_key_file: " +
 		dir + "/a, secret_key_file: " + dir + "/s}\n"))
 	if err != nil {
 		t.Fatal(err)

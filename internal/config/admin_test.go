@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"strings"
@@ -24,7 +24,7 @@ func TestConfigStorageAndAdmin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ParseConfig([]byte(tc.yaml))
+			cfg, err := Parse([]byte(tc.yaml))
 			if tc.problems == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -41,7 +41,7 @@ func TestConfigStorageAndAdmin(t *testing.T) {
 			_ = cfg
 		})
 	}
-	cfg, err := ParseConfig([]byte("station: st01\ndata_dir: /srv/c\nstorage: {require_marker: true}\n"))
+	cfg, err := Parse([]byte("station: st01\ndata_dir: /srv/c\nstorage: {require_marker: true}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package main
+// Package config owns custodian.yaml: it decodes the file strictly into a
+// typed Config on top of Defaults and reports every problem at once by key path.
+package config
 
 import (
 	"bytes"
@@ -226,22 +228,22 @@ func dockDefaults(d *DockConfig) {
 	}
 }
 
-// LoadConfig reads, decodes strictly and validates a config file. The error
+// Load reads, decodes strictly and validates a config file. The error
 // lists every problem found, each with its key path.
-func LoadConfig(path string) (*Config, error) {
+func Load(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	cfg, err := ParseConfig(b)
+	cfg, err := Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
 	return cfg, nil
 }
 
-// ParseConfig decodes and validates config text.
-func ParseConfig(b []byte) (*Config, error) {
+// Parse decodes and validates config text.
+func Parse(b []byte) (*Config, error) {
 	cfg := Defaults()
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
