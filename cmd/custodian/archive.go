@@ -65,7 +65,7 @@ func archiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		fmt.Fprintf(stdout, "lifecycle: incomplete multipart uploads are aborted after %d days\n", archive.AbortIncompleteDays)
 	}
-	fmt.Fprintf(stdout, "objects are locked in COMPLIANCE mode until recording start + %s\n", cfg.StandardPeriod())
+	fmt.Fprintf(stdout, "objects are locked in COMPLIANCE mode until recording start + %s\n", cfg.Retention.Standard)
 	return nil
 }
 
@@ -75,11 +75,11 @@ func openArchive(cfg *config.Config) (*archive.Client, error) {
 	if cfg.Archive == nil {
 		return nil, configError{errors.New("config has no archive section (local-only mode)")}
 	}
-	sc, err := cfg.Archive.StorageConfig()
+	sec, err := cfg.ReadSecrets()
 	if err != nil {
 		return nil, configError{err}
 	}
-	return archive.New(sc)
+	return archive.New(cfg.Archive.ClientConfig(sec))
 }
 
 // retainUntil is the lock date of a recording: its start plus the standard
@@ -103,13 +103,10 @@ func retainUntil(p retention.Period, loc *time.Location) func(catalog.Recording)
 
 // newUploader wires the archive uploader for serve.
 func newUploader(cfg *config.Config, a *archive.Client, cat *catalog.Catalog, st *staging.Staging, m *upload.Metrics, log *slog.Logger) (*upload.Uploader, error) {
-	return upload.New(upload.Config{
-		Station:        cfg.Station,
-		Version:        version,
-		MaxUploads:     cfg.Archive.MaxUploads,
-		BandwidthLimit: cfg.Archive.Bandwidth(),
-		RetainUntil:    retainUntil(cfg.StandardPeriod(), cfg.Location()),
-	}, cat, st, a, log, m)
+	uc := cfg.UploadConfig()
+	uc.Version = version
+	uc.RetainUntil = retainUntil(cfg.Retention.Standard.Period, cfg.Location())
+	return upload.New(uc, cat, st, a, log, m)
 }
 
 // verify re-checks archived recordings: with --archive it downloads each

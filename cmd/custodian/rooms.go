@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,13 +15,13 @@ type roomSet []*ingest.Room
 // buildRooms reads each room's URL (url_file is read here, once, at start)
 // and builds its recorder under <data_dir>/rooms/<id>.
 func buildRooms(cfg *config.Config, env ingest.Env, reg prometheus.Registerer) (roomSet, error) {
+	sec, err := cfg.ReadSecrets()
+	if err != nil {
+		return nil, configError{err}
+	}
 	m := ingest.NewRoomMetrics(reg)
 	var out roomSet
 	for _, rc := range cfg.Rooms {
-		u, err := rc.FeedURL()
-		if err != nil {
-			return nil, configError{fmt.Errorf("rooms %s: url_file: %w", rc.ID, err)}
-		}
 		if reg != nil {
 			id := rc.ID
 			ingest.WatchSession(reg, id, func() bool {
@@ -32,7 +31,7 @@ func buildRooms(cfg *config.Config, env ingest.Env, reg prometheus.Registerer) (
 		}
 		out = append(out, ingest.NewRoom(ingest.RoomConfig{
 			ID:        rc.ID,
-			URL:       u,
+			URL:       string(sec.RoomURLs[rc.ID]),
 			Transport: rc.Transport,
 			Segment:   rc.Segment.D(),
 			Dir:       filepath.Join(cfg.DataDir, "rooms", rc.ID),

@@ -187,7 +187,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { return scrub.Run(gctx) })
 	if store != nil {
 		shipper := upload.AuditShipper{Catalog: cat, Store: store, Station: cfg.Station, Interval: 5 * time.Minute,
-			Lock: cfg.StandardPeriod().AddTo(time.Now(), time.UTC).Sub(time.Now()), Log: log}
+			Lock: cfg.Retention.Standard.AddTo(time.Now(), time.UTC).Sub(time.Now()), Log: log}
 		g.Go(func() error { return shipper.Run(gctx) })
 	}
 	for _, r := range rooms {

@@ -34,7 +34,7 @@ func TestConfigStorageAndAdmin(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error, want %q", tc.problems)
 			}
-			want := "  " + strings.Join(tc.problems, "\n  ")
+			want := strings.Join(tc.problems, "\n")
 			if err.Error() != want {
 				t.Fatalf("got\n%s\nwant\n%s", err, want)
 			}

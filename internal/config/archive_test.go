@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigArchiveAndRetention(t *testing.T) {
@@ -54,13 +55,13 @@ func TestConfigArchiveAndRetention(t *testing.T) {
 			"archive.part_size: 1MiB: want 5MiB to 5GiB", "archive.bandwidth_limit: \"fast\"", "archive.max_uploads: -1: want 1 to 64"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tc.yaml))
+			cfg, err := load(t, tc.yaml)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if cfg.StandardPeriod().Months < 6 {
-					t.Errorf("standard period %v", cfg.StandardPeriod())
+				if cfg.Retention.Standard.Months < 6 {
+					t.Errorf("standard period %v", cfg.Retention.Standard)
 				}
 				return
 			}
@@ -94,14 +95,15 @@ func TestConfigArchiveDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := cfg.Archive.StorageConfig()
+	sec, err := cfg.ReadSecrets()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Archive.MaxUploads != 4 || sc.PartSize != 32<<20 || sc.AccessKey != "x" || cfg.Archive.Bandwidth() != 0 {
+	sc := cfg.Archive.ClientConfig(sec)
+	if cfg.Archive.MaxUploads != 4 || sc.PartSize != 32<<20 || sc.AccessKey != "x" || sc.SecretKey != "x" || cfg.UploadConfig().BandwidthLimit != 0 {
 		t.Errorf("defaults: %+v part %d", cfg.Archive, sc.PartSize)
 	}
-	if cfg.Retention.Standard != "6mo" {
-		t.Errorf("retention default %q", cfg.Retention.Standard)
+	if p := cfg.RetentionPolicy(); p.Standard.Months != 6 || p.MinFree != 0 || p.Grace != 7*24*time.Hour || !p.Archive {
+		t.Errorf("retention defaults %+v", p)
 	}
 }

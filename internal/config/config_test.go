@@ -1,11 +1,8 @@
 package config
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"custodian/ingest"
 )
@@ -94,94 +91,6 @@ func TestDockDefaults(t *testing.T) {
 	}
 }
 
-// The reference config must stay valid and document the real defaults.
-func TestReferenceConfig(t *testing.T) {
-	b, err := os.ReadFile("../../configs/custodian.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dock := t.TempDir()
-	secrets := t.TempDir()
-	os.WriteFile(filepath.Join(secrets, "s3-access"), []byte("access\n"), 0o600)
-	os.WriteFile(filepath.Join(secrets, "s3-secret"), []byte("secret\n"), 0o600)
-	os.MkdirAll(filepath.Join(secrets, "rooms"), 0o700)
-	os.WriteFile(filepath.Join(secrets, "rooms", "interview-1.url"), []byte("rtsp://user:pw@127.0.0.1:8554/cam\n"), 0o600)
-	text := strings.NewReplacer("/srv/custodian/docks/dock-a", dock, "/etc/custodian", secrets).Replace(string(b))
-	cfg, err := Parse([]byte(text))
-	if err != nil {
-		t.Fatalf("reference config invalid:\n%v", err)
-	}
-	def := Defaults()
-	if cfg.DataDir != def.DataDir || cfg.Timezone != def.Timezone || cfg.Admin != def.Admin || cfg.Log != def.Log ||
-		cfg.Storage.RequireMarker != def.Storage.RequireMarker || cfg.Storage.FreeWarningPercent != def.Storage.FreeWarningPercent ||
-		cfg.Storage.FreeCriticalPercent != def.Storage.FreeCriticalPercent || cfg.Storage.CheckInterval.D() != def.Storage.CheckInterval.D() ||
-		cfg.Storage.ScrubInterval.D() != def.Storage.ScrubInterval.D() ||
-		cfg.Retention.Standard != def.Retention.Standard || cfg.Retention.LocalKeep.D() != def.Retention.LocalKeep.D() ||
-		cfg.Retention.Grace.D() != def.Retention.Grace.D() || cfg.Retention.MinFree != def.Retention.MinFree {
-		t.Errorf("top-level values differ from Defaults():\n got %+v\nwant %+v", cfg, def)
-	}
-	var d DockConfig
-	dockDefaults(&d)
-	got := cfg.Docks[0]
-	if got.Profile != d.Profile || *got.DeleteAfterIngest != *d.DeleteAfterIngest || got.Settle.D() != d.Settle.D() ||
-		got.ScanInterval.D() != d.ScanInterval.D() || got.Copies != d.Copies {
-		t.Errorf("dock values differ from defaults:\n got %+v\nwant %+v", got, d)
-	}
-	var a ArchiveConfig
-	archiveDefaults(&a)
-	if cfg.Archive == nil || cfg.Archive.MaxUploads != a.MaxUploads || cfg.Archive.PartSize != a.PartSize || cfg.Archive.BandwidthLimit != a.BandwidthLimit {
-		t.Errorf("archive values differ from defaults:\n got %+v\nwant %+v", cfg.Archive, a)
-	}
-	var room RoomConfig
-	roomDefaults(&room)
-	if len(cfg.Rooms) != 1 || cfg.Rooms[0].Transport != room.Transport || cfg.Rooms[0].Segment.D() != room.Segment.D() {
-		t.Errorf("room values differ from defaults: %+v", cfg.Rooms)
-	}
-	if len(cfg.Profiles) != 1 || len(cfg.Devices) != 2 {
-		t.Errorf("examples missing: %d profiles, %d devices", len(cfg.Profiles), len(cfg.Devices))
-	}
-}
-
-func TestQuickstartConfig(t *testing.T) {
-	b, err := os.ReadFile("../../configs/quickstart.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "var/docks/dock-a"), 0o755)
-	text := strings.ReplaceAll(string(b), "./var/", dir+"/var/")
-	if _, err := Parse([]byte(text)); err != nil {
-		t.Fatalf("quickstart config invalid:\n%v", err)
-	}
-}
-
-func TestParseDuration(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"5s", 5 * time.Second, true},
-		{"7d", 7 * 24 * time.Hour, true},
-		{"1d12h", 36 * time.Hour, true},
-		{"250ms", 250 * time.Millisecond, true},
-		{"2w", 14 * 24 * time.Hour, true},
-		{"0", 0, true},
-		{"", 0, false},
-		{"6mo", 0, false},
-		{"5", 0, false},
-		{"-5s", 0, false},
-		{"5x", 0, false},
-		{"99999999999s", 0, false},
-	}
-	for _, tc := range tests {
-		got, err := ParseDuration(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseDuration(%q) = %v, %v", tc.in, got, err)
-		}
-	}
-}
-
 func FuzzParseConfig(f *testing.F) {
 	for _, s := range []string{
 		"station: st01\n",
@@ -190,13 +99,20 @@ func FuzzParseConfig(f *testing.F) {
 		"a: &a [*a]\n",
 		"station: [\n",
 		"devices: [{serial: J1, officer: '1', from: 2026-01-01}]",
+		"station: st01\ndocks: &d [{id: a, path: /tmp}]\nrooms: *d\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg, err := Parse(b)
-		if err == nil && cfg.Station == "" {
+		if err != nil {
+			return
+		}
+		if cfg.Station == "" {
 			t.Fatal("accepted a config without a station")
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("accepted, yet invalid: %v", err)
 		}
 	})
 }
