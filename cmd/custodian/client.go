@@ -91,7 +91,7 @@ func (c *apiClient) withToken(cfg *config.Config, actor string) error {
 	if cfg.Admin.TokenFile == "" {
 		return errors.New("admin.token_file is not set: the daemon accepts no changes")
 	}
-	tok, err := readToken(cfg.Admin.TokenFile)
+	tok, err := cfg.Admin.ReadToken()
 	if err != nil {
 		return err
 	}
@@ -192,28 +192,6 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 		return fmt.Errorf("admin API %s %s: %w", method, path, err)
 	}
 	return nil
-}
-
-// MinTokenLen is the shortest admin token accepted; `openssl rand -hex 32`
-// makes a good one.
-const MinTokenLen = 16
-
-// readToken reads the admin token file. The error never quotes the file.
-func readToken(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("admin.token_file: %w", err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if len(tok) < MinTokenLen {
-		return "", fmt.Errorf("admin.token_file %s: the token is shorter than %d characters", path, MinTokenLen)
-	}
-	for _, r := range tok {
-		if r <= ' ' || r > '~' {
-			return "", fmt.Errorf("admin.token_file %s: the token must be printable ASCII without spaces", path)
-		}
-	}
-	return tok, nil
 }
 
 // adminTLS loads the admin API's certificate and key, when configured.

@@ -141,7 +141,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	var token string
 	if cfg.Admin.TokenFile != "" {
-		if token, err = readToken(cfg.Admin.TokenFile); err != nil {
+		if token, err = cfg.Admin.ReadToken(); err != nil {
 			return configError{err}
 		}
 	}

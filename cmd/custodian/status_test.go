@@ -140,26 +140,3 @@ func TestClientMutations(t *testing.T) {
 		t.Fatalf("bad actor: %v", err)
 	}
 }
-
-func TestReadToken(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct{ name, content, want string }{
-		{"good", "  " + cliToken + "\n", ""},
-		{"short", "abc\n", "the token is shorter than 16 characters"},
-		{"space inside", "abcdefgh ijklmnopqrs", "printable ASCII without spaces"},
-		{"binary", "abcdefghijklmnop\x00q", "printable ASCII without spaces"},
-	} {
-		p := filepath.Join(dir, tc.name)
-		os.WriteFile(p, []byte(tc.content), 0o600)
-		tok, err := readToken(p)
-		switch {
-		case tc.want == "" && (err != nil || tok != cliToken):
-			t.Errorf("%s: %q %v", tc.name, tok, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "abcdefgh")):
-			t.Errorf("%s: err %v", tc.name, err)
-		}
-	}
-	if _, err := readToken(filepath.Join(dir, "none")); err == nil {
-		t.Error("missing token file accepted")
-	}
-}

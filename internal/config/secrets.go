@@ -80,3 +80,28 @@ func readSecret(path string) (Secret, error) {
 	}
 	return Secret(s), nil
 }
+
+// MinTokenLen is the shortest admin token accepted; `openssl rand -hex 32`
+// makes a good one.
+const MinTokenLen = 16
+
+// ReadToken reads the admin token file. It is not part of ReadSecrets nor
+// checked by Load: a command that changes nothing needs no token, and under
+// systemd the file (a credential) exists only while the daemon runs. The
+// error never quotes the file.
+func (a AdminConfig) ReadToken() (string, error) {
+	b, err := os.ReadFile(a.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("admin.token_file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if len(tok) < MinTokenLen {
+		return "", fmt.Errorf("admin.token_file %s: the token is shorter than %d characters", a.TokenFile, MinTokenLen)
+	}
+	for _, r := range tok {
+		if r <= ' ' || r > '~' {
+			return "", fmt.Errorf("admin.token_file %s: the token must be printable ASCII without spaces", a.TokenFile)
+		}
+	}
+	return tok, nil
+}

@@ -91,3 +91,27 @@ func TestSecretsNeverShown(t *testing.T) {
 		t.Errorf("printed config:\n%s", b)
 	}
 }
+
+func TestReadToken(t *testing.T) {
+	const token = "cli-test-token-0123456789abcdef"
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, content, want string }{
+		{"good", "  " + token + "\n", ""},
+		{"short", "abc\n", "the token is shorter than 16 characters"},
+		{"space inside", "abcdefgh ijklmnopqrs", "printable ASCII without spaces"},
+		{"binary", "abcdefghijklmnop\x00q", "printable ASCII without spaces"},
+	} {
+		p := filepath.Join(dir, tc.name)
+		os.WriteFile(p, []byte(tc.content), 0o600)
+		tok, err := AdminConfig{TokenFile: p}.ReadToken()
+		switch {
+		case tc.want == "" && (err != nil || tok != token):
+			t.Errorf("%s: %q %v", tc.name, tok, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "abcdefgh")):
+			t.Errorf("%s: err %v", tc.name, err)
+		}
+	}
+	if _, err := (AdminConfig{TokenFile: filepath.Join(dir, "none")}).ReadToken(); err == nil {
+		t.Error("missing token file accepted")
+	}
+}
