@@ -52,7 +52,7 @@ fuzz:
 	$(GO) test ./hardware/camera -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s
 	$(GO) test ./internal/text -run '^$$' -fuzz FuzzPrintable -fuzztime 30s
 	$(GO) test ./hardware/camera -run '^$$' -fuzz FuzzParseDeviceFile -fuzztime 30s
-	$(GO) test ./cmd/custodian -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s
+	$(GO) test ./internal/config -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s
 	$(GO) test ./retention -run '^$$' -fuzz FuzzParsePeriod -fuzztime 30s
 	$(GO) test ./admin -run '^$$' -fuzz FuzzParseFilter -fuzztime 30s
 	$(GO) test ./admin -run '^$$' -fuzz FuzzMutation -fuzztime 30s

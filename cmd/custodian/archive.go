@@ -14,6 +14,7 @@ import (
 
 	"custodian/admin"
 	"custodian/admin/api"
+	"custodian/internal/config"
 	"custodian/internal/digest"
 	"custodian/retention"
 	"custodian/storage/archive"
@@ -65,21 +66,21 @@ func archiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		fmt.Fprintf(stdout, "lifecycle: incomplete multipart uploads are aborted after %d days\n", archive.AbortIncompleteDays)
 	}
-	fmt.Fprintf(stdout, "objects are locked in COMPLIANCE mode until recording start + %s\n", cfg.StandardPeriod())
+	fmt.Fprintf(stdout, "objects are locked in COMPLIANCE mode until recording start + %s\n", cfg.Retention.Standard)
 	return nil
 }
 
 // openArchive builds the archive client from the config, or says the
 // config has no archive.
-func openArchive(cfg *Config) (*archive.Client, error) {
+func openArchive(cfg *config.Config) (*archive.Client, error) {
 	if cfg.Archive == nil {
 		return nil, configError{errors.New("config has no archive section (local-only mode)")}
 	}
-	sc, err := cfg.Archive.StorageConfig()
+	sec, err := cfg.ReadSecrets()
 	if err != nil {
 		return nil, configError{err}
 	}
-	return archive.New(sc)
+	return archive.New(cfg.Archive.ClientConfig(sec))
 }
 
 // lockDate is the archive lock of a recording: retention's date, the only one.
@@ -88,14 +89,11 @@ func lockDate(p retention.Policy) func(catalog.Recording) time.Time {
 }
 
 // newUploader wires the archive uploader for serve.
-func newUploader(cfg *Config, a *archive.Client, cat *catalog.Catalog, st *staging.Staging, m *upload.Metrics, log *slog.Logger) (*upload.Uploader, error) {
-	return upload.New(upload.Config{
-		Station:        cfg.Station,
-		Version:        version,
-		MaxUploads:     cfg.Archive.MaxUploads,
-		BandwidthLimit: cfg.Archive.Bandwidth(),
-		RetainUntil:    lockDate(cfg.RetentionPolicy()),
-	}, cat, st, a, log, m)
+func newUploader(cfg *config.Config, a *archive.Client, cat *catalog.Catalog, st *staging.Staging, m *upload.Metrics, log *slog.Logger) (*upload.Uploader, error) {
+	uc := cfg.UploadConfig()
+	uc.Version = version
+	uc.RetainUntil = lockDate(cfg.RetentionPolicy())
+	return upload.New(uc, cat, st, a, log, m)
 }
 
 // verify re-checks archived recordings: with --archive it downloads each

@@ -21,6 +21,7 @@ import (
 
 	"custodian/admin"
 	"custodian/admin/api"
+	"custodian/internal/config"
 )
 
 // apiClient is how every subcommand talks to the running daemon: the base URL
@@ -38,7 +39,7 @@ type apiClient struct {
 const apiTimeout = 30 * time.Second
 
 // newClient builds a read-only client; withToken adds what mutating calls need.
-func newClient(cfg *Config) (*apiClient, error) {
+func newClient(cfg *config.Config) (*apiClient, error) {
 	c := &apiClient{base: apiBase(cfg.Admin.Listen), listen: cfg.Admin.Listen, http: &http.Client{Timeout: apiTimeout}}
 	if cfg.Admin.TLSCertFile != "" {
 		pem, err := os.ReadFile(cfg.Admin.TLSCertFile)
@@ -58,7 +59,7 @@ func newClient(cfg *Config) (*apiClient, error) {
 // readClient parses a read-only subcommand's flags (--config, --json and
 // what setup adds), loads the config and builds the client. positional
 // arguments are allowed only when setup asks for them (nargs).
-func readClient(name string, args []string, stderr io.Writer, nargs int, setup func(*flag.FlagSet)) (*Config, *apiClient, bool, []string, error) {
+func readClient(name string, args []string, stderr io.Writer, nargs int, setup func(*flag.FlagSet)) (*config.Config, *apiClient, bool, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", defaultConfigPath, "config file")
@@ -87,11 +88,11 @@ func readClient(name string, args []string, stderr io.Writer, nargs int, setup f
 }
 
 // withToken makes the client able to change things, in actor's name.
-func (c *apiClient) withToken(cfg *Config, actor string) error {
+func (c *apiClient) withToken(cfg *config.Config, actor string) error {
 	if cfg.Admin.TokenFile == "" {
 		return errors.New("admin.token_file is not set: the daemon accepts no changes")
 	}
-	tok, err := readToken(cfg.Admin.TokenFile)
+	tok, err := cfg.Admin.ReadToken()
 	if err != nil {
 		return err
 	}
@@ -194,30 +195,8 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	return nil
 }
 
-// MinTokenLen is the shortest admin token accepted; `openssl rand -hex 32`
-// makes a good one.
-const MinTokenLen = 16
-
-// readToken reads the admin token file. The error never quotes the file.
-func readToken(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("admin.token_file: %w", err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if len(tok) < MinTokenLen {
-		return "", fmt.Errorf("admin.token_file %s: the token is shorter than %d characters", path, MinTokenLen)
-	}
-	for _, r := range tok {
-		if r <= ' ' || r > '~' {
-			return "", fmt.Errorf("admin.token_file %s: the token must be printable ASCII without spaces", path)
-		}
-	}
-	return tok, nil
-}
-
 // adminTLS loads the admin API's certificate and key, when configured.
-func adminTLS(c AdminConfig) (*tls.Config, error) {
+func adminTLS(c config.AdminConfig) (*tls.Config, error) {
 	if c.TLSCertFile == "" {
 		return nil, nil
 	}

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"custodian/admin/api"
+	"custodian/internal/config"
 	"custodian/storage/archive"
 	"custodian/storage/catalog"
 	"custodian/storage/upload"
@@ -274,7 +275,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func auditLocal(ctx context.Context, cfg *Config) (api.AuditResponse, error) {
+func auditLocal(ctx context.Context, cfg *config.Config) (api.AuditResponse, error) {
 	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{ReadOnly: true})
 	if err != nil {
 		return api.AuditResponse{}, err

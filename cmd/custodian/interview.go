@@ -15,6 +15,7 @@ import (
 
 	"custodian/admin"
 	"custodian/admin/api"
+	"custodian/internal/config"
 	"custodian/storage/catalog"
 )
 
@@ -148,7 +149,7 @@ func stamp(t time.Time, loc *time.Location) string {
 }
 
 // roomLocal reads a room from the catalog, read-only, when the daemon is not running.
-func roomLocal(cfg *Config, room string, f catalog.Filter) (api.RoomResponse, error) {
+func roomLocal(cfg *config.Config, room string, f catalog.Filter) (api.RoomResponse, error) {
 	out := api.RoomResponse{Room: room}
 	for _, r := range cfg.Rooms {
 		out.Configured = out.Configured || r.ID == room
@@ -173,7 +174,7 @@ func roomLocal(cfg *Config, room string, f catalog.Filter) (api.RoomResponse, er
 }
 
 // lsRoom shows one room: from the daemon's API, else from the catalog.
-func lsRoom(ctx context.Context, cfg *Config, room string, q url.Values, f catalog.Filter, asJSON bool, stdout io.Writer) error {
+func lsRoom(ctx context.Context, cfg *config.Config, room string, q url.Values, f catalog.Filter, asJSON bool, stdout io.Writer) error {
 	var resp api.RoomResponse
 	c, err := newClient(cfg)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"custodian/admin"
 	"custodian/admin/api"
+	"custodian/internal/config"
 	"custodian/storage/catalog"
 )
 
@@ -66,7 +67,7 @@ func ls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func listRemote(ctx context.Context, cfg *Config, q url.Values) (api.RecordingsResponse, error) {
+func listRemote(ctx context.Context, cfg *config.Config, q url.Values) (api.RecordingsResponse, error) {
 	var out api.RecordingsResponse
 	c, err := newClient(cfg)
 	if err != nil {
@@ -79,7 +80,7 @@ func isNotListening(err error) bool {
 	return errors.Is(err, errNotRunning)
 }
 
-func listLocal(cfg *Config, f catalog.Filter) (api.RecordingsResponse, error) {
+func listLocal(cfg *config.Config, f catalog.Filter) (api.RecordingsResponse, error) {
 	var out api.RecordingsResponse
 	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{ReadOnly: true})
 	if errors.Is(err, catalog.ErrLocked) {

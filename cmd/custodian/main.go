@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"custodian/internal/config"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
@@ -143,8 +145,9 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func loadConfig(path string) (*Config, error) {
-	cfg, err := LoadConfig(path)
+// loadConfig loads the config file; any problem is a configError.
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, configError{err}
 	}

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/ingest"
 	"custodian/ingest/room"
+	"custodian/internal/config"
 )
 
 // roomSet is the daemon's interview-room recorders.
@@ -15,14 +15,14 @@ type roomSet []*room.Room
 
 // buildRooms reads each room's URL (url_file is read here, once, at start)
 // and builds its recorder under <data_dir>/rooms/<id>.
-func buildRooms(cfg *Config, env ingest.Env, reg prometheus.Registerer) (roomSet, error) {
+func buildRooms(cfg *config.Config, env ingest.Env, reg prometheus.Registerer) (roomSet, error) {
+	sec, err := cfg.ReadSecrets()
+	if err != nil {
+		return nil, configError{err}
+	}
 	m := room.NewMetrics(reg)
 	var out roomSet
 	for _, rc := range cfg.Rooms {
-		u, err := rc.FeedURL()
-		if err != nil {
-			return nil, configError{fmt.Errorf("rooms %s: url_file: %w", rc.ID, err)}
-		}
 		if reg != nil {
 			id := rc.ID
 			room.WatchSession(reg, id, func() bool {
@@ -32,7 +32,7 @@ func buildRooms(cfg *Config, env ingest.Env, reg prometheus.Registerer) (roomSet
 		}
 		out = append(out, room.New(room.Config{
 			ID:        rc.ID,
-			URL:       u,
+			URL:       string(sec.RoomURLs[rc.ID]),
 			Transport: rc.Transport,
 			Segment:   rc.Segment.D(),
 			Dir:       filepath.Join(cfg.DataDir, "rooms", rc.ID),

@@ -22,6 +22,7 @@ import (
 	"custodian/admin"
 	"custodian/ingest"
 	"custodian/ingest/dock"
+	"custodian/internal/config"
 	"custodian/retention"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
@@ -114,7 +115,7 @@ type store struct {
 }
 
 // openStore opens catalog and staging on the data disk and reconciles them.
-func openStore(cfg *Config, log *slog.Logger) (store, error) {
+func openStore(cfg *config.Config, log *slog.Logger) (store, error) {
 	// Without its marker the data disk is not mounted: writing now would
 	// fill the root filesystem with evidence nobody will find.
 	if cfg.Storage.RequireMarker {
@@ -166,7 +167,7 @@ type archiveParts struct {
 	store     archive.ObjectStore
 }
 
-func buildArchive(cfg *Config, st store, reg prometheus.Registerer, log *slog.Logger) (archiveParts, error) {
+func buildArchive(cfg *config.Config, st store, reg prometheus.Registerer, log *slog.Logger) (archiveParts, error) {
 	if cfg.Archive == nil {
 		return archiveParts{}, nil
 	}
@@ -181,7 +182,7 @@ func buildArchive(cfg *Config, st store, reg prometheus.Registerer, log *slog.Lo
 	return archiveParts{uploader: up, retention: a, store: a}, nil
 }
 
-func roomIDs(cfg *Config) []string {
+func roomIDs(cfg *config.Config) []string {
 	var ids []string
 	for _, r := range cfg.Rooms {
 		ids = append(ids, r.ID)
@@ -189,7 +190,7 @@ func roomIDs(cfg *Config) []string {
 	return ids
 }
 
-func buildDocks(cfg *Config, env ingest.Env) ([]*dock.Dock, error) {
+func buildDocks(cfg *config.Config, env ingest.Env) ([]*dock.Dock, error) {
 	profiles, err := camera.NewProfiles(cfg.Profiles)
 	if err != nil {
 		return nil, configError{err} // validated already; kept for safety
@@ -211,12 +212,12 @@ func buildDocks(cfg *Config, env ingest.Env) ([]*dock.Dock, error) {
 
 // buildAdmin listens on the admin address and builds the API and status
 // page over every part of the daemon.
-func buildAdmin(cfg *Config, st store, arch archiveParts, keeper *retention.Manager, monitor *disk.Monitor,
+func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retention.Manager, monitor *disk.Monitor,
 	docks []*dock.Dock, rooms roomSet, sup *supervisor, reg *prometheus.Registry, log *slog.Logger) (*admin.Server, net.Listener, error) {
 	var token string
 	if cfg.Admin.TokenFile != "" {
 		var err error
-		if token, err = readToken(cfg.Admin.TokenFile); err != nil {
+		if token, err = cfg.Admin.ReadToken(); err != nil {
 			return nil, nil, configError{err}
 		}
 	}
@@ -244,7 +245,7 @@ func buildAdmin(cfg *Config, st store, arch archiveParts, keeper *retention.Mana
 
 // processing are the parts that move what was taken in: uploads, retention,
 // scrubbing, the custody trail's shipping. They stop after intake.
-func processing(cfg *Config, st store, arch archiveParts, keeper *retention.Manager, reg prometheus.Registerer, log *slog.Logger) []part {
+func processing(cfg *config.Config, st store, arch archiveParts, keeper *retention.Manager, reg prometheus.Registerer, log *slog.Logger) []part {
 	scrub := staging.Scrubber{Catalog: st.cat, Staging: st.stage, Interval: cfg.Storage.ScrubInterval.D(),
 		Pause: 10 * time.Millisecond, Log: log, Failures: staging.NewScrubFailures(reg)}
 	parts := []part{
@@ -277,7 +278,7 @@ func intake(docks []*dock.Dock, rooms roomSet) []part {
 	return parts
 }
 
-func newLogger(c LogConfig, w io.Writer) *slog.Logger {
+func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level)) // validated
 	opts := &slog.HandlerOptions{Level: level}

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"custodian/admin/api"
+	"custodian/internal/config"
 	"custodian/storage/catalog"
 )
 
@@ -34,7 +35,7 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func printStatus(w io.Writer, v api.Status, cfg *Config) {
+func printStatus(w io.Writer, v api.Status, cfg *config.Config) {
 	loc := cfg.Location()
 	fmt.Fprintf(w, "station %s (custodian %s): %s\n", v.Station, v.Version, strings.ToUpper(v.Level.String()))
 

@@ -16,6 +16,7 @@ import (
 	"custodian/admin"
 	"custodian/admin/api"
 	"custodian/hardware/disk"
+	"custodian/internal/config"
 	"custodian/storage/catalog"
 )
 
@@ -103,7 +104,7 @@ func TestStatusNotRunning(t *testing.T) {
 
 func TestClientMutations(t *testing.T) {
 	cfgPath, cat := startAdmin(t, cliToken)
-	cfg, err := LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,28 +139,5 @@ func TestClientMutations(t *testing.T) {
 	}
 	if err := c.withToken(cfg, "bad actor"); exitCode(err) != exitUsage {
 		t.Fatalf("bad actor: %v", err)
-	}
-}
-
-func TestReadToken(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct{ name, content, want string }{
-		{"good", "  " + cliToken + "\n", ""},
-		{"short", "abc\n", "the token is shorter than 16 characters"},
-		{"space inside", "abcdefgh ijklmnopqrs", "printable ASCII without spaces"},
-		{"binary", "abcdefghijklmnop\x00q", "printable ASCII without spaces"},
-	} {
-		p := filepath.Join(dir, tc.name)
-		os.WriteFile(p, []byte(tc.content), 0o600)
-		tok, err := readToken(p)
-		switch {
-		case tc.want == "" && (err != nil || tok != cliToken):
-			t.Errorf("%s: %q %v", tc.name, tok, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "abcdefgh")):
-			t.Errorf("%s: err %v", tc.name, err)
-		}
-	}
-	if _, err := readToken(filepath.Join(dir, "none")); err == nil {
-		t.Error("missing token file accepted")
 	}
 }

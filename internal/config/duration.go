@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -9,40 +9,47 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Duration is a config duration such as "5s", "90m", "7d" or "1d12h". It
-// keeps the text so that a bad value is reported by Validate with its key
-// path, together with every other problem, instead of stopping the decode.
+// Duration is a config duration such as "5s", "90m", "7d" or "1d12h".
 type Duration struct {
-	raw string
-	d   time.Duration
-	err error
+	text string
+	d    time.Duration
 }
 
-// D is the parsed duration.
+func durationOf(d time.Duration) Duration { return Duration{text: d.String(), d: d} }
+
+// parseDuration reads a duration; "" unsets it (then a list entry gets its
+// default, any other key the problem "empty duration").
+func parseDuration(s string) (Duration, error) {
+	if s == "" {
+		return Duration{}, nil
+	}
+	d, err := ParseDuration(s)
+	return Duration{text: s, d: d}, err
+}
+
+// D is the duration.
 func (d Duration) D() time.Duration { return d.d }
 
-func (d Duration) String() string { return d.raw }
+func (d Duration) String() string { return d.text }
 
-// UnmarshalYAML never fails on a scalar; see check.
+// set is false for a duration the file left out or gave as "".
+func (d Duration) set() bool { return d.text != "" }
+
+// UnmarshalYAML parses the duration.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a duration such as 5s, 10m or 7d", n.Line)
-	}
-	d.raw = n.Value
-	d.d, d.err = ParseDuration(n.Value)
-	return nil
+	return unmarshal(n, "a duration such as 5s, 10m or 7d", d, parseDuration)
 }
 
 // MarshalYAML writes the text back.
-func (d Duration) MarshalYAML() (any, error) { return d.raw, nil }
+func (d Duration) MarshalYAML() (any, error) { return d.text, nil }
 
 // check returns a problem, or "".
 func (d Duration) check(least time.Duration) string {
 	switch {
-	case d.err != nil:
-		return d.err.Error()
+	case !d.set():
+		return "empty duration"
 	case d.d < least:
-		return fmt.Sprintf("%s is shorter than %s", d.raw, least)
+		return fmt.Sprintf("%s is shorter than %s", d.text, least)
 	}
 	return ""
 }
@@ -75,7 +82,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		if i == 0 || i > 9 {
 			return 0, fmt.Errorf("%q: want a duration such as 5s, 10m, 36h or 7d", orig)
 		}
-		n, _ := strconv.Atoi(s[:i])
+		n, _ := strconv.Atoi(s[:i]) // at most 9 digits
 		s = s[i:]
 		if strings.HasPrefix(s, "mo") {
 			return 0, fmt.Errorf("%q: months are calendar periods and are not allowed here", orig)

@@ -1,10 +1,11 @@
-package main
+package config
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigArchiveAndRetention(t *testing.T) {
@@ -54,13 +55,13 @@ func TestConfigArchiveAndRetention(t *testing.T) {
 			"archive.part_size: 1MiB: want 5MiB to 5GiB", "archive.bandwidth_limit: \"fast\"", "archive.max_uploads: -1: want 1 to 64"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ParseConfig([]byte(tc.yaml))
+			cfg, err := load(t, tc.yaml)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if cfg.StandardPeriod().Months < 6 {
-					t.Errorf("standard period %v", cfg.StandardPeriod())
+				if cfg.Retention.Standard.Months < 6 {
+					t.Errorf("standard period %v", cfg.Retention.Standard)
 				}
 				return
 			}
@@ -89,19 +90,20 @@ func TestConfigArchiveDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := ParseConfig([]byte("station: st01\ndata_dir: " + dir + "/d\narchive: {endpoint: 'h:9000', bucket: evidence, access_key_file: " +
+	cfg, err := Parse([]byte("station: st01\ndata_dir: " + dir + "/d\narchive: {endpoint: 'h:9000', bucket: evidence, access_key_file: " +
 		dir + "/a, secret_key_file: " + dir + "/s}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := cfg.Archive.StorageConfig()
+	sec, err := cfg.ReadSecrets()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Archive.MaxUploads != 4 || sc.PartSize != 32<<20 || sc.AccessKey != "x" || cfg.Archive.Bandwidth() != 0 {
+	sc := cfg.Archive.ClientConfig(sec)
+	if cfg.Archive.MaxUploads != 4 || sc.PartSize != 32<<20 || sc.AccessKey != "x" || sc.SecretKey != "x" || cfg.UploadConfig().BandwidthLimit != 0 {
 		t.Errorf("defaults: %+v part %d", cfg.Archive, sc.PartSize)
 	}
-	if cfg.Retention.Standard != "6mo" {
-		t.Errorf("retention default %q", cfg.Retention.Standard)
+	if p := cfg.RetentionPolicy(); p.Standard.Months != 6 || p.MinFree != 0 || p.Grace != 7*24*time.Hour || !p.Archive {
+		t.Errorf("retention defaults %+v", p)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"os"
@@ -32,7 +32,7 @@ func TestRoomConfigValidation(t *testing.T) {
 		{"unknown key", "rooms:\n  - {id: r1, url: rtsp://cam/x, segmnet: 10m}\n", []string{`rooms[0].segmnet: unknown key`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ParseConfig([]byte(base + tc.rooms))
+			cfg, err := load(t, base+tc.rooms)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatal(err)

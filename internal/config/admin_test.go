@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"strings"
@@ -24,7 +24,7 @@ func TestConfigStorageAndAdmin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ParseConfig([]byte(tc.yaml))
+			cfg, err := Parse([]byte(tc.yaml))
 			if tc.problems == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -34,14 +34,14 @@ func TestConfigStorageAndAdmin(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error, want %q", tc.problems)
 			}
-			want := "  " + strings.Join(tc.problems, "\n  ")
+			want := strings.Join(tc.problems, "\n")
 			if err.Error() != want {
 				t.Fatalf("got\n%s\nwant\n%s", err, want)
 			}
 			_ = cfg
 		})
 	}
-	cfg, err := ParseConfig([]byte("station: st01\ndata_dir: /srv/c\nstorage: {require_marker: true}\n"))
+	cfg, err := Parse([]byte("station: st01\ndata_dir: /srv/c\nstorage: {require_marker: true}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,107 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Secrets are what the files a config names hold: read apart from parsing,
+// so that a Config holds and shows none of it.
+type Secrets struct {
+	// ArchiveAccessKey and ArchiveSecretKey are the archive's credentials;
+	// empty in local-only mode.
+	ArchiveAccessKey, ArchiveSecretKey Secret
+	// RoomURLs are the rooms' RTSP URLs by room id, from url_file or url.
+	RoomURLs map[string]Secret
+}
+
+// ReadSecrets reads the archive's key files and the rooms' url_file. The
+// error lists every problem by key path and never holds a file's content.
+func (c *Config) ReadSecrets() (Secrets, error) {
+	s, p := c.readSecrets()
+	return s, p.err()
+}
+
+// readSecrets skips what validate reports: a missing path, or a room with
+// both url and url_file.
+func (c *Config) readSecrets() (Secrets, problems) {
+	var s Secrets
+	var p problems
+	if a := c.Archive; a != nil {
+		read := func(key, path string) Secret {
+			if path == "" {
+				return ""
+			}
+			v, err := readSecret(path)
+			if err != nil {
+				p.add("archive."+key, "%v", err)
+			}
+			return v
+		}
+		s.ArchiveAccessKey = read("access_key_file", a.AccessKeyFile)
+		s.ArchiveSecretKey = read("secret_key_file", a.SecretKeyFile)
+	}
+	s.RoomURLs = make(map[string]Secret, len(c.Rooms))
+	for i, r := range c.Rooms {
+		if r.URLFile == "" || r.URL != "" {
+			s.RoomURLs[r.ID] = r.URL
+			continue
+		}
+		at := fmt.Sprintf("rooms[%d].url_file", i)
+		b, err := os.ReadFile(r.URLFile)
+		if err != nil {
+			p.add(at, "%s: %v", r.URLFile, errors.Unwrap(err))
+			continue
+		}
+		u := Secret(strings.TrimSpace(string(b)))
+		if msg := checkRoomURL(u); msg != "" {
+			p.add(at, "%s", msg)
+		}
+		s.RoomURLs[r.ID] = u
+	}
+	return s, p
+}
+
+// readSecret reads a credential file. Its errors name the file and never
+// any of its content.
+func readSecret(path string) (Secret, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%s: empty", path)
+	}
+	if strings.ContainsAny(s, "\r\n") {
+		return "", fmt.Errorf("%s: more than one line", path)
+	}
+	return Secret(s), nil
+}
+
+// MinTokenLen is the shortest admin token accepted; `openssl rand -hex 32`
+// makes a good one.
+const MinTokenLen = 16
+
+// ReadToken reads the admin token file. It is not part of ReadSecrets nor
+// checked by Load: a command that changes nothing needs no token, and under
+// systemd the file (a credential) exists only while the daemon runs. The
+// error never quotes the file.
+func (a AdminConfig) ReadToken() (string, error) {
+	b, err := os.ReadFile(a.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("admin.token_file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if len(tok) < MinTokenLen {
+		return "", fmt.Errorf("admin.token_file %s: the token is shorter than %d characters", a.TokenFile, MinTokenLen)
+	}
+	for _, r := range tok {
+		if r <= ' ' || r > '~' {
+			return "", fmt.Errorf("admin.token_file %s: the token must be printable ASCII without spaces", a.TokenFile)
+		}
+	}
+	return tok, nil
+}

@@ -1,0 +1,117 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reports the problems of the text and of the secret files together,
+// as `custodian serve` prints them.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	_, err := load(t, "station: st01\ndata_dir: "+dir+"/data\ncolour: red\n"+
+		"archive: {endpoint: 'h:9000', bucket: evidence, access_key_file: "+dir+"/none, secret_key_file: "+dir+"/none}\n"+
+		"rooms: [{id: r1, url_file: "+dir+"/none.url}]\n")
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{
+		"  colour: unknown key (line 3)",
+		"  archive.access_key_file: " + dir + "/none: no such file or directory",
+		"  archive.secret_key_file: " + dir + "/none: no such file or directory",
+		"  rooms[0].url_file: " + dir + "/none.url: no such file or directory",
+	}
+	if !strings.HasPrefix(lines[0], "config ") || strings.Join(lines[1:], "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%v\nwant\n%s", err, strings.Join(want, "\n"))
+	}
+}
+
+// Parse reads no secret file: that is ReadSecrets' job.
+func TestParseReadsNoSecrets(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := Parse([]byte("station: st01\ndata_dir: " + dir + "\n" +
+		"archive: {endpoint: 'h:9000', bucket: evidence, access_key_file: " + dir + "/a, secret_key_file: " + dir + "/s}\n" +
+		"rooms: [{id: r1, url_file: " + dir + "/r1.url}, {id: r2, url: 'rtsp://cam/x'}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.ReadSecrets(); err == nil || !strings.Contains(err.Error(), "archive.access_key_file: "+dir+"/a: no such file") {
+		t.Fatalf("secrets without their files: %v", err)
+	}
+	for name, content := range map[string]string{"a": "AKIA1\n", "s": "Sup3rS3cret\n", "r1.url": "rtsp://officer:pw1@10.0.0.5/live\n"} {
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)
+	}
+	sec, err := cfg.ReadSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sec.ArchiveAccessKey != "AKIA1" || sec.ArchiveSecretKey != "Sup3rS3cret" ||
+		sec.RoomURLs["r1"] != "rtsp://officer:pw1@10.0.0.5/live" || sec.RoomURLs["r2"] != "rtsp://cam/x" {
+		t.Fatalf("secrets %#v", map[string]string{"access": string(sec.ArchiveAccessKey), "secret": string(sec.ArchiveSecretKey),
+			"r1": string(sec.RoomURLs["r1"]), "r2": string(sec.RoomURLs["r2"])})
+	}
+}
+
+// A Config, and Secrets, print without a secret.
+func TestSecretsNeverShown(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s"), []byte("Sup3rS3cret\n"), 0o600)
+	cfg, err := load(t, "station: st01\ndata_dir: "+dir+"/d\n"+
+		"archive: {endpoint: 'h:9000', bucket: evidence, access_key_file: "+dir+"/s, secret_key_file: "+dir+"/s}\n"+
+		"rooms: [{id: r1, url: 'rtsp://officer:pw1@10.0.0.5/live'}]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := cfg.ReadSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	show := func(how, s string) {
+		if strings.Contains(s, "Sup3rS3cret") || strings.Contains(s, "pw1") {
+			t.Errorf("%s shows a secret: %s", how, s)
+		}
+	}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{*cfg, cfg.Rooms, sec} {
+			show(format, fmt.Sprintf(format, v))
+		}
+	}
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	show("yaml", string(b))
+	if !strings.Contains(string(b), "url: '[redacted]'") || !strings.Contains(string(b), "part_size: 32 MiB") {
+		t.Errorf("printed config:\n%s", b)
+	}
+}
+
+func TestReadToken(t *testing.T) {
+	const token = "cli-test-token-0123456789abcdef"
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, content, want string }{
+		{"good", "  " + token + "\n", ""},
+		{"short", "abc\n", "the token is shorter than 16 characters"},
+		{"space inside", "abcdefgh ijklmnopqrs", "printable ASCII without spaces"},
+		{"binary", "abcdefghijklmnop\x00q", "printable ASCII without spaces"},
+	} {
+		p := filepath.Join(dir, tc.name)
+		os.WriteFile(p, []byte(tc.content), 0o600)
+		tok, err := AdminConfig{TokenFile: p}.ReadToken()
+		switch {
+		case tc.want == "" && (err != nil || tok != token):
+			t.Errorf("%s: %q %v", tc.name, tok, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "abcdefgh")):
+			t.Errorf("%s: err %v", tc.name, err)
+		}
+	}
+	if _, err := (AdminConfig{TokenFile: filepath.Join(dir, "none")}).ReadToken(); err == nil {
+		t.Error("missing token file accepted")
+	}
+}
