@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"time"
 
-	"custodian/hardware/camera"
 	"custodian/hardware/disk"
 	"custodian/storage/archive"
 
@@ -46,7 +45,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, stderr)
+	log := cfg.Log.Logger(stderr)
 	st, err := openStore(cfg, log)
 	if err != nil {
 		return err
@@ -77,10 +76,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		// space; cameras keep their footage meanwhile.
 		Paused: func() bool { return monitor.Critical() || keeper.Short() },
 	}
-	docks, err := buildDocks(cfg, env)
-	if err != nil {
-		return err
-	}
+	docks := buildDocks(cfg, env)
 	rooms, err := buildRooms(cfg, env, reg)
 	if err != nil {
 		return err
@@ -190,24 +186,20 @@ func roomIDs(cfg *config.Config) []string {
 	return ids
 }
 
-func buildDocks(cfg *config.Config, env ingest.Env) ([]*dock.Dock, error) {
-	profiles, err := camera.NewProfiles(cfg.Profiles)
-	if err != nil {
-		return nil, configError{err} // validated already; kept for safety
-	}
+func buildDocks(cfg *config.Config, env ingest.Env) []*dock.Dock {
 	var docks []*dock.Dock
 	for _, d := range cfg.Docks {
 		docks = append(docks, dock.New(dock.Config{
 			ID:                d.ID,
 			Path:              d.Path,
-			Profile:           profiles[d.Profile],
+			Profile:           cfg.Profile(d.Profile),
 			DeleteAfterIngest: *d.DeleteAfterIngest,
 			Settle:            d.Settle.D(),
 			ScanInterval:      d.ScanInterval.D(),
 			Copies:            d.Copies,
 		}, env))
 	}
-	return docks, nil
+	return docks
 }
 
 // buildAdmin listens on the admin address and builds the API and status
@@ -276,14 +268,4 @@ func intake(docks []*dock.Dock, rooms roomSet) []part {
 		parts = append(parts, part{name: "room " + r.ID(), kind: "room", run: r.Run})
 	}
 	return parts
-}
-
-func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level)) // validated
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -3,6 +3,9 @@
 package config
 
 import (
+	"io"
+	"log/slog"
+
 	"github.com/dustin/go-humanize"
 
 	"custodian/hardware/camera"
@@ -32,7 +35,13 @@ type Config struct {
 	// Archive is the S3-compatible archive; absent means local-only mode.
 	Archive   *ArchiveConfig  `yaml:"archive"`
 	Retention RetentionConfig `yaml:"retention"`
+
+	compiled camera.Profiles // built-ins and Profiles, compiled by validation
 }
+
+// Profile is the compiled file-name profile a dock names; validation made
+// sure it exists.
+func (c *Config) Profile(name string) *camera.Profile { return c.compiled[name] }
 
 // ArchiveConfig is the archive section. Credentials come only from files.
 type ArchiveConfig struct {
@@ -88,6 +97,17 @@ type StorageConfig struct {
 	// ScrubInterval is how often every staged copy is read back and hashed
 	// again; a copy that no longer matches is recorded, never trusted.
 	ScrubInterval Duration `yaml:"scrub_interval"`
+}
+
+// Logger is the logger this section asks for, writing to w.
+func (l LogConfig) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: map[string]slog.Level{
+		"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
+	}[l.Level]} // validated: one of these
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // LogConfig chooses the log level and format.

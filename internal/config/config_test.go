@@ -89,6 +89,9 @@ func TestDockDefaults(t *testing.T) {
 		d.ScanInterval.D() != dock.DefaultScanInterval || d.Copies != dock.DefaultCopies {
 		t.Fatalf("defaults %+v", d)
 	}
+	if p := cfg.Profile(d.Profile); p == nil || p.Name() != "gat947" {
+		t.Fatalf("profile %q not compiled: %v", d.Profile, p)
+	}
 }
 
 func FuzzParseConfig(f *testing.F) {

@@ -34,6 +34,7 @@ func (c *Config) validate() problems {
 			p.add("profiles", "%s", line)
 		}
 	}
+	c.compiled = profiles
 	c.validateDocks(&p, profiles, err == nil)
 	c.validateRooms(&p)
 	c.validateDevices(&p)
