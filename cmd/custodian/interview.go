@@ -47,22 +47,8 @@ func interview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	var missing []string
-	if *room == "" {
-		missing = append(missing, "--room")
-	}
-	if verb == "start" {
-		for _, f := range []struct{ name, v string }{{"--case", req.Case}, {"--subject", req.Subject}} {
-			if f.v == "" {
-				missing = append(missing, f.name)
-			}
-		}
-		if len(req.Officers) == 0 {
-			missing = append(missing, "--officer")
-		}
-	}
-	if len(missing) > 0 {
-		return usageError{fmt.Errorf("interview %s: missing %s", verb, strings.Join(missing, ", "))}
+	if err := sessionFlagsGiven(verb, *room, req); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
@@ -93,15 +79,40 @@ func interview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		enc.SetIndent("", "  ")
 		return enc.Encode(resp)
 	}
-	s := resp.Session
+	printSession(stdout, verb, resp.Session, cfg.Location())
+	return nil
+}
+
+// sessionFlagsGiven names every required flag left out, at once.
+func sessionFlagsGiven(verb, room string, req api.StartSessionRequest) error {
+	var missing []string
+	if room == "" {
+		missing = append(missing, "--room")
+	}
 	if verb == "start" {
-		fmt.Fprintf(stdout, "session %d started in room %s at %s: case %s, subject %s, officers %s\n",
-			s.ID, s.Room, s.StartedAt.In(cfg.Location()).Format(time.DateTime), s.Case, s.Subject, strings.Join(s.Officers, ","))
-	} else {
-		fmt.Fprintf(stdout, "session %d in room %s stopped at %s (%s): case %s\n",
-			s.ID, s.Room, s.EndedAt.In(cfg.Location()).Format(time.DateTime), s.EndedAt.Sub(s.StartedAt).Round(time.Second), s.Case)
+		for _, f := range []struct{ name, v string }{{"--case", req.Case}, {"--subject", req.Subject}} {
+			if f.v == "" {
+				missing = append(missing, f.name)
+			}
+		}
+		if len(req.Officers) == 0 {
+			missing = append(missing, "--officer")
+		}
+	}
+	if len(missing) > 0 {
+		return usageError{fmt.Errorf("interview %s: missing %s", verb, strings.Join(missing, ", "))}
 	}
 	return nil
+}
+
+func printSession(w io.Writer, verb string, s api.Session, loc *time.Location) {
+	if verb == "start" {
+		fmt.Fprintf(w, "session %d started in room %s at %s: case %s, subject %s, officers %s\n",
+			s.ID, s.Room, s.StartedAt.In(loc).Format(time.DateTime), s.Case, s.Subject, strings.Join(s.Officers, ","))
+		return
+	}
+	fmt.Fprintf(w, "session %d in room %s stopped at %s (%s): case %s\n",
+		s.ID, s.Room, s.EndedAt.In(loc).Format(time.DateTime), s.EndedAt.Sub(s.StartedAt).Round(time.Second), s.Case)
 }
 
 // printRoom prints a room's segments, then its gaps and sessions.
