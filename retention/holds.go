@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"custodian/storage/archive"
 	"custodian/storage/catalog"
 )
 
@@ -67,6 +68,9 @@ func (g *Manager) Hold(ctx context.Context, ids []uint64, f catalog.Filter, h ca
 				if old.Reason == h.Reason && old.Case == h.Case {
 					return errAlreadyHeld
 				}
+			}
+			if x.Intent == catalog.IntentDelete {
+				return ErrBeingDeleted
 			}
 			x.Holds = append(x.Holds, h)
 			if h.Case != "" && !slices.Contains(x.Cases, h.Case) {
@@ -178,19 +182,37 @@ func (g *Manager) Restore(ctx context.Context, id uint64, by, why string) error 
 }
 
 func (g *Manager) unmark(ctx context.Context, r catalog.Recording, actor, why string) error {
-	if r.State != catalog.StateExpiring {
-		return fmt.Errorf("recording %d is %s, not expiring", r.ID, r.State)
-	}
-	if g.archive != nil && r.DeleteMarker != "" {
-		if err := g.archive.Undelete(ctx, r.ArchiveKey, r.DeleteMarker); err != nil {
-			return err
+	// Checked before the archive is asked, and again in the transaction
+	// that records the restore: a deletion decided in between wins.
+	check := func(x *catalog.Recording) error {
+		switch {
+		case x.Intent == catalog.IntentDelete:
+			return ErrBeingDeleted
+		case x.State == catalog.StateExpired:
+			return fmt.Errorf("recording %d was deleted by the retention rule at %s", x.ID, x.ExpiredAt.Format(time.RFC3339))
+		case x.State != catalog.StateExpiring:
+			return fmt.Errorf("recording %d is %s, not expiring", x.ID, x.State)
 		}
+		return nil
+	}
+	r, err := g.cat.Get(r.ID)
+	if err != nil {
+		return err
+	}
+	if err := check(&r); err != nil {
+		return err
+	}
+	if err := g.liftMarkers(ctx, r); err != nil {
+		return err
 	}
 	back := catalog.StateVerified
 	if r.ArchiveKey != "" {
 		back = catalog.StateArchived
 	}
-	_, err := g.cat.Update(r.ID, func(x *catalog.Recording) error {
+	_, err = g.cat.Update(r.ID, func(x *catalog.Recording) error {
+		if err := check(x); err != nil {
+			return err
+		}
 		x.State, x.ExpiringAt, x.DeleteMarker = back, time.Time{}, ""
 		return nil
 	}, catalog.Event{Type: catalog.EventRestored, Actor: actor, Detail: why})
@@ -198,6 +220,24 @@ func (g *Manager) unmark(ctx context.Context, r catalog.Recording, actor, why st
 		g.log.Info("restored", "id", r.ID, "sha256", r.SHA256, "by", actor)
 	}
 	return err
+}
+
+// liftMarkers removes every delete marker on r's key, the recorded one and
+// any an interrupted step left, so the archived version is visible again.
+func (g *Manager) liftMarkers(ctx context.Context, r catalog.Recording) error {
+	if g.archive == nil || r.ArchiveKey == "" {
+		return nil
+	}
+	markers, err := g.archive.Markers(ctx, r.ArchiveKey)
+	if err != nil {
+		return err
+	}
+	for _, m := range markers {
+		if err := g.archive.Undelete(ctx, r.ArchiveKey, m); err != nil && !errors.Is(err, archive.ErrObjectNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // syncLegalHolds makes the archive's legal holds follow the catalog: on for

@@ -20,6 +20,8 @@ type Archive interface {
 	MarkDeleted(ctx context.Context, key string) (marker string, err error)
 	Undelete(ctx context.Context, key, marker string) error
 	Remove(ctx context.Context, key, versionID string) error
+	// Markers lists key's delete markers, newest first.
+	Markers(ctx context.Context, key string) ([]string, error)
 }
 
 var _ Archive = (*archive.Client)(nil)
@@ -43,6 +45,8 @@ type Manager struct {
 	log     *slog.Logger
 	m       *Metrics
 	short   atomic.Bool
+	// between, set by tests, runs between a step's check and its act.
+	between func(step string, id uint64)
 }
 
 // Metrics of retention.

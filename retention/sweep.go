@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"custodian/storage/catalog"
 )
 
 // DefaultInterval is how often the sweeper plans and acts; free space is
@@ -20,6 +18,10 @@ const (
 // falls under min_free: a sweep reads the whole catalog, a free-space check
 // is one statfs.
 func (g *Manager) Run(ctx context.Context) error {
+	if err := g.Resume(ctx); err != nil && ctx.Err() == nil {
+		g.log.Error("an interrupted retention step could not be finished; will try again", "err", err)
+		return err // the supervisor starts retention again
+	}
 	t := time.NewTicker(min(PressureCheck, g.cfg.Interval))
 	defer t.Stop()
 	var last time.Time
@@ -82,94 +84,4 @@ func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 	g.short.Store(res.Short > 0)
 	g.m.Short.Set(float64(res.Short))
 	return res, errors.Join(errs...)
-}
-
-func (g *Manager) carryOut(ctx context.Context, a Action) error {
-	r, err := g.cat.Get(a.ID)
-	if err != nil {
-		return err
-	}
-	now := g.cfg.Now().UTC()
-	switch a.Kind {
-	case Evict:
-		if r.State != catalog.StateArchived || !r.EvictedAt.IsZero() {
-			return nil // the plan is stale
-		}
-		if err := g.removeBlob(r); err != nil {
-			return err
-		}
-		_, err = g.cat.Update(r.ID, func(x *catalog.Recording) error { x.EvictedAt = now; return nil },
-			catalog.Event{Type: catalog.EventEvicted, Detail: a.Reason + "; archive holds " + r.ArchiveKey})
-		if err == nil {
-			g.log.Info("evicted", "id", r.ID, "sha256", r.SHA256, "reason", a.Reason)
-		}
-		return err
-	case MarkExpired:
-		if r.Permanent() || (r.State != catalog.StateArchived && r.State != catalog.StateVerified) {
-			return nil
-		}
-		marker := ""
-		if g.archive != nil && r.ArchiveKey != "" {
-			if marker, err = g.archive.MarkDeleted(ctx, r.ArchiveKey); err != nil {
-				return err
-			}
-		}
-		_, err = g.cat.Update(r.ID, func(x *catalog.Recording) error {
-			x.State, x.ExpiringAt, x.DeleteMarker = catalog.StateExpiring, now, marker
-			return nil
-		}, catalog.Event{Type: catalog.EventExpiring, Detail: fmt.Sprintf("%s; deleted after %s unless restored or held", a.Reason, now.Add(g.cfg.Policy.Grace).Format(time.RFC3339))})
-		if err == nil {
-			g.log.Warn("expiring: marked deleted, restorable during the grace period", "id", r.ID, "sha256", r.SHA256,
-				"delete_after", now.Add(g.cfg.Policy.Grace).Format(time.RFC3339))
-		}
-		return err
-	case Unmark:
-		return g.unmark(ctx, r, catalog.ActorCustodian, a.Reason)
-	case Delete:
-		if r.Permanent() || r.State != catalog.StateExpiring {
-			return nil
-		}
-		if g.archive != nil && r.ArchiveKey != "" {
-			// The lock allows this only after retain-until: the archive itself
-			// refuses an early or a held deletion.
-			if err := g.archive.Remove(ctx, r.ArchiveKey, r.ArchiveVersion); err != nil {
-				return err
-			}
-			if r.DeleteMarker != "" {
-				if err := g.archive.Remove(ctx, r.ArchiveKey, r.DeleteMarker); err != nil {
-					g.log.Warn("delete marker left behind", "key", r.ArchiveKey, "err", err)
-				}
-			}
-		}
-		if r.HasLocalCopy() {
-			if err := g.removeBlob(r); err != nil {
-				return err
-			}
-		}
-		_, err = g.cat.Update(r.ID, func(x *catalog.Recording) error {
-			x.State, x.ExpiredAt = catalog.StateExpired, now
-			return nil
-		}, catalog.Event{Type: catalog.EventExpired, Detail: a.Reason})
-		if err == nil {
-			g.log.Info("expired: deleted by the retention rule", "id", r.ID, "sha256", r.SHA256)
-		}
-		return err
-	}
-	return fmt.Errorf("unknown action %q", a.Kind)
-}
-
-// removeBlob asks staging to delete r's bytes unless another recording of
-// the same content still has its local copy there; the last one to let go
-// removes it, so no record ever claims a local copy that is gone.
-func (g *Manager) removeBlob(r catalog.Recording) error {
-	_, err := g.staging.Remove(r.SHA256, func() (bool, error) {
-		others, err := g.cat.BySHA(r.SHA256)
-		for _, o := range others {
-			if o.ID != r.ID && o.HasLocalCopy() {
-				return true, err
-			}
-		}
-		return false, err
-	})
-	return err
 }

@@ -80,3 +80,18 @@ func (a *Client) MarkDeleted(ctx context.Context, key string) (string, error) {
 func (a *Client) Undelete(ctx context.Context, key, markerVersionID string) error {
 	return a.Remove(ctx, key, markerVersionID)
 }
+
+// Markers lists the delete markers on key, newest first: a restore lifts
+// them all, and a mark interrupted by a crash finds the one it made.
+func (a *Client) Markers(ctx context.Context, key string) ([]string, error) {
+	var out []string
+	for o := range a.core.Client.ListObjects(ctx, a.bucket, minio.ListObjectsOptions{Prefix: key, WithVersions: true, Recursive: true}) {
+		if o.Err != nil {
+			return nil, classify("list delete markers", key, o.Err)
+		}
+		if o.Key == key && o.IsDeleteMarker {
+			out = append(out, o.VersionID)
+		}
+	}
+	return out, nil
+}

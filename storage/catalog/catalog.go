@@ -304,6 +304,27 @@ func (c *Catalog) PendingReleases(sourceID string) ([]Recording, error) {
 	return out, nil
 }
 
+// Intents lists the recordings with a retention step under way: after a
+// crash, what start-up must resume.
+func (c *Catalog) Intents() ([]Recording, error) {
+	var out []Recording
+	err := c.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIdxIntent)
+		if b == nil {
+			return nil // a read-only open of a catalog from before intents
+		}
+		return scanPrefix(b, nil, func(id uint64) (bool, error) {
+			r, err := getRecording(tx, id)
+			out = append(out, r)
+			return true, err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("retention steps under way: %w", err)
+	}
+	return out, nil
+}
+
 // Counts returns how many recordings are in each state.
 func (c *Catalog) Counts() (map[State]int, error) {
 	out := make(map[State]int, len(States))
@@ -388,6 +409,9 @@ func indexes(r *Recording) []indexEntry {
 	}
 	if len(r.PendingRelease) > 0 {
 		out = append(out, indexEntry{bucketIdxPending, pendingKey(r.SourceID, r.ID), nil})
+	}
+	if r.Intent != "" {
+		out = append(out, indexEntry{bucketIdxIntent, u64(r.ID), nil})
 	}
 	if !r.ModTime.IsZero() {
 		out = append(out, indexEntry{bucketIdxQuick, quickKey(r.Device, r.OriginalName(), r.Size, r.ModTime), u64(r.ID)})

@@ -19,6 +19,7 @@ import (
 // idx_content  device 0 name 0 sha256                  -> u64(id)
 // idx_quick    device 0 name 0 u64(size) u64(mtime)    -> u64(id)
 // idx_pending  source_id 0 u64(id)                     -> nil (a release under way)
+// idx_intent   u64(id)                                 -> nil (a retention step under way)
 // uploads      u64(id)                                 -> JSON MultipartUpload
 // audit_chunks u64(first event seq)                    -> JSON AuditChunk
 // gaps         room 0 u64(start) u64(seq)              -> JSON Gap
@@ -45,6 +46,7 @@ var (
 	bucketIdxContent = []byte("idx_content")
 	bucketIdxQuick   = []byte("idx_quick")
 	bucketIdxPending = []byte("idx_pending")
+	bucketIdxIntent  = []byte("idx_intent")
 	bucketUploads    = []byte("uploads")
 	bucketAudit      = []byte("audit_chunks")
 	bucketGaps       = []byte("gaps")
@@ -55,7 +57,7 @@ var (
 	allBuckets = [][]byte{
 		bucketRecordings, bucketEvents, bucketMeta, bucketCounts,
 		bucketIdxState, bucketIdxTime, bucketIdxOfficer, bucketIdxDevice,
-		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending, bucketUploads, bucketAudit,
+		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending, bucketIdxIntent, bucketUploads, bucketAudit,
 		bucketGaps, bucketSessions, bucketIdxSession, bucketOpenSess,
 	}
 

@@ -159,6 +159,13 @@ type Recording struct {
 	ExpiringAt   time.Time `json:"expiring_at,omitzero"`
 	DeleteMarker string    `json:"delete_marker,omitempty"`
 	ExpiredAt    time.Time `json:"expired_at,omitzero"`
+	// Intent is a retention step decided and under way (IntentMark,
+	// IntentDelete). It is written, after its checks, in the transaction
+	// before the archive is asked, and cleared by the one that completes
+	// the step; one found at start is resumed. While a deletion is under
+	// way nothing can hold or restore the recording.
+	Intent   string    `json:"intent,omitempty"`
+	IntentAt time.Time `json:"intent_at,omitzero"`
 
 	// Interview-room segments. EndedAt is the station time the segment ends;
 	// Codecs names each track as stored (h264, h265, aac, pcm_mulaw, pcm_alaw:
@@ -173,6 +180,12 @@ type Recording struct {
 	Officers []string `json:"officers,omitempty"`
 	Sessions []uint64 `json:"sessions,omitempty"`
 }
+
+// Retention steps that can be under way (Recording.Intent).
+const (
+	IntentMark   = "mark-expired" // stage one: the archive's delete marker
+	IntentDelete = "delete"       // stage two: the archived version and the local copy go
+)
 
 // HasLocalCopy reports whether staging is expected to hold r's bytes.
 func (r *Recording) HasLocalCopy() bool {

@@ -29,6 +29,8 @@ type Scrubber struct {
 	Log   *slog.Logger
 	// Failures counts copies found missing or damaged; may be nil.
 	Failures prometheus.Counter
+	// between, set by tests, runs between listing a copy and checking it.
+	between func(id uint64)
 }
 
 // NewScrubFailures is the scrubber's counter, registered with reg.
@@ -70,36 +72,63 @@ func (s Scrubber) Run(ctx context.Context) error {
 // damaged copy of anything else makes the recording corrupt or missing,
 // which the status page and metrics raise. Each finding is a custody event.
 func (s Scrubber) Scrub(ctx context.Context) (checked, bad int, err error) {
-	var recs []catalog.Recording
+	type copy struct {
+		id  uint64
+		sha string
+	}
+	var copies []copy
 	if err := s.Catalog.Each(func(r catalog.Recording) error {
 		if r.HasLocalCopy() && r.State != catalog.StateStaged {
-			recs = append(recs, r)
+			copies = append(copies, copy{r.ID, r.SHA256})
 		}
 		return nil
 	}); err != nil {
 		return 0, 0, fmt.Errorf("scrub: %w", err)
 	}
-	for _, r := range recs {
+	for _, c := range copies {
 		if ctx.Err() != nil {
 			return checked, bad, ctx.Err()
 		}
-		checked++
-		verr := s.Staging.Verify(r.SHA256, r.Size)
-		if verr == nil {
-			if s.Pause > 0 {
-				time.Sleep(s.Pause)
-			}
-			continue
+		if s.between != nil {
+			s.between(c.id)
 		}
-		bad++
-		if s.Failures != nil {
-			s.Failures.Inc()
-		}
-		if err := s.record(r, verr); err != nil {
+		found, isBad, err := s.check(c.id, c.sha)
+		if err != nil {
 			return checked, bad, err
+		}
+		if found {
+			checked++
+		}
+		if isBad {
+			bad++
+		} else if s.Pause > 0 {
+			time.Sleep(s.Pause)
 		}
 	}
 	return checked, bad, nil
+}
+
+// check re-verifies one local copy under its blob's lock, on the record as
+// it is now: no writer of the same content and no eviction can change the
+// copy between the read and the record of what it found. found is false
+// when the record no longer claims a local copy.
+func (s Scrubber) check(id uint64, sha string) (found, bad bool, err error) {
+	defer s.Staging.lock(sha)()
+	r, err := s.Catalog.Get(id)
+	if err != nil {
+		return false, false, fmt.Errorf("scrub: %w", err)
+	}
+	if !r.HasLocalCopy() || r.State == catalog.StateStaged || r.Intent != "" {
+		return false, false, nil
+	}
+	verr := s.Staging.Verify(r.SHA256, r.Size)
+	if verr == nil {
+		return true, false, nil
+	}
+	if s.Failures != nil {
+		s.Failures.Inc()
+	}
+	return true, true, s.record(r, verr)
 }
 
 func (s Scrubber) record(r catalog.Recording, verr error) error {

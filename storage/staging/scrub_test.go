@@ -74,3 +74,64 @@ func TestScrub(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A fresh copy of the same bytes, or an eviction, landing between the
+// scrub's listing and its check must not be recorded as damage: the check
+// reads the record and the blob as they are, under the blob's lock.
+func TestScrubUnderInterference(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		archive string
+		inject  func(t *testing.T, s *Staging, c *catalog.Catalog, r catalog.Recording, body []byte)
+	}{
+		{"healed by a fresh ingest", "", func(t *testing.T, s *Staging, c *catalog.Catalog, r catalog.Recording, body []byte) {
+			if _, err := s.Put(ctx, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"evicted", "st01/k", func(t *testing.T, s *Staging, c *catalog.Catalog, r catalog.Recording, body []byte) {
+			_, err := s.Remove(r.SHA256, func() (bool, error) {
+				_, err := c.Update(r.ID, func(x *catalog.Recording) error { x.EvictedAt = catalogtest.T0; return nil })
+				return false, err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTestStaging(t, t.TempDir())
+			c := catalogtest.Open(t, catalog.Options{Now: func() time.Time { return catalogtest.T0 }})
+			body := []byte("footage that rots while it waits")
+			b, err := s.Put(ctx, bytes.NewReader(body), int64(len(body)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := catalogtest.Record("D1", "1", "a.mp4", b.SHA256, catalogtest.T0)
+			r.Size, r.ArchiveKey = b.Size, tc.archive
+			if tc.archive != "" {
+				r.State = catalog.StateArchived
+			}
+			if r, _, err = c.Add(r); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(s.Path(b.SHA256), []byte("footage that rots while it waitS"), 0o640)
+			sc := Scrubber{Catalog: c, Staging: s, Log: slog.New(slog.DiscardHandler)}
+			sc.between = func(id uint64) { tc.inject(t, s, c, r, body) }
+			if _, bad, err := sc.Scrub(ctx); err != nil || bad != 0 {
+				t.Fatalf("bad %d, err %v", bad, err)
+			}
+			got, _ := c.Get(r.ID)
+			if got.State == catalog.StateCorrupt || got.State == catalog.StateMissing {
+				t.Fatalf("recorded as %s", got.State)
+			}
+			events, _ := c.RecentEvents(10)
+			for _, e := range events {
+				if e.Type == catalog.EventCorrupt || e.Type == catalog.EventMissing {
+					t.Fatalf("custody event %s: %s", e.Type, e.Detail)
+				}
+			}
+		})
+	}
+}

@@ -370,6 +370,23 @@ func (f *Fake) MarkDeleted(_ context.Context, key string) (string, error) {
 	return m.id, nil
 }
 
+// Markers lists key's delete markers, newest first.
+func (f *Fake) Markers(_ context.Context, key string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fault("list delete markers", key); err != nil {
+		return nil, err
+	}
+	var out []string
+	vs := f.objects[key]
+	for i := len(vs) - 1; i >= 0; i-- {
+		if vs[i].marker {
+			out = append(out, vs[i].id)
+		}
+	}
+	return out, nil
+}
+
 // Undelete removes the delete marker a MarkDeleted made.
 func (f *Fake) Undelete(ctx context.Context, key, marker string) error {
 	return f.Remove(ctx, key, marker)
@@ -381,7 +398,9 @@ func (f *Fake) Versions(_ context.Context, key string) ([]string, error) {
 	var out []string
 	vs := f.objects[key]
 	for i := len(vs) - 1; i >= 0; i-- {
-		out = append(out, vs[i].id)
+		if !vs[i].marker {
+			out = append(out, vs[i].id)
+		}
 	}
 	return out, nil
 }
