@@ -119,15 +119,19 @@ func TestArchiveEndToEnd(t *testing.T) {
 	if err := os.MkdirAll(cam, 0o750); err != nil {
 		t.Fatal(err)
 	}
+	station, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
 	files := map[string]int{
 		"J0123456_012345_20261121083015_0001.MP4":     200_000,
 		"J0123456_012345_20261121091500_0002_IMP.MP4": 12 << 20,
 		"J0123456_012345_20261121093200_0004.JPG":     30_000,
 		"J0123456_012345_20260831235959_0009.MP4":     1000, // 31 Aug: the period runs into March
-	}
-	station, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
+		// A camera clock 60 days slow, and one last set in 2011: neither
+		// may shorten the period the station keeps them.
+		"J0123456_012345_" + time.Now().In(station).AddDate(0, 0, -60).Format("20060102150405") + "_0010.MP4": 1000,
+		"J0123456_012345_20110301080000_0011.MP4":                                                             1000,
 	}
 	want := map[string]string{} // name -> sha256 of the dock file
 	for name, size := range files {
@@ -214,11 +218,19 @@ func TestArchiveEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The camera's clock is station time; six calendar months from it.
+			// Six calendar months, in station time, from the later of the
+			// camera's start and the station's receipt: here every camera
+			// time is earlier, so from receipt, whatever the camera's clock.
 			start := archNameTime(t, r.Name, station)
-			wantUntil := start.AddDate(0, 6, 0)
-			if mode == nil || *mode != minio.Compliance || until == nil || !until.Equal(wantUntil) {
-				t.Errorf("retention %v until %v, want COMPLIANCE until %s", mode, until, wantUntil.UTC())
+			wantUntil := r.ReceivedAt.In(station).AddDate(0, 6, 0)
+			if up := wantUntil.Truncate(time.Second); !up.Equal(wantUntil) {
+				wantUntil = up.Add(time.Second)
+			}
+			if mode == nil || *mode != minio.Compliance || until == nil || !until.Equal(wantUntil) || until.Before(start.AddDate(0, 6, 0)) {
+				t.Errorf("retention %v until %v, want COMPLIANCE until %s (receipt %s + 6 months)", mode, until, wantUntil.UTC(), r.ReceivedAt)
+			}
+			if !r.RetainUntil.Equal(wantUntil) {
+				t.Errorf("catalog retain_until %s, archive %s", r.RetainUntil, wantUntil)
 			}
 			wantKey := fmt.Sprintf("st01/%s/012345/%s.%s", start.UTC().Format("2006/01/02"), want[r.Name],
 				strings.ToLower(filepath.Ext(r.Name)[1:]))

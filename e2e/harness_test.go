@@ -161,6 +161,7 @@ type recording struct {
 	Important  bool      `json:"important"`
 	VerifiedAt time.Time `json:"verified_at"`
 	ReleasedAt time.Time `json:"released_at"`
+	ReceivedAt time.Time `json:"received_at"`
 	Flags      []string  `json:"flags"`
 }
 

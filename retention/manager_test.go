@@ -89,9 +89,12 @@ func TestRetentionOnMinIO(t *testing.T) {
 	e := newEnv(t, t.TempDir())
 	p := Policy{Standard: Period{Months: 6}, Location: cst, LocalKeep: 7 * 24 * time.Hour, Grace: 7 * 24 * time.Hour}
 	// Two recordings whose six months end a few seconds from now.
+	// Received then too: the period counts from the later of start and receipt.
 	start := time.Now().In(cst).AddDate(0, -6, 0).Add(4 * time.Second)
+	e.set(start)
 	expiring := e.ingest(t, []byte("expiring footage"), start, "100001")
 	kept := e.ingest(t, []byte("held footage of the same age"), start, "100001")
+	e.set(time.Now())
 
 	up, err := upload.New(upload.Config{Station: "st01", Version: "test", MinLock: time.Second,
 		RetainUntil: func(r catalog.Recording) time.Time { return p.RetainUntil(&r) }}, e.cat, e.staging, a, quiet, nil)

@@ -48,17 +48,18 @@ type Policy struct {
 
 // RetainUntil is the one answer to how long r must be kept at least; the
 // planner, the archive lock and the uploader all ask it. It is the end of the
-// standard period, in calendar months of the station's zone, counted from r's
-// start; from the station's receipt instead when the period counted from the
-// start had already ended on receipt (a camera clock reset to 2000), so no
-// clock makes it shorter than a full period at the station. A lock the
+// standard period, in calendar months of the station's zone, counted from
+// the LATER of r's recorded start and the station's receipt: a camera's
+// clock (slow, reset to 2000, never set) can shorten nothing, and footage
+// docked months late still gets its full period at the station. A lock the
 // archive already holds for longer wins. It is rounded up to the second,
 // the precision S3 keeps.
 func (p Policy) RetainUntil(r *catalog.Recording) time.Time {
-	t := p.Standard.AddTo(r.StartedAt, p.Location)
-	if t.Before(r.ReceivedAt) {
-		t = p.Standard.AddTo(r.ReceivedAt, p.Location)
+	from := r.StartedAt
+	if r.ReceivedAt.After(from) {
+		from = r.ReceivedAt
 	}
+	t := p.Standard.AddTo(from, p.Location)
 	if r.RetainUntil.After(t) {
 		t = r.RetainUntil
 	}

@@ -35,10 +35,11 @@ func at(s string) time.Time {
 
 func sha(c byte) string { return string(bytes.Repeat([]byte{c}, 64)) }
 
-// recAt is an archived recording that started at start.
+// recAt is an archived recording that started at start and was received
+// at once, so its six months count from start.
 func recAt(id uint64, start time.Time, mod ...func(*catalog.Recording)) catalog.Recording {
 	r := catalog.Recording{ID: id, SHA256: sha(byte('a' + id%26)), Size: 1000 * int64(id), StartedAt: start.UTC(),
-		ReceivedAt: start.UTC().Add(time.Hour), State: catalog.StateArchived, ArchiveKey: "st01/k", ArchivedAt: start.UTC().Add(2 * time.Hour)}
+		ReceivedAt: start.UTC(), State: catalog.StateArchived, ArchiveKey: "st01/k", ArchivedAt: start.UTC().Add(2 * time.Hour)}
 	for _, m := range mod {
 		m(&r)
 	}
@@ -59,6 +60,10 @@ func state(s catalog.State) func(*catalog.Recording) {
 
 func expiringSince(t time.Time) func(*catalog.Recording) {
 	return func(r *catalog.Recording) { r.State, r.ExpiringAt = catalog.StateExpiring, t.UTC() }
+}
+
+func received(t time.Time) func(*catalog.Recording) {
+	return func(r *catalog.Recording) { r.ReceivedAt = t.UTC() }
 }
 
 func evicted(r *catalog.Recording) { r.EvictedAt = r.ArchivedAt.Add(time.Hour) }
@@ -155,6 +160,22 @@ func TestPlanGolden(t *testing.T) {
 				recAt(1, at("2026-05-21 00:00:00"), evicted),
 				recAt(2, at("2027-01-10 00:00:00"), evicted, func(r *catalog.Recording) { r.ReceivedAt = at("2027-01-10 01:00:00") }),
 				recAt(3, at("2026-05-21 00:00:00"), evicted, expiringSince(at("2026-11-01 00:00:00"))),
+			}, policy(), 1 << 40},
+		// The period counts from the later of start and receipt: footage
+		// docked eight months after it was shot is not expiring on its first
+		// day; a camera 60 days slow, or one whose clock says 2011, gets six
+		// months from the station's receipt; a camera fast by a day gets six
+		// months from its own (later) start.
+		{"late-dock-counts-from-receipt", at("2027-01-21 12:00:00"),
+			[]catalog.Recording{recAt(1, at("2026-05-21 00:00:00"), evicted, received(at("2027-01-21 10:00:00")))}, policy(), 1 << 40},
+		{"slow-camera-clock", at("2027-05-21 09:59:59"),
+			[]catalog.Recording{
+				recAt(1, at("2026-09-22 10:00:00"), evicted, received(at("2026-11-21 10:00:00"))),                      // 60 days slow: not yet
+				recAt(2, at("2011-03-01 08:00:00"), evicted, received(at("2026-11-21 10:00:00"))),                      // 2011 clock: not yet
+				recAt(3, at("2026-11-22 10:00:00"), evicted, received(at("2026-11-21 10:00:00"))),                      // a day fast: not yet
+				recAt(4, at("2026-11-21 09:59:59"), evicted, received(at("2026-11-21 09:59:59"))),                      // on time: due
+				recAt(5, at("2011-03-01 08:00:00"), evicted, received(at("2026-11-21 10:00:01"))),                      // one second short
+				recAt(6, at("2026-09-22 10:00:00"), state(catalog.StateVerified), received(at("2026-11-21 10:00:00"))), // unarchived
 			}, policy(), 1 << 40},
 		{"evict-after-local-keep", at("2026-11-23 12:00:00"),
 			[]catalog.Recording{

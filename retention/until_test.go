@@ -20,9 +20,10 @@ func TestRetainUntil(t *testing.T) {
 		locked time.Time
 		want   time.Time
 	}{
-		{"start + 6 months", time.Date(2026, 11, 21, 0, 30, 15, 0, time.UTC), time.Time{}, time.Date(2027, 5, 21, 0, 30, 15, 0, time.UTC)},
-		{"rounded up to the second", time.Date(2026, 11, 21, 0, 30, 15, 1, time.UTC), time.Time{}, time.Date(2027, 5, 21, 0, 30, 16, 0, time.UTC)},
+		{"receipt + 6 months", time.Date(2026, 11, 21, 0, 30, 15, 0, time.UTC), time.Time{}, time.Date(2027, 5, 23, 9, 0, 0, 0, time.UTC)},
+		{"a later start (fast camera) + 6 months, rounded up", time.Date(2026, 11, 23, 10, 30, 15, 1, time.UTC), time.Time{}, time.Date(2027, 5, 23, 10, 30, 16, 0, time.UTC)},
 		{"station zone decides the month", time.Date(2026, 11, 30, 20, 0, 0, 0, time.UTC), time.Time{}, time.Date(2027, 5, 31, 20, 0, 0, 0, time.UTC)},
+		{"60 days slow counts from receipt", time.Date(2026, 9, 24, 9, 0, 0, 0, time.UTC), time.Time{}, time.Date(2027, 5, 23, 9, 0, 0, 0, time.UTC)},
 		{"reset camera clock counts from receipt", time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}, time.Date(2027, 5, 23, 9, 0, 0, 0, time.UTC)},
 		{"a longer archive lock wins", time.Date(2026, 11, 21, 0, 30, 15, 0, time.UTC), time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {
