@@ -31,6 +31,10 @@ type Config struct {
 	Rooms    []string
 	Interval time.Duration
 	Now      func() time.Time
+	// Clock says whether the station clock is trusted, and if not why;
+	// while it is not, the sweeper evicts, expires and deletes nothing.
+	// nil: trusted.
+	Clock func() (trusted bool, why string)
 }
 
 // Manager enforces retention: the sweeper carries out plans, and holds,
@@ -43,6 +47,8 @@ type Manager struct {
 	log     *slog.Logger
 	m       *Metrics
 	short   atomic.Bool
+	// clockHeld: the sweeper holds back for the clock, as last recorded.
+	clockHeld atomic.Bool
 }
 
 // Metrics of retention.
@@ -51,6 +57,9 @@ type Metrics struct {
 	Errors  *prometheus.CounterVec
 	Short   prometheus.Gauge
 	Sweep   prometheus.Histogram
+	// HeldBack is the irreversible steps the last sweep held back because
+	// the station clock is not trusted.
+	HeldBack prometheus.Gauge
 }
 
 // NewMetrics registers the retention metrics with reg (nil: unregistered).
@@ -73,9 +82,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time of one sweep: plan and act.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}),
+		HeldBack: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "custodian_retention_held_back_steps",
+			Help: "Evict, mark-expired and delete steps the last sweep held back because the station clock is not trusted.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Actions, m.Errors, m.Short, m.Sweep)
+		reg.MustRegister(m.Actions, m.Errors, m.Short, m.Sweep, m.HeldBack)
 	}
 	return m
 }
