@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -85,11 +84,7 @@ func TestClockStatus(t *testing.T) {
 			srv, _ := newTestServer(t, Config{Station: "st01", Clock: func() clock.State { return tc.state }}, openCatalog(t))
 			ts := httptest.NewServer(srv.Handler())
 			defer ts.Close()
-			_, body := getPage(t, ts.URL+"/api/v1/status")
-			var st api.Status
-			if err := json.Unmarshal([]byte(body), &st); err != nil {
-				t.Fatal(err)
-			}
+			st, body := getStatus(t, ts.URL)
 			if st.Clock == nil || st.Clock.Trusted != tc.state.Trusted || st.Clock.Reason != tc.state.Reason || st.Level != tc.level {
 				t.Fatalf("status %s", body)
 			}

@@ -83,6 +83,18 @@ func getPage(t *testing.T, url string) (*http.Response, string) {
 	return res, string(b)
 }
 
+// getStatus fetches GET /api/v1/status from the server at base, decoded,
+// and its body for messages.
+func getStatus(t *testing.T, base string) (api.Status, string) {
+	t.Helper()
+	_, body := getPage(t, base+"/api/v1/status")
+	var st api.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st, body
+}
+
 func TestStatusPage(t *testing.T) {
 	cat := openCatalog(t)
 	populate(t, cat)
@@ -253,11 +265,7 @@ func TestFailedPartsAlert(t *testing.T) {
 	}}, openCatalog(t))
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
-	_, body := getPage(t, ts.URL+"/api/v1/status")
-	var st api.Status
-	if err := json.Unmarshal([]byte(body), &st); err != nil {
-		t.Fatal(err)
-	}
+	st, body := getStatus(t, ts.URL)
 	if len(st.Failures) != 2 || st.Failures[0].Restarts != 2 || st.Level != disk.LevelCritical {
 		t.Fatalf("status %s", body)
 	}
