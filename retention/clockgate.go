@@ -36,6 +36,8 @@ func (g *Manager) holdBack(res *Result) error {
 			kept = append(kept, a)
 		}
 		res.Actions = kept
+	}
+	if held > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d evict, mark-expired and delete steps wait until the station clock is trusted: %s", held, why))
 	}
 	g.m.HeldBack.Set(float64(held))

@@ -156,6 +156,15 @@ func TestSweepHeldBackByClock(t *testing.T) {
 	if n := strings.Count(logs.String(), "retention resumes"); n != 1 {
 		t.Errorf("%d log lines on resuming, want 1:\n%s", n, logs.String())
 	}
+	// Untrusted again with nothing due: recorded, but no sweep warning.
+	trusted.Store(false)
+	res, err := g.Sweep(ctx)
+	if err != nil || len(res.Warnings) != 0 {
+		t.Fatalf("nothing due while untrusted: %q %v", res.Warnings, err)
+	}
+	if got := clockEvents(t, s.e.cat); len(got) != 3 || !strings.HasPrefix(got[2], EventClockUntrusted+": ") {
+		t.Fatalf("clock events: %q", got)
+	}
 	if _, err := s.e.cat.VerifyEvents(); err != nil {
 		t.Fatal(err)
 	}
