@@ -183,10 +183,10 @@ func (goldenRetention) VerifyTrail(context.Context) (int, error) {
 // whatever else talks to a station reads these bodies.
 func TestAPIGolden(t *testing.T) {
 	full := Config{Station: "st01", Version: "v1.0.0-test", Location: time.UTC, Now: func() time.Time { return testTime },
-		Health: sampleHealth, Status: sampleStatus, Token: testToken, Retention: goldenRetention{},
+		Health: sampleHealth, Clock: sampleClock, Status: sampleStatus, Token: testToken, Retention: goldenRetention{},
 		Rooms: fakeRooms{"room-1": true, "room-2": false}}
 	idle := full
-	idle.Health = nil
+	idle.Health, idle.Clock = nil, nil
 	idle.Status = func() Sources { return Sources{Docks: []api.Dock{}, Rooms: []api.Room{}} }
 	bare := Config{Station: "st01", Version: "v1.0.0-test"}
 	auth := map[string]string{"Authorization": "Bearer " + testToken, ActorHeader: "wang.li"}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"custodian/hardware/clock"
 	"custodian/hardware/disk"
 	"custodian/internal/testlog"
 	"custodian/storage/catalog"
@@ -53,6 +54,14 @@ func sampleHealth() disk.Report {
 			},
 		},
 	}
+}
+
+// sampleClock is a synchronised station clock that stepped back an hour at
+// the last check: untrusted until the next check finds it synchronised.
+func sampleClock() clock.State {
+	return clock.State{Time: testTime, Sync: clock.Sync{Known: true, Synchronised: true, MaxError: 250 * time.Millisecond},
+		StepsBack: 1, LastStep: -time.Hour, LastStepAt: testTime, Stepped: true,
+		Reason: "the clock stepped back 1h0m0s at 2026-11-21T08:30:00Z; trusted again once a later check finds it synchronised"}
 }
 
 // openCatalog is a real catalog in a temp dir.

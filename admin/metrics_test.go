@@ -105,7 +105,7 @@ func TestMetricsPromtool(t *testing.T) {
 	promtool := testenv.Tool(t, "promtool")
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := New(Config{Station: "st01", Health: sampleHealth}, openCatalog(t), reg, nil)
+	srv := New(Config{Station: "st01", Health: sampleHealth, Clock: sampleClock}, openCatalog(t), reg, nil)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	res, err := http.Get(ts.URL + "/metrics")
@@ -117,7 +117,8 @@ func TestMetricsPromtool(t *testing.T) {
 	if err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /metrics: %d %v", res.StatusCode, err)
 	}
-	for _, name := range []string{"custodian_catalog_recordings{state=\"staged\"} 0", "custodian_disk_health{volume=\"staging\"} 1"} {
+	for _, name := range []string{"custodian_catalog_recordings{state=\"staged\"} 0", "custodian_disk_health{volume=\"staging\"} 1",
+		"custodian_clock_trusted 0"} {
 		if !bytes.Contains(body, []byte(name)) {
 			t.Errorf("/metrics lacks %s", name)
 		}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,8 @@ type pageData struct {
 	Refresh          int
 	Level            disk.Level
 	Health           disk.Report
+	Clock            *api.Clock // nil when not watched
+	ClockLevel       disk.Level
 	Docks            []api.Dock
 	Rooms            []pageRoom
 	Backlog          []stateCount
@@ -101,6 +104,7 @@ func (s *Server) newPage() (*template.Template, error) {
 		"upper":    strings.ToUpper,
 		"wait":     humanWait,
 		"deref":    func(b *bool) bool { return b != nil && *b },
+		"seconds":  func(f *float64) string { return strconv.FormatFloat(*f, 'g', 3, 64) + " s" },
 		"progress": progress,
 	}
 	return template.New("status.html").Funcs(funcs).ParseFS(webFS, "web/status.html")
@@ -135,6 +139,11 @@ func (s *Server) pageData() pageData {
 	if s.cfg.Health != nil {
 		d.Health = s.cfg.Health()
 		d.Level = d.Health.Level
+	}
+	if s.cfg.Clock != nil {
+		st := s.cfg.Clock()
+		c := apiClock(st)
+		d.Clock, d.ClockLevel = &c, clockLevel(st)
 	}
 	if s.cfg.Status != nil {
 		d.sources = s.cfg.Status()
@@ -190,6 +199,7 @@ func (s *Server) alerts(d pageData, counts map[catalog.State]int) []api.Alert {
 			out = append(out, alert(v.Level, v.Role+": "+p))
 		}
 	}
+	out = append(out, clockAlerts(d.Clock, d.ClockLevel)...)
 	if a := d.Archive; a.Configured && !a.Reachable {
 		out = append(out, alert(disk.LevelCritical, "The archive cannot be reached; recordings wait in staging."))
 	}

@@ -50,6 +50,7 @@ func pageConfig() Config {
 		Station: "st01", Version: "v1.0.0-test", Location: time.UTC,
 		Now:    func() time.Time { return testTime },
 		Health: sampleHealth,
+		Clock:  unsynchronised,
 		Status: func() Sources {
 			return Sources{
 				Docks: []api.Dock{
@@ -82,6 +83,18 @@ func getPage(t *testing.T, url string) (*http.Response, string) {
 	return res, string(b)
 }
 
+// getStatus fetches GET /api/v1/status from the server at base, decoded,
+// and its body for messages.
+func getStatus(t *testing.T, base string) (api.Status, string) {
+	t.Helper()
+	_, body := getPage(t, base+"/api/v1/status")
+	var st api.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st, body
+}
+
 func TestStatusPage(t *testing.T) {
 	cat := openCatalog(t)
 	populate(t, cat)
@@ -103,9 +116,9 @@ func TestStatusPage(t *testing.T) {
 	if !strings.Contains(body, "&lt;script&gt;") {
 		t.Errorf("the hostile string is not shown escaped")
 	}
-	// Storage first, then docks, rooms, backlog, alerts, custody events.
+	// Storage and clock first, then docks, rooms, backlog, alerts, custody events.
 	last := -1
-	for _, id := range []string{`id="storage"`, `id="docks"`, `id="rooms"`, `id="backlog"`, `id="alerts"`, `id="events"`} {
+	for _, id := range []string{`id="storage"`, `id="clock"`, `id="docks"`, `id="rooms"`, `id="backlog"`, `id="alerts"`, `id="events"`} {
 		i := strings.Index(body, id)
 		if i < last {
 			t.Errorf("section %s out of order", id)
@@ -121,6 +134,8 @@ func TestStatusPage(t *testing.T) {
 		"unreachable", "3 recordings (3.0 GiB) waiting for upload; the oldest for 7 h 05 min.",
 		"The archive cannot be reached; recordings wait in staging.",
 		"The oldest recording waiting for upload has waited 7 h 05 min.",
+		"not synchronised", "error up to 16 s", "steps since start: 0 back, 0 forward",
+		"The station clock is not trusted: the kernel reports the clock unsynchronised",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
@@ -190,7 +205,7 @@ func TestStatusPageChromium(t *testing.T) {
 		return stdout.String()
 	}
 	dom := run("--dump-dom", ts.URL+"/")
-	for _, want := range []string{`id="storage"`, `id="docks"`, `id="rooms"`, `id="backlog"`, `id="alerts"`, `id="events"`,
+	for _, want := range []string{`id="storage"`, `id="clock"`, `id="docks"`, `id="rooms"`, `id="backlog"`, `id="alerts"`, `id="events"`,
 		"dock-a", "room-1", "&lt;script&gt;"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("DOM lacks %q", want)
@@ -250,11 +265,7 @@ func TestFailedPartsAlert(t *testing.T) {
 	}}, openCatalog(t))
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
-	_, body := getPage(t, ts.URL+"/api/v1/status")
-	var st api.Status
-	if err := json.Unmarshal([]byte(body), &st); err != nil {
-		t.Fatal(err)
-	}
+	st, body := getStatus(t, ts.URL)
 	if len(st.Failures) != 2 || st.Failures[0].Restarts != 2 || st.Level != disk.LevelCritical {
 		t.Fatalf("status %s", body)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"custodian/admin/api"
+	"custodian/hardware/clock"
 	"custodian/hardware/disk"
 	"custodian/storage/catalog"
 )
@@ -48,6 +49,9 @@ type Config struct {
 	Status func() Sources
 	// Health returns the latest storage health sample; nil when not watched.
 	Health func() disk.Report
+	// Clock returns the latest check of the station clock; nil when not
+	// watched.
+	Clock func() clock.State
 	// MaxResults caps one listing.
 	MaxResults int
 	// Now is the clock of the status page.
@@ -124,6 +128,9 @@ func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *S
 		Help: "Mutating admin API calls refused for a missing or wrong bearer token.",
 	})
 	reg.MustRegister(newCollector(cat, cfg.Health), s.authFailures)
+	if cfg.Clock != nil {
+		reg.MustRegister(newClockCollector(cfg.Clock))
+	}
 	s.mux.HandleFunc("GET /{$}", s.statusPage)
 	s.mux.Handle("GET /static/", staticFiles())
 	s.mux.HandleFunc("GET /healthz", s.healthz)

@@ -50,6 +50,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		h := apiHealth(d.Health)
 		out.Health = &h
 	}
+	out.Clock = d.Clock
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -62,6 +62,11 @@ var knownMetrics = map[string]bool{
 	"custodian_room_session_active":                   true,
 	"custodian_component_failures_total":              true,
 	"custodian_component_down":                        true,
+	"custodian_retention_held_back_steps":             true,
+	"custodian_clock_synchronised":                    true,
+	"custodian_clock_max_error_seconds":               true,
+	"custodian_clock_trusted":                         true,
+	"custodian_clock_steps_total":                     true,
 }
 
 var metricRE = regexp.MustCompile(`\b(up|custodian_[a-z_]+?)(_bucket|_count|_sum)?\b`)
@@ -90,7 +95,7 @@ func TestAlertRules(t *testing.T) {
 	}
 	// Every situation the issue names has a rule.
 	for _, name := range []string{"CustodianStagingNearlyFull", "CustodianArchiveUnreachable", "CustodianUploadBacklogOld",
-		"CustodianRoomNotRecording", "CustodianDiskUnhealthy", "CustodianComponentDown"} {
+		"CustodianRoomNotRecording", "CustodianDiskUnhealthy", "CustodianComponentDown", "CustodianClockUntrusted", "CustodianClockStepped"} {
 		if !strings.Contains(string(b), "alert: "+name+"\n") {
 			t.Errorf("no rule %s", name)
 		}

@@ -116,11 +116,11 @@ data_dir: %s
 timezone: Asia/Shanghai
 admin: {listen: "%s", token_file: %s}
 storage: {require_marker: true, check_interval: 1s}
-docks:
+%sdocks:
   - {id: dock-a, path: %s, settle: 1s, scan_interval: 1s}
 devices:
   - {serial: "J0000001", officer: "100001"}
-`, data, addr, tokenFile, dock)
+`, data, addr, tokenFile, anyClock, dock)
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

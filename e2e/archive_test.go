@@ -61,7 +61,7 @@ data_dir: %s
 timezone: Asia/Shanghai
 admin: {listen: %s}
 log: {level: debug}
-docks:
+%sdocks:
   - {id: dock-a, path: %s, profile: gat947, settle: 1s, scan_interval: 1s}
 devices:
   - {serial: J0123456, officer: "012345"}
@@ -75,7 +75,7 @@ archive:
   part_size: 5MiB
 retention:
   standard: 6mo
-`, filepath.Join(dir, "data"), s.admin, s.dock, srv.Endpoint, bucket, access, secret)
+`, filepath.Join(dir, "data"), s.admin, anyClock, s.dock, srv.Endpoint, bucket, access, secret)
 	if err := os.WriteFile(s.config, []byte(cfg), 0o640); err != nil {
 		t.Fatal(err)
 	}

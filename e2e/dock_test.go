@@ -41,7 +41,7 @@ func newDockRig(t *testing.T, extra string) *dockRig {
 data_dir: %s
 timezone: Asia/Shanghai
 admin: {listen: %s}
-docks:
+%sdocks:
   - id: dock-a
     path: %s
     profile: gat947
@@ -51,7 +51,7 @@ docks:
 devices:
   - {serial: "J0000001", officer: "100001"}
   - {serial: "J0000002", officer: "100002"}
-%s`, r.data, r.addr, r.dock, extra)
+%s`, r.data, r.addr, anyClock, r.dock, extra)
 	if err := os.WriteFile(r.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

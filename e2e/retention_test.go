@@ -91,6 +91,7 @@ retention:
 		}
 		return len(recs) == 5
 	})
+	checkClockWatched(t, r.addr)
 	a, err := archive.New(archive.Config{Endpoint: srv.Endpoint, Bucket: "evidence", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +202,29 @@ retention:
 	db.Close()
 	if out := cliFail(t, "audit", "verify", "--config", r.config); !strings.Contains(out, "event 3") {
 		t.Fatalf("tampered trail: %s", out)
+	}
+}
+
+// checkClockWatched: the daemon reports the station clock, trusted here
+// (the rig does not require NTP, and nothing steps), in status and metrics.
+func checkClockWatched(t *testing.T, addr string) {
+	t.Helper()
+	var st struct {
+		Clock *struct {
+			Synchronised *bool  `json:"synchronised"`
+			Trusted      bool   `json:"trusted"`
+			Reason       string `json:"reason"`
+		} `json:"clock"`
+	}
+	_, body := httpGet(t, "http://"+addr+"/api/v1/status")
+	if err := json.Unmarshal([]byte(body), &st); err != nil || st.Clock == nil || !st.Clock.Trusted {
+		t.Fatalf("station clock in status: %v\n%s", err, body)
+	}
+	if st.Clock.Synchronised != nil {
+		t.Logf("this host's clock synchronised by NTP: %v", *st.Clock.Synchronised)
+	}
+	if _, m := httpGet(t, "http://"+addr+"/metrics"); !strings.Contains(m, "custodian_clock_trusted 1") {
+		t.Errorf("metrics lack custodian_clock_trusted 1")
 	}
 }
 

@@ -124,7 +124,7 @@ func newRoomRig(t *testing.T, room, url string) *roomRig {
 	if err := os.WriteFile(token, []byte("rooms-e2e-token-0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := "station: st01\ndata_dir: " + r.data + "\nadmin: {listen: " + r.addr + ", token_file: " + token + "}\n" +
+	cfg := "station: st01\ndata_dir: " + r.data + "\nadmin: {listen: " + r.addr + ", token_file: " + token + "}\n" + anyClock +
 		"rooms:\n  - id: " + room + "\n    url_file: " + urlFile + "\n    transport: tcp\n    segment: 10s\n"
 	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -33,6 +33,10 @@ type Config struct {
 	Rooms    []string
 	Interval time.Duration
 	Now      func() time.Time
+	// Clock says whether the station clock is trusted, and if not why;
+	// while it is not, the sweeper evicts, expires and deletes nothing.
+	// nil: trusted.
+	Clock func() (trusted bool, why string)
 }
 
 // Manager enforces retention: the sweeper carries out plans, and holds,
@@ -47,6 +51,8 @@ type Manager struct {
 	short   atomic.Bool
 	// between, set by tests, runs between a step's check and its act.
 	between func(step string, id uint64)
+	// clockHeld: the sweeper holds back for the clock, as last recorded.
+	clockHeld atomic.Bool
 }
 
 // Metrics of retention.
@@ -55,6 +61,9 @@ type Metrics struct {
 	Errors  *prometheus.CounterVec
 	Short   prometheus.Gauge
 	Sweep   prometheus.Histogram
+	// HeldBack is the irreversible steps the last sweep held back because
+	// the station clock is not trusted.
+	HeldBack prometheus.Gauge
 }
 
 // NewMetrics registers the retention metrics with reg (nil: unregistered).
@@ -77,9 +86,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time of one sweep: plan and act.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}),
+		HeldBack: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "custodian_retention_held_back_steps",
+			Help: "Evict, mark-expired and delete steps the last sweep held back because the station clock is not trusted.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Actions, m.Errors, m.Short, m.Sweep)
+		reg.MustRegister(m.Actions, m.Errors, m.Short, m.Sweep, m.HeldBack)
 	}
 	return m
 }

@@ -59,13 +59,19 @@ func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("sweep: %w", err)
 	}
 	res := Plan(g.cfg.Now(), recs, g.cfg.Policy, free)
+	var errs []error
+	if err := g.holdBack(&res); err != nil {
+		errs = append(errs, err)
+	}
 	for _, w := range res.Warnings {
 		g.log.Warn("retention held back", "reason", w)
 	}
-	var errs []error
 	for _, a := range res.Actions {
 		if ctx.Err() != nil {
 			break
+		}
+		if !g.mayAct(a) {
+			continue
 		}
 		if err := g.carryOut(ctx, a); err != nil {
 			g.m.Errors.WithLabelValues(string(a.Kind)).Inc()

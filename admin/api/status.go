@@ -11,9 +11,11 @@ import (
 // of their names: the body was a map once, which encoding/json writes
 // sorted, and clients may have kept a copy to compare. Docks, rooms and
 // reconcile come from the daemon's sources and are absent without them;
-// health is absent when storage is not watched.
+// health is absent when storage is not watched, clock when the station
+// clock is not.
 type Status struct {
 	Alerts    []Alert               `json:"alerts"`
+	Clock     *Clock                `json:"clock,omitempty"`
 	Counts    map[catalog.State]int `json:"counts"`
 	Docks     []Dock                `json:"docks,omitzero"`
 	Events    []Event               `json:"events"`
@@ -24,6 +26,20 @@ type Status struct {
 	Rooms     []Room                `json:"rooms,omitzero"`
 	Station   string                `json:"station"`
 	Version   string                `json:"version"`
+}
+
+// Clock is the station's own clock, which every receipt time and retention
+// date comes from. While it is not trusted, retention evicts, expires and
+// deletes nothing; Reason says why. Synchronised and MaxErrorSeconds are
+// absent where the system does not say.
+type Clock struct {
+	Time            time.Time `json:"time"`
+	Synchronised    *bool     `json:"synchronised,omitempty"`
+	MaxErrorSeconds *float64  `json:"max_error_seconds,omitempty"`
+	StepsBack       int       `json:"steps_back"`
+	StepsForward    int       `json:"steps_forward"`
+	Trusted         bool      `json:"trusted"`
+	Reason          string    `json:"reason,omitempty"`
 }
 
 // Failure is a part of the daemon (a room, a dock, the uploader, ...) that

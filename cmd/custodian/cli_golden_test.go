@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"custodian/admin"
+	"custodian/hardware/clock"
 	"custodian/hardware/disk"
 	"custodian/ingest/dock"
 	"custodian/ingest/room"
@@ -87,6 +88,9 @@ func newGoldenStation(t *testing.T) *goldenStation {
 		Health: func() disk.Report {
 			return disk.Report{Time: goldenNow, Level: disk.LevelOK, Volumes: []disk.VolumeHealth{{Role: "staging", Level: disk.LevelOK,
 				TotalBytes: 100 << 30, FreeBytes: 60 << 30, Device: "sdb1", SMART: disk.SMART{Note: "smartctl not installed"}}}}
+		},
+		Clock: func() clock.State {
+			return clock.State{Time: goldenNow, Sync: clock.Sync{Known: true, Synchronised: true, MaxError: 20 * time.Millisecond}, Trusted: true}
 		},
 		Status: func() admin.Sources {
 			return apiSources([]dock.Status{{ID: "dock-a", Path: "/srv/docks/a", Slots: []dock.SlotStatus{{Slot: "J0123456",

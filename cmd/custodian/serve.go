@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"time"
 
+	"custodian/hardware/clock"
 	"custodian/hardware/disk"
 	"custodian/storage/archive"
 
@@ -51,10 +52,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.cat.Close()
-	// The first sample is taken before the sources start, so a critical
-	// volume holds back the very first copy.
+	// The first samples are taken before the sources start, so a critical
+	// volume holds back the very first copy, and an untrusted clock the
+	// first deletion.
 	monitor := disk.NewMonitor(cfg.Health(log))
 	monitor.Check(ctx)
+	stationClock := clock.New(cfg.ClockMonitor(log))
+	stationClock.Check()
 	reg := newRegistry()
 	sup := newSupervisor(log, reg)
 
@@ -62,7 +66,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: roomIDs(cfg)},
+	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: roomIDs(cfg), Clock: stationClock.Trusted},
 		st.cat, st.stage, arch.retention, log, retention.NewMetrics(reg))
 	env := ingest.Env{
 		Station:  cfg.Station,
@@ -81,7 +85,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, ln, err := buildAdmin(cfg, st, arch, keeper, monitor, docks, rooms, sup, reg, log)
+	srv, ln, err := buildAdmin(cfg, st, arch, keeper, watched{monitor, stationClock}, docks, rooms, sup, reg, log)
 	if err != nil {
 		return err
 	}
@@ -90,6 +94,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	base := []part{
 		{name: "admin", kind: "admin", vital: true, run: func(ctx context.Context) error { return srv.Serve(ctx, ln) }},
 		{name: "storage monitor", kind: "monitor", run: monitor.Run},
+		{name: "clock", kind: "clock", run: stationClock.Run},
 		{name: "watchdog", kind: "watchdog", run: func(ctx context.Context) error {
 			return sd.Watchdog(ctx, healthCheck(st.cat, st.stage, monitor))
 		}},
@@ -202,9 +207,16 @@ func buildDocks(cfg *config.Config, env ingest.Env) []*dock.Dock {
 	return docks
 }
 
+// watched is the station's hardware as the daemon watches it: its storage
+// and its clock.
+type watched struct {
+	disk  *disk.Monitor
+	clock *clock.Monitor
+}
+
 // buildAdmin listens on the admin address and builds the API and status
 // page over every part of the daemon.
-func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retention.Manager, monitor *disk.Monitor,
+func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retention.Manager, hw watched,
 	docks []*dock.Dock, rooms roomSet, sup *supervisor, reg *prometheus.Registry, log *slog.Logger) (*admin.Server, net.Listener, error) {
 	var token string
 	if cfg.Admin.TokenFile != "" {
@@ -225,7 +237,8 @@ func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 		Station:   cfg.Station,
 		Version:   version,
 		Location:  cfg.Location(),
-		Health:    monitor.Report,
+		Health:    hw.disk.Report,
+		Clock:     hw.clock.State,
 		Token:     token,
 		Retention: retentionAPI{keeper, st.cat, arch.store},
 		TLS:       tlsConfig,

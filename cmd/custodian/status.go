@@ -61,6 +61,7 @@ func printStatus(w io.Writer, v api.Status, cfg *config.Config) {
 		fmt.Fprintln(tw, "  not sampled yet")
 	}
 	tw.Flush()
+	printClock(w, v.Clock)
 
 	fmt.Fprintln(w, "\nRECORDINGS")
 	var parts []string
@@ -100,6 +101,34 @@ func printStatus(w io.Writer, v api.Status, cfg *config.Config) {
 	}
 	if len(v.Alerts) == 0 {
 		fmt.Fprintln(w, "  none")
+	}
+}
+
+// printClock says whether the station clock is trusted, and why not; nothing
+// when the daemon does not watch it.
+func printClock(w io.Writer, c *api.Clock) {
+	if c == nil {
+		return
+	}
+	fmt.Fprintln(w, "\nCLOCK")
+	line := "  trusted"
+	if !c.Trusted {
+		line = "  NOT TRUSTED: retention evicts, expires and deletes nothing"
+	}
+	switch {
+	case c.Synchronised == nil:
+		line += ", synchronisation unknown"
+	case *c.Synchronised:
+		line += ", synchronised"
+	default:
+		line += ", not synchronised"
+	}
+	if c.MaxErrorSeconds != nil {
+		line += fmt.Sprintf(", error up to %g s", *c.MaxErrorSeconds)
+	}
+	fmt.Fprintln(w, line)
+	if c.Reason != "" {
+		fmt.Fprintln(w, "  "+c.Reason)
 	}
 }
 

@@ -141,3 +141,27 @@ func TestClientMutations(t *testing.T) {
 		t.Fatalf("bad actor: %v", err)
 	}
 }
+
+func TestPrintClock(t *testing.T) {
+	yes, no, maxErr := true, false, 16.0
+	tests := []struct {
+		name  string
+		clock *api.Clock
+		want  string
+	}{
+		{"not watched", nil, ""},
+		{"unsynchronised", &api.Clock{Synchronised: &no, MaxErrorSeconds: &maxErr, Reason: "the kernel reports the clock unsynchronised"},
+			"\nCLOCK\n  NOT TRUSTED: retention evicts, expires and deletes nothing, not synchronised, error up to 16 s\n  the kernel reports the clock unsynchronised\n"},
+		{"system does not say", &api.Clock{Trusted: true}, "\nCLOCK\n  trusted, synchronisation unknown\n"},
+		{"synchronised", &api.Clock{Trusted: true, Synchronised: &yes}, "\nCLOCK\n  trusted, synchronised\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			printClock(&b, tc.clock)
+			if b.String() != tc.want {
+				t.Fatalf("got %q, want %q", b.String(), tc.want)
+			}
+		})
+	}
+}

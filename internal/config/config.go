@@ -9,6 +9,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"custodian/hardware/camera"
+	"custodian/hardware/clock"
 	"custodian/hardware/disk"
 	"custodian/ingest/dock"
 	"custodian/ingest/room"
@@ -27,6 +28,7 @@ type Config struct {
 	Timezone Zone                 `yaml:"timezone"`
 	Admin    AdminConfig          `yaml:"admin"`
 	Storage  StorageConfig        `yaml:"storage"`
+	Clock    ClockConfig          `yaml:"clock"`
 	Log      LogConfig            `yaml:"log"`
 	Docks    []DockConfig         `yaml:"docks"`
 	Devices  []DeviceConfig       `yaml:"devices"`
@@ -97,6 +99,22 @@ type StorageConfig struct {
 	// ScrubInterval is how often every staged copy is read back and hashed
 	// again; a copy that no longer matches is recorded, never trusted.
 	ScrubInterval Duration `yaml:"scrub_interval"`
+}
+
+// ClockConfig is how custodian judges the station's own clock, which every
+// receipt time and retention date comes from. While it is not trusted,
+// retention evicts, expires and deletes nothing.
+type ClockConfig struct {
+	// RequireSync: the kernel must report the clock synchronised by NTP
+	// (chrony, ntpd, systemd-timesyncd). false only where there is none, a
+	// test rig: steps of the clock are still caught.
+	RequireSync bool `yaml:"require_sync"`
+	// MaxError is the largest error bound the kernel may report.
+	MaxError Duration `yaml:"max_error"`
+	// MaxStep is how far the clock may jump, back or forward, between two
+	// checks before it counts as a step.
+	MaxStep       Duration `yaml:"max_step"`
+	CheckInterval Duration `yaml:"check_interval"`
 }
 
 // Logger is the logger this section asks for, writing to w.
@@ -172,6 +190,12 @@ func Defaults() Config {
 			FreeCriticalPercent: 100 * disk.DefaultFreeCritical,
 			CheckInterval:       durationOf(disk.DefaultHealthInterval),
 			ScrubInterval:       Duration{text: "24h", d: staging.DefaultScrubInterval},
+		},
+		Clock: ClockConfig{
+			RequireSync:   true,
+			MaxError:      durationOf(clock.DefaultMaxError),
+			MaxStep:       durationOf(clock.DefaultMaxStep),
+			CheckInterval: durationOf(clock.DefaultInterval),
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"custodian/hardware/camera"
+	"custodian/hardware/clock"
 	"custodian/hardware/disk"
 	"custodian/retention"
 	"custodian/storage/archive"
@@ -59,6 +60,17 @@ func (c *Config) Health(log *slog.Logger) disk.HealthConfig {
 		FreeWarning:  c.Storage.FreeWarningPercent / 100,
 		FreeCritical: c.Storage.FreeCriticalPercent / 100,
 		Log:          log,
+	}
+}
+
+// ClockMonitor is the station clock monitor's config from the clock section.
+func (c *Config) ClockMonitor(log *slog.Logger) clock.Config {
+	return clock.Config{
+		Interval:   c.Clock.CheckInterval.D(),
+		MaxError:   c.Clock.MaxError.D(),
+		MaxStep:    c.Clock.MaxStep.D(),
+		IgnoreSync: !c.Clock.RequireSync,
+		Log:        log,
 	}
 }
 

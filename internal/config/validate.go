@@ -38,6 +38,7 @@ func (c *Config) validate() problems {
 	c.validateDocks(&p, profiles, err == nil)
 	c.validateRooms(&p)
 	c.validateDevices(&p)
+	c.Clock.validate(&p)
 	c.Retention.validate(&p)
 	if c.Archive != nil {
 		c.Archive.validate(&p)
@@ -85,6 +86,22 @@ func checkDuration(p *problems, path string, d Duration, least time.Duration) {
 		p.add(path, "%s", msg)
 	}
 }
+
+// validate checks the clock section.
+func (c *ClockConfig) validate(p *problems) {
+	if msg := c.MaxError.check(time.Millisecond); msg != "" {
+		p.add("clock.max_error", "%s", msg)
+	} else if c.MaxError.D() > maxClockError {
+		p.add("clock.max_error", "%s is longer than %s, where the kernel itself reports the clock unsynchronised", c.MaxError, maxClockError)
+	}
+	// A leap second steps the clock back by one second; it is no fault.
+	checkDuration(p, "clock.max_step", c.MaxStep, time.Second)
+	checkDuration(p, "clock.check_interval", c.CheckInterval, time.Second)
+}
+
+// maxClockError is the kernel's NTP_PHASE_LIMIT: a larger error bound is
+// reported as unsynchronised.
+const maxClockError = 16 * time.Second
 
 // idSet checks the ids of a list's entries: present, well formed, unique.
 type idSet struct {
