@@ -87,6 +87,7 @@ func sampleReport() api.Report {
 			Seconds: 3540, GapSeconds: 60, Gaps: map[string]float64{catalog.GapDisconnect: 45, catalog.GapStall: 15}}},
 		Held: 1, Expired: 0, Trouble: []uint64{7},
 		EnteringGrace: []api.Action{{Kind: "mark-expired", ID: 9, SHA256: "cc", Size: 10, Reason: "past the standard period"}},
+		ClockOffsets:  []api.ClockRow{{Device: "J0123456", OffsetSeconds: -5184300, Basis: catalog.ClockStale, Recordings: 3, Flagged: true}},
 	}
 }
 
