@@ -126,8 +126,9 @@ func (d *Dock) checkClocks(wk *walkState) map[string]bool {
 	for slot, newest := range wk.newest {
 		d.mu.Lock()
 		dk := d.dockings[slot] // forget made one for every slot with files
+		done := dk == nil || dk.recorded
 		d.mu.Unlock()
-		if dk == nil || dk.recorded {
+		if done {
 			continue
 		}
 		err := d.measureClock(wk.now, slot, dk, newest)
@@ -149,8 +150,11 @@ func (d *Dock) checkClocks(wk *walkState) map[string]bool {
 // measureClock estimates the clock of the camera docked in slot from its
 // newest file, once per docking.
 func (d *Dock) measureClock(now time.Time, slot string, dk *docking, newest candidate) error {
-	if dk.clock != nil {
-		return nil
+	d.mu.Lock()
+	measured := dk.clock != nil
+	d.mu.Unlock()
+	if measured {
+		return nil // only its custody event failed before
 	}
 	m := d.cfg.Profile.Parse(filepath.Base(newest.path), d.env.Location)
 	device := d.deviceOf(newest, m.Device)
