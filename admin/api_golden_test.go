@@ -27,6 +27,7 @@ func sampleRecording() catalog.Recording {
 		Name: "J0123456_012345_20261121083015_0001.MP4", NameRaw: []byte{0xff, 'a'}, RelPath: "DCIM/100MEDIA/J0123456_012345_20261121083015_0001.MP4",
 		Ext: ".mp4", Kind: "video", Seq: 1,
 		StartedAt: at(-60), CameraTime: at(-61), ModTime: at(-50), ReceivedAt: at(-10),
+		CameraClockOffset: -time.Minute, CameraClockBasis: catalog.ClockSinceEmptied,
 		Size: 1 << 30, SHA256: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		Important: true, Locked: true, Flags: []string{catalog.FlagClockSuspect, catalog.FlagNameNotUTF8},
 		State: catalog.StateExpiring, StagedAt: at(-9), VerifiedAt: at(-8), ReleasedAt: at(-7),
@@ -86,6 +87,7 @@ func sampleReport() api.Report {
 			Seconds: 3540, GapSeconds: 60, Gaps: map[string]float64{catalog.GapDisconnect: 45, catalog.GapStall: 15}}},
 		Held: 1, Expired: 0, Trouble: []uint64{7},
 		EnteringGrace: []api.Action{{Kind: "mark-expired", ID: 9, SHA256: "cc", Size: 10, Reason: "past the standard period"}},
+		ClockOffsets:  []api.ClockRow{{Device: "J0123456", OffsetSeconds: -5184300, Basis: catalog.ClockStale, Recordings: 3, Flagged: true}},
 	}
 }
 
@@ -95,8 +97,9 @@ func sampleStatus() Sources {
 			{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Error: "scan: permission denied", Paused: true,
 				Slots: []api.Slot{
 					{Slot: "J0123456", Device: "J0123456", DockedSince: testTime.Add(-25 * time.Minute), PendingFiles: 3, PendingBytes: 3 << 30,
-						DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second), LastError: "read: input/output error"},
-					{Slot: "slot-2", DockedSince: testTime.Add(-time.Minute)},
+						DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second), LastError: "read: input/output error",
+						ClockOffset: 2 * time.Hour, ClockBasis: catalog.ClockAhead, ClockSuspect: true},
+					{Slot: "slot-2", DockedSince: testTime.Add(-time.Minute), ClockBasis: catalog.ClockConsistent},
 				}},
 			{ID: "dock-b", Path: "/srv/docks/b"},
 		},

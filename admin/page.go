@@ -101,11 +101,12 @@ func (s *Server) newPage() (*template.Template, error) {
 			}
 			return s
 		},
-		"upper":    strings.ToUpper,
-		"wait":     humanWait,
-		"deref":    func(b *bool) bool { return b != nil && *b },
-		"seconds":  func(f *float64) string { return strconv.FormatFloat(*f, 'g', 3, 64) + " s" },
-		"progress": progress,
+		"upper":       strings.ToUpper,
+		"wait":        humanWait,
+		"deref":       func(b *bool) bool { return b != nil && *b },
+		"seconds":     func(f *float64) string { return strconv.FormatFloat(*f, 'g', 3, 64) + " s" },
+		"progress":    progress,
+		"cameraClock": cameraClock,
 	}
 	return template.New("status.html").Funcs(funcs).ParseFS(webFS, "web/status.html")
 }
@@ -226,6 +227,9 @@ func (s *Server) alerts(d pageData, counts map[catalog.State]int) []api.Alert {
 			if sl.LastError != "" {
 				out = append(out, alert(disk.LevelWarning, "Dock "+dk.ID+", camera "+sl.Slot+": "+sl.LastError))
 			}
+			if sl.ClockSuspect {
+				out = append(out, alert(disk.LevelWarning, "Dock "+dk.ID+", camera "+sl.Slot+": clock "+cameraClock(sl)))
+			}
 		}
 	}
 	out = append(out, failureAlerts(d.sources.Failures)...)
@@ -283,6 +287,33 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// cameraClock says how a docked camera's clock stood when it docked; ""
+// until the dock has measured it. Only a stale newest file leaves open
+// whether the clock or the camera's absence is at fault: see ingest/dock.
+func cameraClock(s api.Slot) string {
+	off, way := s.ClockOffset, "fast"
+	if off < 0 {
+		off, way = -off, "slow"
+	}
+	switch s.ClockBasis {
+	case "":
+		return ""
+	case catalog.ClockConsistent:
+		return "no error seen"
+	case catalog.ClockStale:
+		return humanSpan(off) + " slow, or the camera was not docked for " + humanSpan(off)
+	}
+	return "at least " + humanSpan(off) + " " + way
+}
+
+// humanSpan says how long, in seconds under a minute.
+func humanSpan(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d s", int(d/time.Second))
+	}
+	return humanWait(d)
 }
 
 // humanWait says how long, without "ago".

@@ -55,8 +55,9 @@ func pageConfig() Config {
 			return Sources{
 				Docks: []api.Dock{
 					{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Slots: []api.Slot{
-						{Slot: "J0123456", Device: "J0123456", DockedSince: docked, PendingFiles: 3, PendingBytes: 3 << 30, DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second)},
-						{Slot: "camera " + hostile, DockedSince: docked, LastError: "read: input/output error"},
+						{Slot: "J0123456", Device: "J0123456", DockedSince: docked, PendingFiles: 3, PendingBytes: 3 << 30, DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second),
+							ClockOffset: -60*24*time.Hour - 5*time.Minute, ClockBasis: catalog.ClockStale, ClockSuspect: true},
+						{Slot: "camera " + hostile, DockedSince: docked, LastError: "read: input/output error", ClockBasis: catalog.ClockConsistent},
 					}},
 					{ID: "dock-b", Path: "/srv/docks/b", LastScan: testTime.Add(-8 * time.Second)},
 				},
@@ -136,6 +137,8 @@ func TestStatusPage(t *testing.T) {
 		"The oldest recording waiting for upload has waited 7 h 05 min.",
 		"not synchronised", "error up to 16 s", "steps since start: 0 back, 0 forward",
 		"The station clock is not trusted: the kernel reports the clock unsynchronised",
+		"Dock dock-a, camera J0123456: clock 60 days slow, or the camera was not docked for 60 days",
+		`<span class="problem-text">60 days slow, or the camera was not docked for 60 days</span>`, "no error seen",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)

@@ -18,6 +18,7 @@ func APIRecording(r catalog.Recording) api.Recording {
 		Device: r.Device, Officer: r.Officer, Profile: r.Profile,
 		Name: r.Name, NameRaw: r.NameRaw, RelPath: r.RelPath, Ext: r.Ext, Kind: r.Kind, Seq: r.Seq,
 		StartedAt: r.StartedAt, CameraTime: r.CameraTime, ModTime: r.ModTime, ReceivedAt: r.ReceivedAt,
+		CameraClockOffset: r.CameraClockOffset, CameraClockBasis: r.CameraClockBasis,
 		Size: r.Size, SHA256: r.SHA256, Important: r.Important, Locked: r.Locked, Flags: r.Flags,
 		State: r.State, StagedAt: r.StagedAt, VerifiedAt: r.VerifiedAt, ReleasedAt: r.ReleasedAt,
 		PendingRelease: r.PendingRelease, UpdatedAt: r.UpdatedAt,

@@ -47,6 +47,8 @@ var knownMetrics = map[string]bool{
 	"custodian_ingest_skipped_total":                  true,
 	"custodian_dock_cameras":                          true,
 	"custodian_dock_pending_files":                    true,
+	"custodian_dock_camera_clock_offset_seconds":      true,
+	"custodian_dock_clock_suspect_total":              true,
 	"custodian_archive_reachable":                     true,
 	"custodian_archive_oldest_unarchived_age_seconds": true,
 	"custodian_archive_backlog_recordings":            true,

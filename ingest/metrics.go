@@ -24,6 +24,9 @@ type Metrics struct {
 	Skipped *prometheus.CounterVec
 	Cameras *prometheus.GaugeVec
 	Pending *prometheus.GaugeVec
+	// ClockOffset and ClockSuspect are what docks measure of camera clocks.
+	ClockOffset  *prometheus.GaugeVec
+	ClockSuspect *prometheus.CounterVec
 }
 
 // NewMetrics registers the ingest metrics with reg.
@@ -53,9 +56,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "custodian_dock_pending_files",
 			Help: "Files on docked cameras, by dock (ingested files stay when the dock keeps them).",
 		}, []string{"dock"}),
+		ClockOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "custodian_dock_camera_clock_offset_seconds",
+			Help: "Largest clock offset, either way, of the cameras docked now, as measured when each docked, by dock (0: none).",
+		}, []string{"dock"}),
+		ClockSuspect: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custodian_dock_clock_suspect_total",
+			Help: "Dockings of a camera whose clock was off by more than the dock's max_clock_offset, by dock.",
+		}, []string{"dock"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Files, m.Bytes, m.Errors, m.Skipped, m.Cameras, m.Pending)
+		reg.MustRegister(m.Files, m.Bytes, m.Errors, m.Skipped, m.Cameras, m.Pending, m.ClockOffset, m.ClockSuspect)
 	}
 	return m
 }

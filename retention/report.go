@@ -2,6 +2,7 @@ package retention
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 
@@ -23,6 +24,22 @@ type Report struct {
 	// EnteringGrace lists recordings (of any day) that will be marked
 	// deleted within the next seven days, so none is a surprise.
 	EnteringGrace []Action `json:"entering_grace"`
+	// ClockOffsets lists the cameras whose clock was off when they docked
+	// that day (recordings received that day, whatever their camera time).
+	ClockOffsets []ClockRow `json:"clock_offsets,omitempty"`
+}
+
+// ClockRow is one camera's clock as measured when it docked on the day:
+// the largest offset on its recordings received that day, and its basis
+// (catalog.Clock*; "stale" may as well be a camera long undocked).
+type ClockRow struct {
+	Device string `json:"device"`
+	// OffsetSeconds is the camera's clock minus the station's; negative: slow.
+	OffsetSeconds float64 `json:"offset_seconds"`
+	Basis         string  `json:"basis"`
+	Recordings    int     `json:"recordings"`
+	// Flagged: beyond the dock's max_clock_offset (recordings flagged clock-offset).
+	Flagged bool `json:"flagged,omitempty"`
 }
 
 // ReportRow counts one officer's, device's or room's recordings of the day.
@@ -108,6 +125,7 @@ func MakeReport(dayStart, now time.Time, recs []catalog.Recording, gaps []catalo
 		room.GapSeconds += end.Sub(start).Seconds()
 	}
 	rep.Officers, rep.Devices, rep.Rooms = sorted(officers), sorted(devices), sorted(rooms)
+	rep.ClockOffsets = clockRows(dayStart, dayEnd, recs)
 	rep.EnteringGrace = []Action{}
 	for _, a := range Plan(now.Add(ReportWindow), recs, p, free).Actions {
 		if a.Kind == MarkExpired {
@@ -115,6 +133,35 @@ func MakeReport(dayStart, now time.Time, recs []catalog.Recording, gaps []catalo
 		}
 	}
 	return rep
+}
+
+// clockRows gathers, by device, the clock offsets measured on the
+// recordings received in [start, end).
+func clockRows(start, end time.Time, recs []catalog.Recording) []ClockRow {
+	byDevice := map[string]*ClockRow{}
+	var out []ClockRow
+	for i := range recs {
+		r := &recs[i]
+		if r.CameraClockOffset == 0 || r.ReceivedAt.Before(start) || !r.ReceivedAt.Before(end) {
+			continue
+		}
+		dev := cmp.Or(r.Device, "unknown")
+		row := byDevice[dev]
+		if row == nil {
+			row = &ClockRow{Device: dev}
+			byDevice[dev] = row
+		}
+		row.Recordings++
+		row.Flagged = row.Flagged || r.HasFlag(catalog.FlagClockOffset)
+		if s := r.CameraClockOffset.Seconds(); math.Abs(s) > math.Abs(row.OffsetSeconds) {
+			row.OffsetSeconds, row.Basis = s, r.CameraClockBasis
+		}
+	}
+	for _, row := range byDevice {
+		out = append(out, *row)
+	}
+	slices.SortFunc(out, func(a, b ClockRow) int { return cmp.Compare(a.Device, b.Device) })
+	return out
 }
 
 func sorted(m map[string]*ReportRow) []ReportRow {

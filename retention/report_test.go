@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -49,5 +50,37 @@ func TestMakeReport(t *testing.T) {
 	}
 	if r2.Files != 0 || r2.GapSeconds != 3600 {
 		t.Fatalf("a room down all afternoon must show: %+v", r2)
+	}
+}
+
+// The report lists the cameras whose clock was off when they docked that
+// day, by the day of receipt: a camera set to 2011 docked today is today's.
+func TestMakeReportClockOffsets(t *testing.T) {
+	day := at("2026-11-21 00:00:00")
+	dock := func(id uint64, device string, received time.Time, offset time.Duration, basis string, flagged bool) catalog.Recording {
+		r := recAt(id, at("2011-03-01 08:30:00"))
+		r.Source, r.SourceID, r.Device, r.ReceivedAt = catalog.SourceDock, "dock-a", device, received.UTC()
+		r.CameraClockOffset, r.CameraClockBasis = offset, basis
+		if flagged {
+			r.AddFlag(catalog.FlagClockOffset)
+		}
+		return r
+	}
+	stale := -time.Duration(5744) * 24 * time.Hour
+	recs := []catalog.Recording{
+		dock(1, "J2011", at("2026-11-21 18:00:00"), stale, catalog.ClockStale, true),
+		dock(2, "J2011", at("2026-11-21 18:00:01"), stale, catalog.ClockStale, true),
+		dock(3, "JFAST", at("2026-11-21 09:00:00"), 90*time.Second, catalog.ClockAhead, false),
+		dock(4, "JFAST", at("2026-11-21 19:00:00"), 2*time.Hour, catalog.ClockAhead, true),
+		dock(5, "JGOOD", at("2026-11-21 10:00:00"), 0, catalog.ClockConsistent, false),
+		dock(6, "JLATE", at("2026-11-22 00:00:00"), time.Hour, catalog.ClockAhead, true), // the next day
+	}
+	rep := MakeReport(day, at("2026-11-22 08:00:00"), recs, nil, policy(), 1<<40)
+	want := []ClockRow{
+		{Device: "J2011", OffsetSeconds: stale.Seconds(), Basis: catalog.ClockStale, Recordings: 2, Flagged: true},
+		{Device: "JFAST", OffsetSeconds: 7200, Basis: catalog.ClockAhead, Recordings: 2, Flagged: true},
+	}
+	if !slices.Equal(rep.ClockOffsets, want) {
+		t.Fatalf("clock offsets\n got %+v\nwant %+v", rep.ClockOffsets, want)
 	}
 }

@@ -32,6 +32,9 @@ type Recording struct {
 	ModTime    time.Time `json:"mod_time,omitzero"`
 	ReceivedAt time.Time `json:"received_at"`
 
+	CameraClockOffset time.Duration `json:"camera_clock_offset_ns,omitempty"`
+	CameraClockBasis  string        `json:"camera_clock_basis,omitempty"`
+
 	Size      int64    `json:"size"`
 	SHA256    string   `json:"sha256"`
 	Important bool     `json:"important,omitempty"`

@@ -61,6 +61,20 @@ type Report struct {
 	// EnteringGrace lists recordings (of any day) that will be marked
 	// deleted within the next seven days.
 	EnteringGrace []Action `json:"entering_grace"`
+	// ClockOffsets lists the cameras whose clock was off when they docked
+	// that day.
+	ClockOffsets []ClockRow `json:"clock_offsets,omitempty"`
+}
+
+// ClockRow is one camera's clock as measured when it docked on the day: the
+// largest offset on its recordings received that day (negative: slow), how
+// it was measured, and whether it is beyond the dock's max_clock_offset.
+type ClockRow struct {
+	Device        string  `json:"device"`
+	OffsetSeconds float64 `json:"offset_seconds"`
+	Basis         string  `json:"basis"`
+	Recordings    int     `json:"recordings"`
+	Flagged       bool    `json:"flagged,omitempty"`
 }
 
 // ReportRow counts one officer's, device's or room's recordings of the day;

@@ -93,6 +93,13 @@ type Slot struct {
 	DoneBytes    int64     `json:"done_bytes"`
 	LastOffload  time.Time `json:"last_offload,omitzero"`
 	LastError    string    `json:"last_error,omitempty"`
+	// ClockOffset is the camera's clock minus the station's as measured
+	// when it docked (negative: slow), ClockBasis how (catalog.Clock*;
+	// empty: not measured yet), ClockSuspect that it is off by more than
+	// the dock's max_clock_offset.
+	ClockOffset  time.Duration `json:"clock_offset_ns,omitempty"`
+	ClockBasis   string        `json:"clock_basis,omitempty"`
+	ClockSuspect bool          `json:"clock_suspect,omitempty"`
 }
 
 // Room is an interview room's recorder. URL has its password redacted;

@@ -122,7 +122,8 @@ func populateGolden(t *testing.T, cat *catalog.Catalog) {
 		Size: 1 << 20, SHA256: strings.Repeat("a", 64), State: catalog.StateVerified, Important: true, Flags: []string{catalog.FlagClockSuspect}})
 	add(catalog.Recording{Station: "st01", Source: catalog.SourceDock, SourceID: "dock-a", Device: "J0123456",
 		Name: "J0123456_012345_20261121074015_0002.MP4", StartedAt: goldenNow.Add(-50 * time.Minute), ReceivedAt: goldenNow,
-		Size: 2 << 20, SHA256: strings.Repeat("b", 64), State: catalog.StateStaged})
+		Size: 2 << 20, SHA256: strings.Repeat("b", 64), State: catalog.StateStaged,
+		CameraClockOffset: 2 * time.Minute, CameraClockBasis: catalog.ClockAhead})
 	s, err := cat.StartSession(catalog.Session{Room: "room-1", Case: "A-1", Subject: "P-77", Officers: []string{"012345", "054321"},
 		StartedAt: goldenNow.Add(-40 * time.Minute), StartedBy: "wang.li"})
 	if err != nil {

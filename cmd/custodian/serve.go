@@ -202,6 +202,7 @@ func buildDocks(cfg *config.Config, env ingest.Env) []*dock.Dock {
 			Settle:            d.Settle.D(),
 			ScanInterval:      d.ScanInterval.D(),
 			Copies:            d.Copies,
+			MaxClockOffset:    d.MaxClockOffset.D(),
 		}, env))
 	}
 	return docks

@@ -32,7 +32,7 @@ func (d *Dock) describe(c candidate) catalog.Recording {
 		Locked:     m.Locked,
 		ModTime:    c.info.ModTime().UTC(),
 		ReceivedAt: now.UTC(),
-		Device:     m.Device,
+		Device:     d.deviceOf(c, m.Device),
 		Officer:    m.Officer,
 	}
 	if !utf8.ValidString(name) {
@@ -41,13 +41,6 @@ func (d *Dock) describe(c candidate) catalog.Recording {
 	}
 	if !m.Parsed && d.cfg.Profile.Name() != "generic" {
 		r.AddFlag(catalog.FlagUnparsed)
-	}
-	if r.Device == "" {
-		if id, ok := camera.ReadDeviceID(c.camRoot); ok {
-			r.Device = id
-		} else if text.ValidID(c.slot) {
-			r.Device = c.slot
-		}
 	}
 	d.date(&r, c, m, now)
 	d.attribute(&r)
@@ -60,6 +53,34 @@ func (d *Dock) describe(c candidate) catalog.Recording {
 		r.LegalHold = true // asked of the archive with the upload
 	}
 	return r
+}
+
+// deviceOf names the device a file comes from: the serial its name gives,
+// else the camera's own DEVICE.TXT or device.json, else its slot when that
+// is a valid id.
+func (d *Dock) deviceOf(c candidate, fromName string) string {
+	if fromName != "" {
+		return fromName
+	}
+	if id, ok := camera.ReadDeviceID(c.camRoot); ok {
+		return id
+	}
+	if text.ValidID(c.slot) {
+		return c.slot
+	}
+	return ""
+}
+
+// known reports whether the catalog holds a recording of this device with
+// c's name, size and time.
+func (d *Dock) known(c candidate, device string) (bool, error) {
+	name := filepath.Base(c.path)
+	r := catalog.Recording{Name: text.Printable(name)}
+	if !utf8.ValidString(name) {
+		r.NameRaw = []byte(name)
+	}
+	_, ok, err := d.env.Catalog.FindQuick(device, r.OriginalName(), c.info.Size(), c.info.ModTime())
+	return ok, err
 }
 
 // date sets when a recording started. StartedAt drives retention and

@@ -20,6 +20,9 @@ const (
 	DefaultSettle       = 5 * time.Second
 	DefaultScanInterval = 15 * time.Second
 	DefaultCopies       = 2
+	// DefaultMaxClockOffset is how far a camera's clock may be off before
+	// its recordings are flagged.
+	DefaultMaxClockOffset = 5 * time.Minute
 	// MaxDepth bounds how deep below a dock custodian looks for files.
 	MaxDepth = 12
 	// maxRetryDelay caps the wait after a failed copy of one file.
@@ -39,6 +42,9 @@ type Config struct {
 	ScanInterval      time.Duration
 	// Copies bounds how many files of this dock are copied at once.
 	Copies int
+	// MaxClockOffset: a camera whose clock is found off by more than this
+	// when it docks has its recordings flagged (see clock.go).
+	MaxClockOffset time.Duration
 }
 
 // Dock watches one docking station. Each camera appears as a folder (a slot)
@@ -52,13 +58,17 @@ type Dock struct {
 	retry    map[string]retryState // path -> when to try again
 	busy     map[string]bool
 	slots    map[string]*SlotStatus
-	reported map[string]bool // entries already logged as skipped
+	reported map[string]bool      // entries already logged as skipped
+	dockings map[string]*docking  // slot -> the camera docked there now
+	emptied  map[string]time.Time // device -> when this dock last emptied it
+	released map[string]bool      // paths this dock deleted from a camera
 	lastScan time.Time
 	scanErr  string
 	resumed  bool
 }
 
 type seenFile struct {
+	slot        string
 	size        int64
 	mtime       time.Time
 	stableSince time.Time
@@ -80,6 +90,10 @@ type SlotStatus struct {
 	DoneBytes    int64     `json:"done_bytes"`
 	LastOffload  time.Time `json:"last_offload,omitzero"`
 	LastError    string    `json:"last_error,omitempty"`
+	// The camera's clock as measured when it docked: see clockEstimate.
+	ClockOffset  time.Duration `json:"clock_offset_ns,omitempty"`
+	ClockBasis   string        `json:"clock_basis,omitempty"`
+	ClockSuspect bool          `json:"clock_suspect,omitempty"`
 }
 
 // Status is a snapshot of a dock for the admin surface.
@@ -103,6 +117,9 @@ func New(cfg Config, env ingest.Env) *Dock {
 	if cfg.Copies <= 0 {
 		cfg.Copies = DefaultCopies
 	}
+	if cfg.MaxClockOffset <= 0 {
+		cfg.MaxClockOffset = DefaultMaxClockOffset
+	}
 	if env.Now == nil {
 		env.Now = time.Now
 	}
@@ -110,10 +127,16 @@ func New(cfg Config, env ingest.Env) *Dock {
 		env.Location = time.Local
 	}
 	env.Log = env.Log.With(keyDock, cfg.ID)
+	if env.Metrics != nil {
+		// Both exist from the start, so that a first suspect docking is an increase.
+		env.Metrics.ClockOffset.WithLabelValues(cfg.ID).Set(0)
+		env.Metrics.ClockSuspect.WithLabelValues(cfg.ID)
+	}
 	return &Dock{
 		cfg: cfg, env: env,
 		seen: map[string]seenFile{}, retry: map[string]retryState{}, busy: map[string]bool{},
 		slots: map[string]*SlotStatus{}, reported: map[string]bool{},
+		dockings: map[string]*docking{}, emptied: map[string]time.Time{}, released: map[string]bool{},
 	}
 }
 

@@ -28,6 +28,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 	defer d.unclaim(c.path)
 
 	rec := d.describe(c)
+	d.applyClock(&rec, c.slot)
 	log := d.env.Log.With(keyPath, text.Printable(c.path))
 
 	// Seen before with the same size and time: prove it by hash before acting.
@@ -216,6 +217,9 @@ func (d *Dock) release(c candidate, rec catalog.Recording) error {
 	if err := os.Remove(c.path); err != nil {
 		return fmt.Errorf("delete from camera: %w", err)
 	}
+	d.mu.Lock()
+	d.released[c.path] = true
+	d.mu.Unlock()
 	if s := d.cfg.Profile.DoneSuffix(); s != "" {
 		if err := os.Remove(c.path + s); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			d.env.Log.Warn("could not remove completion marker", keyPath, text.Printable(c.path+s), keyErr, err)

@@ -15,4 +15,7 @@ const (
 	keyDevice  = "device"
 	keyOfficer = "officer"
 	keyFlags   = "flags"
+	keySlot    = "slot"
+	keyOffset  = "offset"
+	keyBasis   = "basis"
 )

@@ -24,7 +24,7 @@ func (d *Dock) Scan(ctx context.Context, w *fsnotify.Watcher) time.Duration {
 		d.resumed = true
 	}
 	now := d.env.Now()
-	ready, soonest, err := d.walk(now, w)
+	wk, err := d.walk(now, w)
 	d.mu.Lock()
 	d.lastScan = now
 	d.scanErr = ""
@@ -35,6 +35,14 @@ func (d *Dock) Scan(ctx context.Context, w *fsnotify.Watcher) time.Duration {
 	d.mu.Unlock()
 	if err != nil {
 		d.env.Log.Warn("dock scan failed", keyErr, err)
+	}
+	// A camera's files are taken only once its clock is measured and recorded.
+	unmeasured := d.checkClocks(wk)
+	var ready []candidate
+	for _, c := range wk.ready {
+		if !unmeasured[c.slot] {
+			ready = append(ready, c)
+		}
 	}
 	if !paused && len(ready) > 0 {
 		g, gctx := errgroup.WithContext(ctx)
@@ -48,8 +56,8 @@ func (d *Dock) Scan(ctx context.Context, w *fsnotify.Watcher) time.Duration {
 		_ = g.Wait() // ingest reports its own failures; none stops the dock
 	}
 	next := d.cfg.ScanInterval
-	if soonest > 0 && soonest < next {
-		next = soonest
+	if wk.soonest > 0 && wk.soonest < next {
+		next = wk.soonest
 	}
 	if len(ready) > 0 && !paused {
 		next = 0 // files may have arrived while copying
@@ -70,7 +78,8 @@ type walkState struct {
 	present map[string]bool
 	slots   map[string]*SlotStatus
 	ready   []candidate
-	soonest time.Duration // until the next file could be ready; 0: none
+	soonest time.Duration        // until the next file could be ready; 0: none
+	newest  map[string]candidate // slot -> its file with the latest mtime
 }
 
 // due notes that something may be ready in wait.
@@ -80,16 +89,18 @@ func (wk *walkState) due(wait time.Duration) {
 	}
 }
 
-// walk lists the dock, updates the settle bookkeeping and returns the files
-// that are complete, and how long until the next one could be.
-func (d *Dock) walk(now time.Time, w *fsnotify.Watcher) (ready []candidate, soonest time.Duration, err error) {
-	wk := &walkState{now: now, w: w, present: map[string]bool{}, slots: map[string]*SlotStatus{}}
-	werr := filepath.WalkDir(d.cfg.Path, func(path string, e fs.DirEntry, err error) error {
+// walk lists the dock, updates the settle bookkeeping and returns what it
+// found: the files that are complete, how long until the next one could
+// be, and each slot's newest file.
+func (d *Dock) walk(now time.Time, w *fsnotify.Watcher) (*walkState, error) {
+	wk := &walkState{now: now, w: w, present: map[string]bool{}, slots: map[string]*SlotStatus{},
+		newest: map[string]candidate{}}
+	err := filepath.WalkDir(d.cfg.Path, func(path string, e fs.DirEntry, err error) error {
 		return d.visit(wk, path, e, err)
 	})
 	d.forget(wk)
 	sort.Slice(wk.ready, func(i, j int) bool { return wk.ready[i].info.ModTime().Before(wk.ready[j].info.ModTime()) })
-	return wk.ready, wk.soonest, werr
+	return wk, err
 }
 
 // visit looks at one entry below the dock: a slot, a folder to watch, or a
@@ -161,11 +172,16 @@ func (d *Dock) visitDir(wk *walkState, path, slot string, depth int) error {
 func (d *Dock) settle(wk *walkState, c candidate) {
 	now, info := wk.now, c.info
 	st := wk.slots[c.slot]
+	if n, ok := wk.newest[c.slot]; !ok || info.ModTime().After(n.info.ModTime()) {
+		wk.newest[c.slot] = c
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	prev, ok := d.seen[c.path]
-	if !ok || prev.size != info.Size() || !prev.mtime.Equal(info.ModTime()) {
-		prev = seenFile{size: info.Size(), mtime: info.ModTime(), stableSince: now}
+	if !ok || prev.size != info.Size() || !prev.mtime.Equal(info.ModTime()) || d.released[c.path] {
+		// A path this dock deleted is back: a new file under a reused name.
+		delete(d.released, c.path)
+		prev = seenFile{slot: c.slot, size: info.Size(), mtime: info.ModTime(), stableSince: now}
 		d.seen[c.path] = prev
 	}
 	if st != nil {
@@ -188,21 +204,28 @@ func (d *Dock) settle(wk *walkState, c candidate) {
 }
 
 // forget drops the bookkeeping of files that are gone, carries each slot's
-// counts over to this walk's slots and updates the dock gauges.
+// counts over to this walk's slots, follows each camera's docking and
+// updates the dock gauges.
 func (d *Dock) forget(wk *walkState) {
 	d.mu.Lock()
-	for p := range d.seen {
+	for p, f := range d.seen {
 		if !wk.present[p] {
+			if dk := d.dockings[f.slot]; dk != nil && !d.released[p] {
+				dk.lost = true
+			}
 			delete(d.seen, p)
 			delete(d.retry, p)
+			delete(d.released, p)
 		}
 	}
 	for name, st := range wk.slots {
 		if old, ok := d.slots[name]; ok {
 			st.DockedSince, st.LastOffload, st.DoneFiles, st.DoneBytes, st.LastError, st.Device =
 				old.DockedSince, old.LastOffload, old.DoneFiles, old.DoneBytes, old.LastError, old.Device
+			st.ClockOffset, st.ClockBasis, st.ClockSuspect = old.ClockOffset, old.ClockBasis, old.ClockSuspect
 		}
 	}
+	d.followDockings(wk)
 	d.slots = wk.slots
 	d.mu.Unlock()
 	if d.env.Metrics != nil {

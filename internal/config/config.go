@@ -143,6 +143,7 @@ type DockConfig struct {
 	Settle            Duration `yaml:"settle"`
 	ScanInterval      Duration `yaml:"scan_interval"`
 	Copies            int      `yaml:"copies"`
+	MaxClockOffset    Duration `yaml:"max_clock_offset"`
 }
 
 // RoomConfig is one interview room's RTSP feed. The URL carries the
@@ -229,6 +230,9 @@ func dockDefaults(d *DockConfig) {
 	}
 	if d.Copies == 0 {
 		d.Copies = dock.DefaultCopies
+	}
+	if !d.MaxClockOffset.set() {
+		d.MaxClockOffset = Duration{text: "5m", d: dock.DefaultMaxClockOffset}
 	}
 }
 

@@ -66,6 +66,8 @@ func TestConfigRejects(t *testing.T) {
 		{"wrong type", "station: [a, b]", "cannot unmarshal"},
 		{"two documents", "station: a\n---\nstation: b", "more than one"},
 		{"copies", "station: s\ndata_dir: " + data + "\ndocks: [{id: d, path: " + dock + ", copies: 99}]", "docks[0].copies"},
+		{"max_clock_offset", "station: s\ndata_dir: " + data + "\ndocks: [{id: d, path: " + dock + ", max_clock_offset: 2s}]",
+			"docks[0].max_clock_offset: 2s is shorter than 30s"},
 		{"profile", "station: s\nprofiles: [{name: x, pattern: '('}]", "profiles: profile \"x\": pattern"},
 	}
 	for _, tc := range tests {
@@ -86,7 +88,8 @@ func TestDockDefaults(t *testing.T) {
 	}
 	d := cfg.Docks[0]
 	if d.Profile != "gat947" || !*d.DeleteAfterIngest || d.Settle.D() != dock.DefaultSettle ||
-		d.ScanInterval.D() != dock.DefaultScanInterval || d.Copies != dock.DefaultCopies {
+		d.ScanInterval.D() != dock.DefaultScanInterval || d.Copies != dock.DefaultCopies ||
+		d.MaxClockOffset.D() != dock.DefaultMaxClockOffset {
 		t.Fatalf("defaults %+v", d)
 	}
 	if p := cfg.Profile(d.Profile); p == nil || p.Name() != "gat947" {

@@ -145,6 +145,9 @@ func (c *Config) validateDocks(p *problems, profiles camera.Profiles, profilesOK
 		}
 		checkDuration(p, at+".settle", d.Settle, 0)
 		checkDuration(p, at+".scan_interval", d.ScanInterval, time.Second)
+		// FAT keeps file times to 2 s and an unsynced camera drifts seconds a
+		// day: a tighter threshold would flag healthy cameras.
+		checkDuration(p, at+".max_clock_offset", d.MaxClockOffset, 30*time.Second)
 		if d.Copies < 1 || d.Copies > 16 {
 			p.add(at+".copies", "%d: want 1 to 16", d.Copies)
 		}

@@ -30,6 +30,9 @@ const (
 	// EventUploadFailed records a permanent upload failure (auth, bucket,
 	// integrity), once per distinct failure; transient ones are only counted.
 	EventUploadFailed = "upload-failed"
+	// EventClockOffset records a camera's clock offset measured at a
+	// docking: dock, slot, device, offset and its basis.
+	EventClockOffset = "clock-offset"
 )
 
 // ActorCustodian is the actor of events custodian records on its own.

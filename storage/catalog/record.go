@@ -86,6 +86,28 @@ const (
 	FlagNameNotUTF8    = "name-not-utf8"   // original name bytes kept in NameRaw
 	FlagOfficerUnknown = "officer-unknown" // neither name nor devices table gives an officer
 	FlagRecovered      = "recovered"       // sealed after a crash, up to its last complete part
+	// FlagClockOffset: the camera's clock was found off by more than the
+	// dock's max_clock_offset when it docked (CameraClockOffset says how far).
+	FlagClockOffset = "clock-offset"
+)
+
+// How a dock measured a camera's clock offset (Recording.CameraClockBasis).
+// Only ClockAhead, ClockSinceEmptied and ClockRegistered are proof; a
+// ClockStale offset may as well be a camera that was not docked that long.
+const (
+	// ClockAhead: the newest file is dated after the station's time when it
+	// was seen; the clock is at least that fast.
+	ClockAhead = "ahead"
+	// ClockSinceEmptied: every file is dated before the time the dock last
+	// emptied the camera; the clock is at least that slow.
+	ClockSinceEmptied = "since-emptied"
+	// ClockRegistered: every file is dated before the device was registered.
+	ClockRegistered = "before-registration"
+	// ClockStale: the newest file is older than its docking by more than a
+	// camera plausibly stays undocked; slow by that much, or undocked.
+	ClockStale = "stale"
+	// ClockConsistent: measured, and nothing shows the clock wrong.
+	ClockConsistent = "consistent"
 )
 
 // Recording is one catalog record: one file from a camera or one segment from
@@ -116,6 +138,11 @@ type Recording struct {
 	CameraTime time.Time `json:"camera_time,omitzero"`
 	ModTime    time.Time `json:"mod_time,omitzero"`
 	ReceivedAt time.Time `json:"received_at"`
+	// CameraClockOffset is the camera's clock minus the station's, as the
+	// dock measured it when the camera docked (negative: slow), and
+	// CameraClockBasis how (Clock*); both empty when never measured.
+	CameraClockOffset time.Duration `json:"camera_clock_offset_ns,omitempty"`
+	CameraClockBasis  string        `json:"camera_clock_basis,omitempty"`
 
 	Size      int64    `json:"size"`
 	SHA256    string   `json:"sha256"`
