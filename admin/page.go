@@ -54,6 +54,7 @@ type pageData struct {
 	Level            disk.Level
 	Health           disk.Report
 	Clock            *api.Clock // nil when not watched
+	Retention        *api.Rule  // nil when not known
 	ClockLevel       disk.Level
 	Docks            []api.Dock
 	Rooms            []pageRoom
@@ -146,6 +147,7 @@ func (s *Server) pageData() pageData {
 		c := apiClock(st)
 		d.Clock, d.ClockLevel = &c, clockLevel(st)
 	}
+	d.Retention = s.cfg.Rule
 	if s.cfg.Status != nil {
 		d.sources = s.cfg.Status()
 		d.Docks = d.sources.Docks

@@ -283,3 +283,25 @@ func TestFailedPartsAlert(t *testing.T) {
 		t.Error("the page shows no alert for room r1")
 	}
 }
+
+// The retention rule in force, and since when, is on the page and in the
+// status: a change of it is a custody event, and admins see which applies.
+func TestRetentionRuleShown(t *testing.T) {
+	since := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	rule := &api.Rule{Rule: "standard=6mo local_keep=7d grace=7d min_free=0 timezone=Asia/Shanghai local-only", Since: since}
+	srv, _ := newTestServer(t, Config{Station: "st01", Location: time.UTC, Rule: rule}, openCatalog(t))
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	_, body := getPage(t, ts.URL+"/api/v1/status")
+	var st api.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Retention == nil || *st.Retention != *rule {
+		t.Fatalf("status retention %+v, want %+v", st.Retention, rule)
+	}
+	_, page := getPage(t, ts.URL+"/")
+	if !strings.Contains(page, "standard=6mo local_keep=7d") || !strings.Contains(page, "in force since") {
+		t.Error("the page does not show the retention rule and since when")
+	}
+}

@@ -49,6 +49,9 @@ type Config struct {
 	Status func() Sources
 	// Health returns the latest storage health sample; nil when not watched.
 	Health func() disk.Report
+	// Rule is the retention rule in force and since when; nil when
+	// the server does not know it.
+	Rule *api.Rule
 	// Clock returns the latest check of the station clock; nil when not
 	// watched.
 	Clock func() clock.State

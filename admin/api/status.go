@@ -23,6 +23,7 @@ type Status struct {
 	Health    *Health               `json:"health,omitempty"`
 	Level     disk.Level            `json:"level"`
 	Reconcile *Reconcile            `json:"reconcile,omitempty"`
+	Retention *Rule                 `json:"retention,omitempty"`
 	Rooms     []Room                `json:"rooms,omitzero"`
 	Station   string                `json:"station"`
 	Version   string                `json:"version"`
@@ -40,6 +41,13 @@ type Clock struct {
 	StepsForward    int       `json:"steps_forward"`
 	Trusted         bool      `json:"trusted"`
 	Reason          string    `json:"reason,omitempty"`
+}
+
+// Rule is the retention rule in force, as the custody trail records it,
+// and since when (zero when unknown).
+type Rule struct {
+	Rule  string    `json:"rule"`
+	Since time.Time `json:"since,omitzero"`
 }
 
 // Failure is a part of the daemon (a room, a dock, the uploader, ...) that

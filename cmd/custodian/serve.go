@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"time"
 
+	"custodian/admin/api"
 	"custodian/hardware/clock"
 	"custodian/hardware/disk"
 	"custodian/storage/archive"
@@ -113,6 +114,7 @@ type store struct {
 	cat    *catalog.Catalog
 	stage  *staging.Staging
 	report staging.ReconcileReport
+	rule   api.Rule // the retention rule in force, and since when
 }
 
 // openStore opens catalog and staging on the data disk and reconciles them.
@@ -137,7 +139,10 @@ func openStore(cfg *config.Config, log *slog.Logger) (store, error) {
 			return err
 		}
 		// A change of the retention rule is a custody event of its own.
-		_, err = cat.NoteSetting("retention", cfg.RetentionSummary())
+		if _, err = cat.NoteSetting("retention", cfg.RetentionSummary()); err != nil {
+			return err
+		}
+		st.rule.Rule, st.rule.Since, err = cat.Setting("retention")
 		return err
 	}()
 	if err != nil {
@@ -242,6 +247,7 @@ func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 		Clock:     hw.clock.State,
 		Token:     token,
 		Retention: retentionAPI{keeper, st.cat, arch.store},
+		Rule:      &st.rule,
 		TLS:       tlsConfig,
 		Status:    sources(docks, rooms, st.report, sup),
 		Rooms:     rooms,

@@ -5,9 +5,23 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
+
+// Setting is the value NoteSetting last recorded for name, and since when
+// (zero when it was recorded before custodian kept the time).
+func (c *Catalog) Setting(name string) (value string, since time.Time, err error) {
+	key := []byte("setting:" + name)
+	err = c.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		value = string(meta.Get(key))
+		since, _ = time.Parse(time.RFC3339, string(meta.Get(append(key, ":at"...))))
+		return nil
+	})
+	return value, since, err
+}
 
 // AuditChunkSize is how many custody events make one closed chunk of the
 // trail; each closed chunk goes to the archive as a locked object.
@@ -98,6 +112,9 @@ func (c *Catalog) NoteSetting(name, value string) (changed bool, err error) {
 			detail = fmt.Sprintf("%s changed from %s to %s", name, old, value)
 		}
 		if err := meta.Put(key, []byte(value)); err != nil {
+			return err
+		}
+		if err := meta.Put(append(key, ":at"...), []byte(c.now().UTC().Format(time.RFC3339))); err != nil {
 			return err
 		}
 		return c.appendEvents(tx, nil, []Event{{Type: EventConfig, Detail: detail}})

@@ -259,3 +259,17 @@ func TestCatalogCountsHeld(t *testing.T) {
 		t.Fatalf("counts %v", counts)
 	}
 }
+
+func TestSettingKeepsSinceWhen(t *testing.T) {
+	c := openTestCatalog(t)
+	if changed, err := c.NoteSetting("retention", "standard=6mo"); err != nil || !changed {
+		t.Fatalf("first note: %v %v", changed, err)
+	}
+	if changed, _ := c.NoteSetting("retention", "standard=6mo"); changed {
+		t.Fatal("the same value noted as a change")
+	}
+	v, since, err := c.Setting("retention")
+	if err != nil || v != "standard=6mo" || !since.Equal(t0) {
+		t.Fatalf("setting %q since %s, err %v", v, since, err)
+	}
+}
