@@ -10,7 +10,9 @@ import (
 // recordings   u64(id)                                 -> JSON Recording
 // events       u64(seq)                                -> JSON Event
 // meta         "schema" | "last_event_hash"            -> value
-//              "setting:"name [":at"]                  -> a setting NoteSetting recorded [and since when, RFC 3339]
+//
+//	"setting:"name [":at"]                  -> a setting NoteSetting recorded [and since when, RFC 3339]
+//
 // counts       state | "held"                          -> u64 count
 // idx_state    state 0 u64(id)                         -> nil
 // idx_time     u64(started) u64(id)                    -> nil
