@@ -10,8 +10,7 @@ import (
 // recordings   u64(id)                                 -> JSON Recording
 // events       u64(seq)                                -> JSON Event
 // meta         "schema" | "last_event_hash"            -> value
-//
-//	"setting:"name [":at"]                  -> a setting NoteSetting recorded [and since when, RFC 3339]
+// meta         "setting:"name [":at"]                  -> a noted setting [since when, RFC 3339]
 //
 // counts       state | "held"                          -> u64 count
 // idx_state    state 0 u64(id)                         -> nil
