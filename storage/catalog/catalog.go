@@ -65,39 +65,15 @@ func Open(path string, o Options) (*Catalog, error) {
 	}
 	c := &Catalog{db: db, now: o.Now}
 	if o.ReadOnly {
-		err = db.View(checkSchema)
-	} else {
-		err = db.Update(initSchema)
+		err = db.View(checkReadable)
+	} else if err = db.Update(initSchema); err == nil {
+		err = upgrade(db, upgradeBatch)
 	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
 	return c, nil
-}
-
-func initSchema(tx *bolt.Tx) error {
-	for _, name := range allBuckets {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return err
-		}
-	}
-	meta := tx.Bucket(bucketMeta)
-	if meta.Get(keySchema) == nil {
-		return meta.Put(keySchema, []byte(SchemaVersion))
-	}
-	return checkSchema(tx)
-}
-
-func checkSchema(tx *bolt.Tx) error {
-	meta := tx.Bucket(bucketMeta)
-	if meta == nil {
-		return errors.New("not a custodian catalog (no meta bucket)")
-	}
-	if v := string(meta.Get(keySchema)); v != SchemaVersion {
-		return fmt.Errorf("catalog schema %q, this custodian reads %q", v, SchemaVersion)
-	}
-	return nil
 }
 
 // Close closes the catalog file.
@@ -132,7 +108,7 @@ func (c *Catalog) Add(r Recording, events ...Event) (rec Recording, created bool
 		if err := putRecording(tx, &r); err != nil {
 			return err
 		}
-		if err := putIndexes(tx, &r); err != nil {
+		if err := reindex(tx, nil, &r); err != nil {
 			return err
 		}
 		if err := bumpCount(tx, r.State, +1); err != nil {
@@ -178,10 +154,7 @@ func (c *Catalog) Update(id uint64, fn func(*Recording) error, events ...Event) 
 			return &StateError{ID: id, From: old.State, To: r.State}
 		}
 		r.UpdatedAt = c.now().UTC()
-		if err := deleteIndexes(tx, &old); err != nil {
-			return err
-		}
-		if err := putIndexes(tx, &r); err != nil {
+		if err := reindex(tx, &old, &r); err != nil {
 			return err
 		}
 		if r.State != old.State {
@@ -367,59 +340,6 @@ func putRecording(tx *bolt.Tx, r *Recording) error {
 		return err
 	}
 	return tx.Bucket(bucketRecordings).Put(u64(r.ID), v)
-}
-
-type indexEntry struct {
-	bucket, key, value []byte
-}
-
-func indexes(r *Recording) []indexEntry {
-	out := []indexEntry{
-		{bucketIdxState, stateKey(r.State, r.ID), nil},
-		{bucketIdxTime, timeIdxKey(r.StartedAt, r.ID), nil},
-		{bucketIdxSHA, shaKey(r.SHA256, r.ID), nil},
-		{bucketIdxContent, contentKey(r.Device, r.OriginalName(), r.SHA256), u64(r.ID)},
-	}
-	if r.Officer != "" {
-		out = append(out, indexEntry{bucketIdxOfficer, prefixTimeKey(r.Officer, r.StartedAt, r.ID), nil})
-	}
-	if r.Device != "" {
-		out = append(out, indexEntry{bucketIdxDevice, prefixTimeKey(r.Device, r.StartedAt, r.ID), nil})
-	}
-	if len(r.PendingRelease) > 0 {
-		out = append(out, indexEntry{bucketIdxPending, pendingKey(r.SourceID, r.ID), nil})
-	}
-	if !r.ModTime.IsZero() {
-		out = append(out, indexEntry{bucketIdxQuick, quickKey(r.Device, r.OriginalName(), r.Size, r.ModTime), u64(r.ID)})
-	}
-	return out
-}
-
-func putIndexes(tx *bolt.Tx, r *Recording) error {
-	for _, e := range indexes(r) {
-		v := e.value
-		if v == nil {
-			v = []byte{}
-		}
-		if err := tx.Bucket(e.bucket).Put(e.key, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func deleteIndexes(tx *bolt.Tx, r *Recording) error {
-	for _, e := range indexes(r) {
-		b := tx.Bucket(e.bucket)
-		// A unique index may since point at another record; leave that alone.
-		if e.value != nil && !bytes.Equal(b.Get(e.key), e.value) {
-			continue
-		}
-		if err := b.Delete(e.key); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func bumpCount(tx *bolt.Tx, s State, delta int) error {
