@@ -17,8 +17,8 @@ const (
 )
 
 // Run sweeps every Interval until ctx is done, and sooner when staging
-// falls under min_free: a sweep reads the whole catalog, a free-space check
-// is one statfs.
+// falls under min_free: a sweep reads what the retention indexes say may be
+// due, a free-space check is one statfs.
 func (g *Manager) Run(ctx context.Context) error {
 	t := time.NewTicker(min(PressureCheck, g.cfg.Interval))
 	defer t.Stop()
@@ -48,15 +48,16 @@ func (g *Manager) Run(ctx context.Context) error {
 func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 	start := time.Now()
 	defer func() { g.m.Sweep.Observe(time.Since(start).Seconds()) }()
-	recs, err := g.load()
-	if err != nil {
-		return Result{}, fmt.Errorf("sweep: %w", err)
-	}
 	free, err := g.staging.Free()
 	if err != nil {
 		return Result{}, fmt.Errorf("sweep: %w", err)
 	}
-	res := Plan(g.cfg.Now(), recs, g.cfg.Policy, free)
+	now := g.cfg.Now()
+	due, err := g.due(now, free)
+	if err != nil {
+		return Result{}, fmt.Errorf("sweep: %w", err)
+	}
+	res := PlanDue(now, due, g.cfg.Policy, free)
 	for _, w := range res.Warnings {
 		g.log.Warn("retention held back", "reason", w)
 	}
@@ -73,7 +74,7 @@ func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 		g.m.Actions.WithLabelValues(string(a.Kind)).Inc()
 	}
 	if g.archive != nil {
-		errs = append(errs, g.syncLegalHolds(ctx, recs)...)
+		errs = append(errs, g.syncLegalHolds(ctx)...)
 	}
 	if res.Short > 0 && !g.short.Load() {
 		g.log.Error("staging short of space with nothing left to evict: docks paused, cameras keep their footage",
