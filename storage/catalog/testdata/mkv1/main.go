@@ -73,7 +73,9 @@ func main() {
 	})
 	r = add(9, nil) // expiring, then held during the grace period
 	update(r.ID, archive)
-	update(r.ID, func(x *catalog.Recording) { x.State, x.ExpiringAt, x.DeleteMarker = catalog.StateExpiring, now.Add(time.Minute), "m2" })
+	update(r.ID, func(x *catalog.Recording) {
+		x.State, x.ExpiringAt, x.DeleteMarker = catalog.StateExpiring, now.Add(time.Minute), "m2"
+	})
 	update(r.ID, hold)
 	r = add(10, nil) // expired
 	update(r.ID, archive)
