@@ -127,15 +127,7 @@ func TestCatalogList(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := c.List(tc.f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []uint64
-			for _, r := range got {
-				ids = append(ids, r.ID)
-			}
-			if !equalIDs(ids, tc.want) {
+			if ids := listIDs(t, c, tc.f); !equalIDs(ids, tc.want) {
 				t.Fatalf("ids %v, want %v", ids, tc.want)
 			}
 		})

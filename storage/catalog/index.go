@@ -95,15 +95,19 @@ func reindex(tx *bolt.Tx, old, r *Recording) error {
 		if !e.unique && hasEntry(before, e) {
 			continue
 		}
-		v := e.value
-		if v == nil {
-			v = []byte{}
-		}
-		if err := tx.Bucket(e.bucket).Put(e.key, v); err != nil {
+		if err := e.put(tx); err != nil {
 			return err
 		}
 	}
 	return raiseNewest(tx, r)
+}
+
+func (e indexEntry) put(tx *bolt.Tx) error {
+	v := e.value
+	if v == nil {
+		v = []byte{}
+	}
+	return tx.Bucket(e.bucket).Put(e.key, v)
 }
 
 func hasKey(es []indexEntry, e indexEntry) bool {

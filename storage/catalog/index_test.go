@@ -218,11 +218,7 @@ func TestDue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var ids []uint64
-			for _, r := range d.Recordings {
-				ids = append(ids, r.ID)
-			}
-			if !slices.Equal(ids, tc.want) {
+			if ids := idsOf(d.Recordings); !slices.Equal(ids, tc.want) {
 				t.Fatalf("ids %v, want %v", ids, tc.want)
 			}
 		})

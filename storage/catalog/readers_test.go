@@ -73,6 +73,10 @@ func listIDs(t *testing.T, c *Catalog, f Filter) []uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return idsOf(recs)
+}
+
+func idsOf(recs []Recording) []uint64 {
 	var ids []uint64
 	for _, r := range recs {
 		ids = append(ids, r.ID)

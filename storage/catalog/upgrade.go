@@ -117,11 +117,7 @@ func putSchema2Entries(tx *bolt.Tx, r *Recording) error {
 		if !isSchema2(e.bucket) {
 			continue
 		}
-		v := e.value
-		if v == nil {
-			v = []byte{}
-		}
-		if err := tx.Bucket(e.bucket).Put(e.key, v); err != nil {
+		if err := e.put(tx); err != nil {
 			return err
 		}
 	}
