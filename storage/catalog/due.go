@@ -2,9 +2,9 @@ package catalog
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -86,12 +86,13 @@ func (s *dueSet) add(id uint64) (*Recording, error) {
 	return &r, nil
 }
 
+// sorted copies the recordings out in id order, each once.
 func (s *dueSet) sorted() []Recording {
-	out := make([]Recording, 0, len(s.recs))
-	for _, r := range s.recs {
-		out = append(out, *r)
+	ids := slices.Sorted(maps.Keys(s.recs))
+	out := make([]Recording, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, *s.recs[id])
 	}
-	slices.SortFunc(out, func(a, b Recording) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -115,8 +116,8 @@ func (s *dueSet) retained(q DueQuery) error {
 	return nil
 }
 
-// expiring reads the held expiring recordings and those marked by by.
-func (s *dueSet) expiring(by time.Time) error {
+// expiring reads the held expiring recordings and those marked by markedBy.
+func (s *dueSet) expiring(markedBy time.Time) error {
 	err := s.tx.Bucket(bucketIdxUnmark).ForEach(func(k, _ []byte) error {
 		_, err := s.add(keyID(k))
 		return err
@@ -124,7 +125,7 @@ func (s *dueSet) expiring(by time.Time) error {
 	if err != nil {
 		return err
 	}
-	bound := timeKey(by)
+	bound := timeKey(markedBy)
 	cur := s.tx.Bucket(bucketIdxGrace).Cursor()
 	for k, _ := cur.First(); k != nil && keyTime(k) <= bound; k, _ = cur.Next() {
 		if _, err := s.add(keyID(k)); err != nil {
@@ -135,11 +136,11 @@ func (s *dueSet) expiring(by time.Time) error {
 }
 
 // evictable reads archived local copies oldest archive first: all archived
-// by by, then on while the unshared ones read come to less than free bytes.
-// A blob's other recordings are read with it: while any of them needs the
-// blob it stays, so it frees nothing for certain.
-func (s *dueSet) evictable(by time.Time, free int64) error {
-	bound := timeKey(by)
+// by archivedBy, then on while the unshared ones read come to less than
+// free bytes. A blob's other recordings are read with it: while any of them
+// needs the blob it stays, so it frees nothing for certain.
+func (s *dueSet) evictable(archivedBy time.Time, free int64) error {
+	bound := timeKey(archivedBy)
 	var freed int64
 	cur := s.tx.Bucket(bucketIdxEvict).Cursor()
 	for k, _ := cur.First(); k != nil; k, _ = cur.Next() {

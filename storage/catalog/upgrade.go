@@ -69,6 +69,14 @@ func checkReadable(tx *bolt.Tx) error {
 // indexed, so a crash in between resumes after that id; it ends by
 // removing the mark. Nothing else writes while it runs: it is part of Open.
 func upgrade(db *bolt.DB, n int) error {
+	var pending bool
+	err := db.View(func(tx *bolt.Tx) error {
+		pending = tx.Bucket(bucketMeta).Get(keyUpgrade) != nil
+		return nil
+	})
+	if err != nil || !pending {
+		return err
+	}
 	for {
 		done, err := upgradeStep(db, n)
 		if err != nil {
