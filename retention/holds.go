@@ -242,8 +242,13 @@ func (g *Manager) liftMarkers(ctx context.Context, r catalog.Recording) error {
 
 // syncLegalHolds makes the archive's legal holds follow the catalog: on for
 // every permanent recording, off for the others. A hold the archive did not
-// take at once (it was down) is applied here.
-func (g *Manager) syncLegalHolds(ctx context.Context, recs []catalog.Recording) []error {
+// take at once (it was down) is applied here. The catalog indexes the few
+// recordings where the two differ.
+func (g *Manager) syncLegalHolds(ctx context.Context) []error {
+	recs, err := g.cat.LegalHoldPending()
+	if err != nil {
+		return []error{err}
+	}
 	var errs []error
 	for _, r := range recs {
 		if r.State != catalog.StateArchived && r.State != catalog.StateExpiring {

@@ -129,21 +129,16 @@ func (g *Manager) Short() bool { return g.short.Load() }
 // VerifyTrail checks the custody trail in the catalog.
 func (g *Manager) VerifyTrail(context.Context) (int, error) { return g.cat.VerifyEvents() }
 
-// PlanAt plans against the catalog as it is, for the time at.
+// PlanAt plans against the catalog as it is, for the time at. It reads
+// only what may be due by then.
 func (g *Manager) PlanAt(at time.Time) (Result, error) {
-	recs, err := g.load()
-	if err != nil {
-		return Result{}, err
-	}
 	free, err := g.staging.Free()
 	if err != nil {
 		return Result{}, err
 	}
-	return Plan(at, recs, g.cfg.Policy, free), nil
-}
-
-func (g *Manager) load() ([]catalog.Recording, error) {
-	var recs []catalog.Recording
-	err := g.cat.Each(func(r catalog.Recording) error { recs = append(recs, r); return nil })
-	return recs, err
+	due, err := g.due(at, free)
+	if err != nil {
+		return Result{}, err
+	}
+	return PlanDue(at, due, g.cfg.Policy, free), nil
 }

@@ -365,3 +365,64 @@ func TestEvictSharedBlob(t *testing.T) {
 		t.Fatalf("blob kept after the last recording let go: %v", err)
 	}
 }
+
+// A hold placed while the archive is down stands in the catalog; the next
+// sweep finds it through the legal-hold index and sets the legal hold, and
+// after a release lifts it again.
+func TestSweepAppliesLegalHoldsLater(t *testing.T) {
+	e := newEnv(t, t.TempDir())
+	ctx := context.Background()
+	fake := archivetest.NewFake(archivetest.PartSize)
+	data := []byte("footage held while the archive was down")
+	r := e.ingest(t, data, e.Now().Add(-time.Hour), "1")
+	info, err := fake.Put(ctx, archive.PutRequest{Key: "st01/k", SHA256: r.SHA256, Size: r.Size, Body: bytes.NewReader(data),
+		RetainUntil: e.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cat.Update(r.ID, func(x *catalog.Recording) error {
+		x.State, x.ArchiveKey, x.ArchiveVersion, x.ArchivedAt = catalog.StateArchived, info.Key, info.VersionID, e.Now().UTC()
+		return nil
+	})
+	g := New(Config{Policy: Policy{Standard: Period{Months: 6}}, Now: e.Now}, e.cat, e.staging, fake, quiet, nil)
+	legalHold := func() bool {
+		t.Helper()
+		got, err := fake.Head(ctx, info.Key, info.VersionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.LegalHold
+	}
+	sweep := func() {
+		t.Helper()
+		if _, err := g.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	fake.SetDown(true)
+	if _, err := g.Hold(ctx, []uint64{r.ID}, catalog.Filter{}, catalog.Hold{Reason: ReasonEvidence, By: "admin1", Why: "case file"}); err == nil {
+		t.Fatal("hold with the archive down: no error")
+	}
+	if pending, _ := e.cat.LegalHoldPending(); len(pending) != 1 || len(pending[0].Holds) != 1 {
+		t.Fatalf("after the hold: %+v pending, want the held recording", pending)
+	}
+	fake.SetDown(false)
+	sweep()
+	if !legalHold() || !e.get(t, r.ID).LegalHold {
+		t.Fatal("sweep did not set the legal hold")
+	}
+	if pending, _ := e.cat.LegalHoldPending(); len(pending) != 0 {
+		t.Fatalf("%d still pending after the sweep", len(pending))
+	}
+
+	fake.SetDown(true)
+	if _, err := g.Release(ctx, r.ID, ReasonEvidence, "admin2", "reviewed"); err == nil {
+		t.Fatal("release with the archive down: no error")
+	}
+	fake.SetDown(false)
+	sweep()
+	if legalHold() || e.get(t, r.ID).LegalHold {
+		t.Fatal("sweep did not lift the legal hold after the release")
+	}
+}

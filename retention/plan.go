@@ -109,14 +109,17 @@ type Result struct {
 // the result out, and `retention plan` shows it. free is the staging's free
 // space now.
 func Plan(now time.Time, recs []catalog.Recording, p Policy, free int64) Result {
+	return PlanDue(now, catalog.Due{Recordings: recs, Newest: newestEntry(recs)}, p, free)
+}
+
+// PlanDue is Plan over what the catalog found for p.DueQuery(now, free):
+// the recordings that may be due and the newest time the catalog holds. It
+// gives the plan Plan gives over every recording.
+func PlanDue(now time.Time, due catalog.Due, p Policy, free int64) Result {
 	var res Result
-	if p.Location == nil {
-		p.Location = time.UTC
-	}
-	if p.Grace <= 0 {
-		p.Grace = DefaultGrace // never 0: deletion is always restorable first
-	}
-	clockOK, warning := checkClock(now, recs)
+	p = p.normalized()
+	recs := due.Recordings
+	clockOK, warning := checkClock(now, due.Newest)
 	if !clockOK {
 		res.Warnings = append(res.Warnings, warning)
 	}
@@ -132,15 +135,31 @@ func Plan(now time.Time, recs []catalog.Recording, p Policy, free int64) Result 
 	return res
 }
 
-// checkClock reports whether the station clock can be trusted, and if not,
-// the warning that says why. A station clock behind the catalog has gone
-// backwards (or was set wrong); irreversible steps wait until it is right
-// again.
-func checkClock(now time.Time, recs []catalog.Recording) (ok bool, warning string) {
+// normalized fills in what a policy must have: a zone, and a grace period.
+func (p Policy) normalized() Policy {
+	if p.Location == nil {
+		p.Location = time.UTC
+	}
+	if p.Grace <= 0 {
+		p.Grace = DefaultGrace // never 0: deletion is always restorable first
+	}
+	return p
+}
+
+// newestEntry is the newest time recs hold that the clock check compares.
+func newestEntry(recs []catalog.Recording) time.Time {
 	var newest time.Time
 	for i := range recs {
 		newest = maxTime(newest, recs[i].ReceivedAt, recs[i].ExpiringAt)
 	}
+	return newest
+}
+
+// checkClock reports whether the station clock can be trusted, and if not,
+// the warning that says why. A station clock behind the catalog's newest
+// entry has gone backwards (or was set wrong); irreversible steps wait
+// until it is right again.
+func checkClock(now, newest time.Time) (ok bool, warning string) {
 	if !now.Before(newest.Add(-ClockSlack)) {
 		return true, ""
 	}

@@ -62,6 +62,15 @@ const ReportWindow = 7 * 24 * time.Hour
 // MakeReport builds the report for the station-local day that starts at
 // dayStart (in p.Location), from every recording, at time now.
 func MakeReport(dayStart, now time.Time, recs []catalog.Recording, gaps []catalog.Gap, p Policy, free int64) Report {
+	rep := dayReport(dayStart, recs, gaps, p)
+	rep.ClockOffsets = clockRows(dayStart, dayStart.AddDate(0, 0, 1), recs)
+	rep.EnteringGrace = enteringGrace(Plan(now.Add(ReportWindow), recs, p, free))
+	return rep
+}
+
+// dayReport counts the recordings in recs that started on the day, and the
+// gaps; EnteringGrace is left to the caller.
+func dayReport(dayStart time.Time, recs []catalog.Recording, gaps []catalog.Gap, p Policy) Report {
 	if p.Location == nil {
 		p.Location = time.UTC
 	}
@@ -125,14 +134,18 @@ func MakeReport(dayStart, now time.Time, recs []catalog.Recording, gaps []catalo
 		room.GapSeconds += end.Sub(start).Seconds()
 	}
 	rep.Officers, rep.Devices, rep.Rooms = sorted(officers), sorted(devices), sorted(rooms)
-	rep.ClockOffsets = clockRows(dayStart, dayEnd, recs)
-	rep.EnteringGrace = []Action{}
-	for _, a := range Plan(now.Add(ReportWindow), recs, p, free).Actions {
+	return rep
+}
+
+// enteringGrace are the recordings a plan marks deleted.
+func enteringGrace(res Result) []Action {
+	out := []Action{}
+	for _, a := range res.Actions {
 		if a.Kind == MarkExpired {
-			rep.EnteringGrace = append(rep.EnteringGrace, a)
+			out = append(out, a)
 		}
 	}
-	return rep
+	return out
 }
 
 // clockRows gathers, by device, the clock offsets measured on the
@@ -174,13 +187,20 @@ func sorted(m map[string]*ReportRow) []ReportRow {
 }
 
 // ReportFor builds the completeness report of the station-local day
-// starting at day.
+// starting at day. It reads the day's recordings by their start, and those
+// that may enter the grace period within ReportWindow by the retention
+// indexes, not the whole catalog.
 func (g *Manager) ReportFor(day time.Time) (Report, error) {
-	recs, err := g.load()
+	recs, err := g.cat.List(catalog.Filter{From: day, To: day.AddDate(0, 0, 1)})
 	if err != nil {
 		return Report{}, err
 	}
 	free, err := g.staging.Free()
+	if err != nil {
+		return Report{}, err
+	}
+	ahead := g.cfg.Now().Add(ReportWindow)
+	due, err := g.due(ahead, free)
 	if err != nil {
 		return Report{}, err
 	}
@@ -192,5 +212,13 @@ func (g *Manager) ReportFor(day time.Time) (Report, error) {
 		}
 		gaps = append(gaps, gs...)
 	}
-	return MakeReport(day, g.cfg.Now(), recs, gaps, g.cfg.Policy, free), nil
+	rep := dayReport(day, recs, gaps, g.cfg.Policy)
+	// Cameras docked that day, whatever day their clocks claim.
+	received, err := g.cat.Received(day, day.AddDate(0, 0, 1))
+	if err != nil {
+		return Report{}, err
+	}
+	rep.ClockOffsets = clockRows(day, day.AddDate(0, 0, 1), received)
+	rep.EnteringGrace = enteringGrace(PlanDue(ahead, due, g.cfg.Policy, free))
+	return rep, nil
 }

@@ -15,8 +15,8 @@ const (
 )
 
 // Run sweeps every Interval until ctx is done, and sooner when staging
-// falls under min_free: a sweep reads the whole catalog, a free-space check
-// is one statfs.
+// falls under min_free: a sweep reads what the retention indexes say may be
+// due, a free-space check is one statfs.
 func (g *Manager) Run(ctx context.Context) error {
 	if err := g.Resume(ctx); err != nil && ctx.Err() == nil {
 		g.log.Error("an interrupted retention step could not be finished; will try again", "err", err)
@@ -50,15 +50,16 @@ func (g *Manager) Run(ctx context.Context) error {
 func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 	start := time.Now()
 	defer func() { g.m.Sweep.Observe(time.Since(start).Seconds()) }()
-	recs, err := g.load()
-	if err != nil {
-		return Result{}, fmt.Errorf("sweep: %w", err)
-	}
 	free, err := g.staging.Free()
 	if err != nil {
 		return Result{}, fmt.Errorf("sweep: %w", err)
 	}
-	res := Plan(g.cfg.Now(), recs, g.cfg.Policy, free)
+	now := g.cfg.Now()
+	due, err := g.due(now, free)
+	if err != nil {
+		return Result{}, fmt.Errorf("sweep: %w", err)
+	}
+	res := PlanDue(now, due, g.cfg.Policy, free)
 	var errs []error
 	if err := g.holdBack(&res); err != nil {
 		errs = append(errs, err)
@@ -81,7 +82,7 @@ func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 		g.m.Actions.WithLabelValues(string(a.Kind)).Inc()
 	}
 	if g.archive != nil {
-		errs = append(errs, g.syncLegalHolds(ctx, recs)...)
+		errs = append(errs, g.syncLegalHolds(ctx)...)
 	}
 	if res.Short > 0 && !g.short.Load() {
 		g.log.Error("staging short of space with nothing left to evict: docks paused, cameras keep their footage",

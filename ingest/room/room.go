@@ -158,18 +158,16 @@ func (r *Room) Run(ctx context.Context) error {
 	}
 }
 
-// lastRecorded is the end of the newest segment of this room in the catalog.
+// lastRecorded is the end of the newest segment of this room in the
+// catalog. Segments follow one another, so the one that started last ends last.
 func (r *Room) lastRecorded() time.Time {
-	recs, err := r.env.Catalog.List(catalog.Filter{Source: catalog.SourceRoom, SourceID: r.cfg.ID})
+	last, ok, err := r.env.Catalog.LastInRoom(r.cfg.ID)
 	if err != nil {
 		r.env.Log.Warn("cannot read the room's last segment", keyRoom, r.cfg.ID, keyErr, err)
 		return time.Time{}
 	}
-	var last time.Time
-	for _, rec := range recs {
-		if rec.EndedAt.After(last) {
-			last = rec.EndedAt
-		}
+	if !ok {
+		return time.Time{}
 	}
-	return last
+	return last.EndedAt
 }

@@ -375,3 +375,33 @@ func TestRoomRecordsOverUDP(t *testing.T) {
 		t.Error("room did not use UDP")
 	}
 }
+
+// After a restart the hole since the room's last catalogued segment is a
+// restart gap, from that segment's end; another room's segments do not count.
+func TestRoomRecordsRestartGap(t *testing.T) {
+	cam := newCamera(t, "", "")
+	e := newTestEnv(t)
+	lastEnd := time.Now().Add(-5 * time.Minute).UTC().Truncate(time.Second)
+	for i, seg := range []struct {
+		room string
+		end  time.Time
+	}{{"interview-3", lastEnd.Add(-10 * time.Minute)}, {"interview-3", lastEnd}, {"interview-30", lastEnd.Add(4 * time.Minute)}} {
+		_, _, err := e.Catalog.Add(catalog.Recording{Station: "st-1", Source: catalog.SourceRoom, SourceID: seg.room,
+			Name: fmt.Sprintf("old-%d.mp4", i), SHA256: catalogtest.SHA(byte('a' + i)), Size: 1,
+			StartedAt: seg.end.Add(-time.Minute), EndedAt: seg.end, State: catalog.StateArchived})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := New(e.roomConfig("interview-3", cam.url()), e.Env, nil)
+	stop := runRoom(t, r)
+	waitFor(t, "gap recorded", 15*time.Second, func() bool {
+		gaps, _ := e.Catalog.Gaps("interview-3", time.Time{}, time.Time{})
+		return len(gaps) > 0
+	})
+	stop()
+	gaps, _ := e.Catalog.Gaps("interview-3", time.Time{}, time.Time{})
+	if len(gaps) != 1 || gaps[0].Reason != catalog.GapRestart || !gaps[0].Start.Equal(lastEnd) {
+		t.Fatalf("gaps %+v, want one restart gap from %v", gaps, lastEnd)
+	}
+}

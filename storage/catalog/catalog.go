@@ -65,39 +65,15 @@ func Open(path string, o Options) (*Catalog, error) {
 	}
 	c := &Catalog{db: db, now: o.Now}
 	if o.ReadOnly {
-		err = db.View(checkSchema)
-	} else {
-		err = db.Update(initSchema)
+		err = db.View(checkReadable)
+	} else if err = db.Update(initSchema); err == nil {
+		err = upgrade(db, upgradeBatch)
 	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
 	return c, nil
-}
-
-func initSchema(tx *bolt.Tx) error {
-	for _, name := range allBuckets {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return err
-		}
-	}
-	meta := tx.Bucket(bucketMeta)
-	if meta.Get(keySchema) == nil {
-		return meta.Put(keySchema, []byte(SchemaVersion))
-	}
-	return checkSchema(tx)
-}
-
-func checkSchema(tx *bolt.Tx) error {
-	meta := tx.Bucket(bucketMeta)
-	if meta == nil {
-		return errors.New("not a custodian catalog (no meta bucket)")
-	}
-	if v := string(meta.Get(keySchema)); v != SchemaVersion {
-		return fmt.Errorf("catalog schema %q, this custodian reads %q", v, SchemaVersion)
-	}
-	return nil
 }
 
 // Close closes the catalog file.
@@ -110,49 +86,69 @@ func (c *Catalog) Now() time.Time { return c.now() }
 // same device, name and hash exists, Add returns it with created=false and
 // writes nothing: a file seen again is not ingested twice.
 func (c *Catalog) Add(r Recording, events ...Event) (rec Recording, created bool, err error) {
-	if !r.State.Valid() {
-		return Recording{}, false, fmt.Errorf("add recording: invalid state %q", r.State)
-	}
 	err = c.db.Update(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketIdxContent).Get(contentKey(r.Device, r.OriginalName(), r.SHA256)); v != nil {
-			existing, err := getRecording(tx, binary.BigEndian.Uint64(v))
-			if err != nil {
-				return err
-			}
-			rec = existing
-			return nil
-		}
-		b := tx.Bucket(bucketRecordings)
-		id, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		r.ID = id
-		r.UpdatedAt = c.now().UTC()
-		if err := putRecording(tx, &r); err != nil {
-			return err
-		}
-		if err := putIndexes(tx, &r); err != nil {
-			return err
-		}
-		if err := bumpCount(tx, r.State, +1); err != nil {
-			return err
-		}
-		if r.Permanent() {
-			if err := bumpCount(tx, countHeld, +1); err != nil {
-				return err
-			}
-		}
-		if err := c.appendEvents(tx, &r, events); err != nil {
-			return err
-		}
-		rec, created = r, true
-		return nil
+		rec, created, err = c.add(tx, r, events)
+		return err
 	})
 	if err != nil {
 		return Recording{}, false, fmt.Errorf("add recording %s: %w", r.SHA256, err)
 	}
 	return rec, created, nil
+}
+
+// AddBatch is Add for many recordings in one transaction, each new one with
+// its own copy of events: for bulk loads such as benchmark catalogs, where a
+// transaction per record would take most of an hour at ten million. It is
+// all or nothing and returns how many were new.
+func (c *Catalog) AddBatch(recs []Recording, events ...Event) (added int, err error) {
+	err = c.db.Update(func(tx *bolt.Tx) error {
+		added = 0
+		for _, r := range recs {
+			_, created, err := c.add(tx, r, events)
+			if err != nil {
+				return fmt.Errorf("add recording %s: %w", r.SHA256, err)
+			}
+			if created {
+				added++
+			}
+		}
+		return nil
+	})
+	return added, err
+}
+
+func (c *Catalog) add(tx *bolt.Tx, r Recording, events []Event) (Recording, bool, error) {
+	if !r.State.Valid() {
+		return Recording{}, false, fmt.Errorf("invalid state %q", r.State)
+	}
+	if v := tx.Bucket(bucketIdxContent).Get(contentKey(r.Device, r.OriginalName(), r.SHA256)); v != nil {
+		existing, err := getRecording(tx, binary.BigEndian.Uint64(v))
+		return existing, false, err
+	}
+	id, err := tx.Bucket(bucketRecordings).NextSequence()
+	if err != nil {
+		return Recording{}, false, err
+	}
+	r.ID = id
+	r.UpdatedAt = c.now().UTC()
+	if err := putRecording(tx, &r); err != nil {
+		return Recording{}, false, err
+	}
+	if err := reindex(tx, nil, &r); err != nil {
+		return Recording{}, false, err
+	}
+	if err := bumpCount(tx, r.State, +1); err != nil {
+		return Recording{}, false, err
+	}
+	if r.Permanent() {
+		if err := bumpCount(tx, countHeld, +1); err != nil {
+			return Recording{}, false, err
+		}
+	}
+	if err := c.appendEvents(tx, &r, events); err != nil {
+		return Recording{}, false, err
+	}
+	return r, true, nil
 }
 
 // Update loads recording id, lets fn change it, checks the state transition
@@ -178,10 +174,7 @@ func (c *Catalog) Update(id uint64, fn func(*Recording) error, events ...Event) 
 			return &StateError{ID: id, From: old.State, To: r.State}
 		}
 		r.UpdatedAt = c.now().UTC()
-		if err := deleteIndexes(tx, &old); err != nil {
-			return err
-		}
-		if err := putIndexes(tx, &r); err != nil {
+		if err := reindex(tx, &old, &r); err != nil {
 			return err
 		}
 		if r.State != old.State {
@@ -357,7 +350,10 @@ func (c *Catalog) Held() (int, error) {
 	return n, nil
 }
 
-// Each calls fn for every recording in id order. fn must not write to the catalog.
+// Each calls fn for every recording in id order. fn must not write to the
+// catalog. It reads and decodes the whole catalog (seconds and gigabytes at
+// a million recordings): the daemon's start-up and periodic work read by an
+// index instead (Due, InState, WithLocalCopy, LegalHoldPending).
 func (c *Catalog) Each(fn func(Recording) error) error {
 	return c.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRecordings).ForEach(func(_, v []byte) error {
@@ -388,62 +384,6 @@ func putRecording(tx *bolt.Tx, r *Recording) error {
 		return err
 	}
 	return tx.Bucket(bucketRecordings).Put(u64(r.ID), v)
-}
-
-type indexEntry struct {
-	bucket, key, value []byte
-}
-
-func indexes(r *Recording) []indexEntry {
-	out := []indexEntry{
-		{bucketIdxState, stateKey(r.State, r.ID), nil},
-		{bucketIdxTime, timeIdxKey(r.StartedAt, r.ID), nil},
-		{bucketIdxSHA, shaKey(r.SHA256, r.ID), nil},
-		{bucketIdxContent, contentKey(r.Device, r.OriginalName(), r.SHA256), u64(r.ID)},
-	}
-	if r.Officer != "" {
-		out = append(out, indexEntry{bucketIdxOfficer, prefixTimeKey(r.Officer, r.StartedAt, r.ID), nil})
-	}
-	if r.Device != "" {
-		out = append(out, indexEntry{bucketIdxDevice, prefixTimeKey(r.Device, r.StartedAt, r.ID), nil})
-	}
-	if len(r.PendingRelease) > 0 {
-		out = append(out, indexEntry{bucketIdxPending, pendingKey(r.SourceID, r.ID), nil})
-	}
-	if r.Intent != "" {
-		out = append(out, indexEntry{bucketIdxIntent, u64(r.ID), nil})
-	}
-	if !r.ModTime.IsZero() {
-		out = append(out, indexEntry{bucketIdxQuick, quickKey(r.Device, r.OriginalName(), r.Size, r.ModTime), u64(r.ID)})
-	}
-	return out
-}
-
-func putIndexes(tx *bolt.Tx, r *Recording) error {
-	for _, e := range indexes(r) {
-		v := e.value
-		if v == nil {
-			v = []byte{}
-		}
-		if err := tx.Bucket(e.bucket).Put(e.key, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func deleteIndexes(tx *bolt.Tx, r *Recording) error {
-	for _, e := range indexes(r) {
-		b := tx.Bucket(e.bucket)
-		// A unique index may since point at another record; leave that alone.
-		if e.value != nil && !bytes.Equal(b.Get(e.key), e.value) {
-			continue
-		}
-		if err := b.Delete(e.key); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func bumpCount(tx *bolt.Tx, s State, delta int) error {

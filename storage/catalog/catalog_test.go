@@ -127,15 +127,7 @@ func TestCatalogList(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := c.List(tc.f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []uint64
-			for _, r := range got {
-				ids = append(ids, r.ID)
-			}
-			if !equalIDs(ids, tc.want) {
+			if ids := listIDs(t, c, tc.f); !equalIDs(ids, tc.want) {
 				t.Fatalf("ids %v, want %v", ids, tc.want)
 			}
 		})
@@ -272,4 +264,25 @@ func TestSettingKeepsSinceWhen(t *testing.T) {
 	if err != nil || v != "standard=6mo" || !since.Equal(t0) {
 		t.Fatalf("setting %q since %s, err %v", v, since, err)
 	}
+}
+
+func TestCatalogAddBatch(t *testing.T) {
+	c := openTestCatalog(t)
+	c.Add(rec("D1", "1", "a", sha('a'), t0), Event{Type: EventIngested})
+	batch := []Recording{rec("D1", "1", "a", sha('a'), t0), rec("D1", "1", "b", sha('b'), t0), rec("D2", "2", "c", sha('c'), t0)}
+	if n, err := c.AddBatch(batch, Event{Type: EventIngested}); err != nil || n != 2 {
+		t.Fatalf("added %d, %v; want 2 (one was there)", n, err)
+	}
+	bad := rec("D3", "3", "d", sha('d'), t0)
+	bad.State = "lost"
+	if _, err := c.AddBatch([]Recording{rec("D3", "3", "e", sha('e'), t0), bad}); err == nil {
+		t.Fatal("a batch with an invalid state was accepted")
+	}
+	if got, _ := c.List(Filter{}); len(got) != 3 {
+		t.Fatalf("%d recordings, want 3: a failed batch writes nothing", len(got))
+	}
+	if n, err := c.VerifyEvents(); err != nil || n != 3 {
+		t.Fatalf("events %d %v, want one per new recording", n, err)
+	}
+	checkIndexes(t, c, time.Time{})
 }

@@ -28,6 +28,25 @@ import (
 // sessions     u64(id)                                 -> JSON Session
 // idx_session  room 0 u64(started) u64(id)             -> nil
 // open_session room                                    -> u64(id) of the room's open session
+// idx_room     room 0 u64(started) u64(id)             -> nil (interview-room segments)
+// idx_received u64(received) u64(id)                   -> nil
+//
+// Retention indexes (schema 2): what a sweep may act on, by the time it may
+// become due. The catalog knows no policy (period, local_keep, grace), so
+// each is keyed by a time the policy counts from; retention turns the
+// policy into bounds.
+//
+// idx_retain   u64(started) u64(id)  -> timeValue(started, received, retain_until): verified or archived, not held
+// idx_evict    u64(archived) u64(id) -> nil: archived with a local copy
+// idx_grace    u64(expiring) u64(id) -> nil: expiring, not held (deleted after the grace period)
+// idx_unmark   u64(id)               -> nil: expiring and held (unmarked at once)
+// idx_legal    u64(id)               -> nil: archived or expiring, legal_hold != held
+// idx_local    u64(id)               -> nil: a local copy is expected in staging (staged, verified,
+// archived or expiring, not evicted)
+//
+// meta "newest" is u64(newest received_at or expiring_at ever written), for
+// the planner's clock check; meta "upgrade" is u64(last id indexed) while an
+// upgrade from schema 1 builds the retention indexes.
 //
 // uploads holds the resumable state of a multipart upload in progress; the
 // entry goes in the same transaction that marks the record archived.
@@ -55,23 +74,42 @@ var (
 	bucketSessions   = []byte("sessions")
 	bucketIdxSession = []byte("idx_session")
 	bucketOpenSess   = []byte("open_session")
+	bucketIdxRoom    = []byte("idx_room")
+	bucketIdxRecv    = []byte("idx_received")
+	bucketIdxRetain  = []byte("idx_retain")
+	bucketIdxEvict   = []byte("idx_evict")
+	bucketIdxGrace   = []byte("idx_grace")
+	bucketIdxUnmark  = []byte("idx_unmark")
+	bucketIdxLegal   = []byte("idx_legal")
+	bucketIdxLocal   = []byte("idx_local")
 
 	allBuckets = [][]byte{
 		bucketRecordings, bucketEvents, bucketMeta, bucketCounts,
 		bucketIdxState, bucketIdxTime, bucketIdxOfficer, bucketIdxDevice,
 		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending, bucketIdxIntent, bucketUploads, bucketAudit,
 		bucketGaps, bucketSessions, bucketIdxSession, bucketOpenSess,
+		bucketIdxRoom, bucketIdxRecv, bucketIdxRetain, bucketIdxEvict, bucketIdxGrace, bucketIdxUnmark, bucketIdxLegal, bucketIdxLocal,
+	}
+	// schema2Buckets are the indexes schema 2 added; an upgrade fills them.
+	schema2Buckets = [][]byte{
+		bucketIdxRoom, bucketIdxRecv, bucketIdxRetain, bucketIdxEvict, bucketIdxGrace, bucketIdxUnmark, bucketIdxLegal, bucketIdxLocal,
 	}
 
 	keySchema        = []byte("schema")
 	keyLastEventHash = []byte("last_event_hash")
+	keyNewest        = []byte("newest")
+	keyUpgrade       = []byte("upgrade")
 )
 
 // countHeld is the counts key of the permanent class; no state is named so.
 const countHeld State = "held"
 
-// SchemaVersion is written on first open and checked on every open.
-const SchemaVersion = "1"
+// SchemaVersion is written on first open and checked on every open;
+// schema 1 (no retention indexes) is upgraded in place.
+const (
+	SchemaVersion = "2"
+	schema1       = "1"
+)
 
 func u64(v uint64) []byte {
 	b := make([]byte, 8)
@@ -122,3 +160,32 @@ func quickKey(device, name string, size int64, mtime time.Time) []byte {
 func gapKey(room string, start time.Time, seq uint64) []byte {
 	return join([]byte(room), sep, u64(timeKey(start)), u64(seq))
 }
+
+// timeValue packs times exactly (seconds and nanoseconds since 1970, so a
+// zero time stays zero): 12 bytes each.
+func timeValue(ts ...time.Time) []byte {
+	out := make([]byte, 0, 12*len(ts))
+	for _, t := range ts {
+		out = binary.BigEndian.AppendUint64(out, uint64(t.Unix()))
+		out = binary.BigEndian.AppendUint32(out, uint32(t.Nanosecond()))
+	}
+	return out
+}
+
+// readTimes unpacks what timeValue packed; a short value reads as zero times.
+func readTimes(v []byte, ts ...*time.Time) {
+	for _, t := range ts {
+		if len(v) < 12 {
+			*t = time.Time{}
+			continue
+		}
+		*t = time.Unix(int64(binary.BigEndian.Uint64(v)), int64(binary.BigEndian.Uint32(v[8:]))).UTC()
+		v = v[12:]
+	}
+}
+
+// keyTime is the time in the first 8 bytes of a time-ordered index key.
+func keyTime(k []byte) uint64 { return binary.BigEndian.Uint64(k) }
+
+// keyID is the id in the last 8 bytes of an index key.
+func keyID(k []byte) uint64 { return binary.BigEndian.Uint64(k[len(k)-8:]) }

@@ -30,13 +30,15 @@ type ReconcileReport struct {
 	Missing []uint64 `json:"missing,omitempty"`
 }
 
-// localStates are the states whose copy must be in staging.
-func hasLocalCopy(s catalog.State) bool {
-	return s == catalog.StateStaged || s == catalog.StateVerified
-}
+// pageSize is how many records start-up and the scrubber read at a time:
+// memory stays flat whatever the catalog's size, and no read transaction
+// stays open across file I/O of many records.
+const pageSize = 1000
 
 // Reconcile brings catalog and staging into agreement at start-up. It never
-// deletes a blob; every finding is logged and returned.
+// deletes a blob; every finding is logged and returned. It reads the staged
+// and verified records by the state index and looks each blob up in the
+// hash index, never holding every record or hash.
 func Reconcile(c *catalog.Catalog, s *Staging, log *slog.Logger) (ReconcileReport, error) {
 	var rep ReconcileReport
 	partial, err := s.Partial()
@@ -51,64 +53,96 @@ func Reconcile(c *catalog.Catalog, s *Staging, log *slog.Logger) (ReconcileRepor
 			"path", p)
 		rep.PartialRemoved = append(rep.PartialRemoved, p)
 	}
-
-	referenced := map[string]bool{}
-	var missing, unverified []catalog.Recording
-	err = c.Each(func(r catalog.Recording) error {
-		referenced[r.SHA256] = true
-		if !hasLocalCopy(r.State) {
-			return nil
-		}
-		if size, err := s.Stat(r.SHA256); err != nil || size != r.Size {
-			missing = append(missing, r)
-		} else if r.State == catalog.StateStaged {
-			unverified = append(unverified, r)
-		}
-		return nil
-	})
-	if err != nil {
-		return rep, fmt.Errorf("reconcile: %w", err)
-	}
-	for _, r := range missing {
-		state, ev, detail := catalog.StateMissing, catalog.EventMissing, "staged copy not found at start-up"
-		if size, err := s.Stat(r.SHA256); err == nil {
-			state, ev = catalog.StateCorrupt, catalog.EventCorrupt
-			detail = fmt.Sprintf("staged copy has %d bytes, recorded %d", size, r.Size)
-		}
-		if _, err := c.Update(r.ID, func(x *catalog.Recording) error { x.State = state; return nil }, catalog.Event{Type: ev, Detail: detail}); err != nil {
+	// Verified first: a staged record verified now is not checked twice.
+	for _, state := range []catalog.State{catalog.StateVerified, catalog.StateStaged} {
+		if err := reconcileState(c, s, log, state, &rep); err != nil {
 			return rep, fmt.Errorf("reconcile: %w", err)
 		}
-		log.Error("staged copy lost", "state", state, "id", r.ID, "sha256", r.SHA256, "detail", detail)
-		rep.Missing = append(rep.Missing, r.ID)
 	}
-
-	for _, r := range unverified {
-		state, ev, detail := catalog.StateVerified, catalog.EventVerified, "staged copy re-read and hash-verified at start-up"
-		if err := s.Verify(r.SHA256, r.Size); err != nil {
-			state, ev, detail = catalog.StateCorrupt, catalog.EventCorrupt, "at start-up: "+err.Error()
-		}
-		if _, err := c.Update(r.ID, func(x *catalog.Recording) error {
-			x.State = state
-			if state == catalog.StateVerified {
-				x.VerifiedAt = c.Now().UTC()
-			}
-			return nil
-		}, catalog.Event{Type: ev, Detail: detail}); err != nil {
-			return rep, fmt.Errorf("reconcile: %w", err)
-		}
-		log.Info("staged copy checked at start-up", "id", r.ID, "sha256", r.SHA256, "state", state)
-		rep.Verified = append(rep.Verified, r.ID)
-	}
-
-	err = s.Blobs(func(sha string) error {
-		if !referenced[sha] {
-			rep.Orphans = append(rep.Orphans, sha)
-			log.Warn("staged copy has no record; kept until its source is ingested again", "sha256", sha)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := findOrphans(c, s, log, &rep); err != nil {
 		return rep, fmt.Errorf("reconcile: %w", err)
 	}
 	return rep, nil
+}
+
+// reconcileState checks the copy of every record in state, a page at a time.
+func reconcileState(c *catalog.Catalog, s *Staging, log *slog.Logger, state catalog.State, rep *ReconcileReport) error {
+	for after := uint64(0); ; {
+		recs, err := c.InState(state, after, pageSize)
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		after = recs[len(recs)-1].ID
+		for _, r := range recs {
+			if size, err := s.Stat(r.SHA256); err != nil || size != r.Size {
+				if err := markLost(c, s, log, r); err != nil {
+					return err
+				}
+				rep.Missing = append(rep.Missing, r.ID)
+			} else if r.State == catalog.StateStaged {
+				if err := verifyStaged(c, s, log, r); err != nil {
+					return err
+				}
+				rep.Verified = append(rep.Verified, r.ID)
+			}
+		}
+	}
+}
+
+// markLost records a copy that is gone (missing) or has the wrong size (corrupt).
+func markLost(c *catalog.Catalog, s *Staging, log *slog.Logger, r catalog.Recording) error {
+	state, ev, detail := catalog.StateMissing, catalog.EventMissing, "staged copy not found at start-up"
+	if size, err := s.Stat(r.SHA256); err == nil {
+		state, ev = catalog.StateCorrupt, catalog.EventCorrupt
+		detail = fmt.Sprintf("staged copy has %d bytes, recorded %d", size, r.Size)
+	}
+	if _, err := c.Update(r.ID, func(x *catalog.Recording) error { x.State = state; return nil }, catalog.Event{Type: ev, Detail: detail}); err != nil {
+		return err
+	}
+	log.Error("staged copy lost", "state", state, "id", r.ID, "sha256", r.SHA256, "detail", detail)
+	return nil
+}
+
+// verifyStaged re-reads a staged copy a crash left unverified.
+func verifyStaged(c *catalog.Catalog, s *Staging, log *slog.Logger, r catalog.Recording) error {
+	state, ev, detail := catalog.StateVerified, catalog.EventVerified, "staged copy re-read and hash-verified at start-up"
+	if err := s.Verify(r.SHA256, r.Size); err != nil {
+		state, ev, detail = catalog.StateCorrupt, catalog.EventCorrupt, "at start-up: "+err.Error()
+	}
+	if _, err := c.Update(r.ID, func(x *catalog.Recording) error {
+		x.State = state
+		if state == catalog.StateVerified {
+			x.VerifiedAt = c.Now().UTC()
+		}
+		return nil
+	}, catalog.Event{Type: ev, Detail: detail}); err != nil {
+		return err
+	}
+	log.Info("staged copy checked at start-up", "id", r.ID, "sha256", r.SHA256, "state", state)
+	return nil
+}
+
+// findOrphans looks up every blob in the catalog's hash index, a batch at
+// a time, and reports those no record names.
+func findOrphans(c *catalog.Catalog, s *Staging, log *slog.Logger, rep *ReconcileReport) error {
+	batch := make([]string, 0, pageSize)
+	flush := func() error {
+		orphans, err := c.Unreferenced(batch)
+		for _, sha := range orphans {
+			rep.Orphans = append(rep.Orphans, sha)
+			log.Warn("staged copy has no record; kept until its source is ingested again", "sha256", sha)
+		}
+		batch = batch[:0]
+		return err
+	}
+	err := s.Blobs(func(sha string) error {
+		if batch = append(batch, sha); len(batch) == pageSize {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
 }

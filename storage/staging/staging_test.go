@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -286,5 +287,48 @@ func TestRemoveAsksUnderTheBlobLock(t *testing.T) {
 	}
 	if _, err := s.Remove("../../etc/passwd", func() (bool, error) { return false, nil }); err == nil {
 		t.Fatal("removed by a name that is not a hash")
+	}
+}
+
+// Start-up and the scrubber read a catalog larger than one page, and look
+// up more blobs than one batch, without missing or repeating one.
+func TestReconcileAndScrubPageThrough(t *testing.T) {
+	s := openTestStaging(t, filepath.Join(t.TempDir(), "staging"))
+	c := catalogtest.Open(t, catalog.Options{NoSync: true})
+	n := 2*pageSize + 7
+	write := func(body string) string {
+		sha := sum([]byte(body))
+		os.MkdirAll(filepath.Dir(s.Path(sha)), 0o750)
+		if err := os.WriteFile(s.Path(sha), []byte(body), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		return sha
+	}
+	gone := 0
+	for i := range n {
+		body := fmt.Sprintf("recording %d", i)
+		r := catalogtest.Record("D1", "1", body, write(body), catalogtest.T0)
+		r.Size = int64(len(body))
+		if _, _, err := c.Add(r); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 0 {
+			os.Remove(s.Path(r.SHA256))
+			gone++
+		}
+	}
+	for i := range 3 {
+		write(fmt.Sprintf("orphan %d", i))
+	}
+	rep, err := Reconcile(c, s, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Missing) != gone || len(rep.Orphans) != 3 || len(rep.Verified) != 0 {
+		t.Fatalf("missing %d (want %d), orphans %d (want 3), verified %d", len(rep.Missing), gone, len(rep.Orphans), len(rep.Verified))
+	}
+	sc := Scrubber{Catalog: c, Staging: s, Log: slog.New(slog.DiscardHandler)}
+	if checked, bad, err := sc.Scrub(context.Background()); err != nil || checked != n-gone || bad != 0 {
+		t.Fatalf("scrub checked %d (want %d), %d bad, %v", checked, n-gone, bad, err)
 	}
 }

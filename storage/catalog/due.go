@@ -1,0 +1,199 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// DueQuery asks for the recordings a retention plan may act on. The catalog
+// knows no policy: retention turns its period, local_keep, grace and
+// min_free into these bounds, and the catalog reads only the index entries
+// inside them.
+type DueQuery struct {
+	// StartedBy bounds the verified and archived recordings that are not
+	// held: only those started by then are looked at, and Expired decides
+	// from their indexed times, without reading the record, whether one is
+	// read. A nil Expired reads none.
+	StartedBy time.Time
+	Expired   func(started, received, retainUntil time.Time) bool
+	// ArchivedBy: every archived recording with a local copy archived by
+	// then is read, oldest archive first; after them more, in the same
+	// order, until the ones read whose blob no other recording shares add
+	// up to FreeBytes (what staging lacks of min_free).
+	ArchivedBy time.Time
+	FreeBytes  int64
+	// ExpiringBy: expiring recordings marked by then that are not held.
+	// Held expiring ones are always read.
+	ExpiringBy time.Time
+}
+
+// Due is what a DueQuery found.
+type Due struct {
+	// Recordings are the candidates in id order, each once, with every
+	// other recording that shares a blob with an eviction candidate (which
+	// decides whether the blob may go).
+	Recordings []Recording
+	// Newest is the newest received_at or expiring_at the catalog has
+	// recorded, for the planner's clock check.
+	Newest time.Time
+}
+
+// Due reads the recordings q asks for, in one read transaction.
+func (c *Catalog) Due(q DueQuery) (Due, error) {
+	var d Due
+	err := c.db.View(func(tx *bolt.Tx) error {
+		found := dueSet{tx: tx, recs: map[uint64]*Recording{}}
+		if err := found.retained(q); err != nil {
+			return err
+		}
+		if err := found.expiring(q.ExpiringBy); err != nil {
+			return err
+		}
+		if err := found.evictable(q.ArchivedBy, q.FreeBytes); err != nil {
+			return err
+		}
+		d.Recordings = found.sorted()
+		d.Newest = newest(tx)
+		return nil
+	})
+	if err != nil {
+		return Due{}, fmt.Errorf("read due recordings: %w", err)
+	}
+	return d, nil
+}
+
+// dueSet collects the recordings of a Due, each read once.
+type dueSet struct {
+	tx   *bolt.Tx
+	recs map[uint64]*Recording
+}
+
+func (s *dueSet) add(id uint64) (*Recording, error) {
+	if r, ok := s.recs[id]; ok {
+		return r, nil
+	}
+	r, err := getRecording(s.tx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.recs[id] = &r
+	return &r, nil
+}
+
+// sorted copies the recordings out in id order, each once.
+func (s *dueSet) sorted() []Recording {
+	ids := slices.Sorted(maps.Keys(s.recs))
+	out := make([]Recording, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, *s.recs[id])
+	}
+	return out
+}
+
+// retained reads the recordings whose retention may have ended.
+func (s *dueSet) retained(q DueQuery) error {
+	if q.Expired == nil {
+		return nil
+	}
+	bound := timeKey(q.StartedBy)
+	cur := s.tx.Bucket(bucketIdxRetain).Cursor()
+	var started, received, until time.Time
+	for k, v := cur.First(); k != nil && keyTime(k) <= bound; k, v = cur.Next() {
+		readTimes(v, &started, &received, &until)
+		if !q.Expired(started, received, until) {
+			continue
+		}
+		if _, err := s.add(keyID(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expiring reads the held expiring recordings and those marked by markedBy.
+func (s *dueSet) expiring(markedBy time.Time) error {
+	err := s.tx.Bucket(bucketIdxUnmark).ForEach(func(k, _ []byte) error {
+		_, err := s.add(keyID(k))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	bound := timeKey(markedBy)
+	cur := s.tx.Bucket(bucketIdxGrace).Cursor()
+	for k, _ := cur.First(); k != nil && keyTime(k) <= bound; k, _ = cur.Next() {
+		if _, err := s.add(keyID(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// evictable reads archived local copies oldest archive first: all archived
+// by archivedBy, then on while the unshared ones read come to less than
+// free bytes. A blob's other recordings are read with it: while any of them
+// needs the blob it stays, so it frees nothing for certain.
+func (s *dueSet) evictable(archivedBy time.Time, free int64) error {
+	bound := timeKey(archivedBy)
+	var freed int64
+	cur := s.tx.Bucket(bucketIdxEvict).Cursor()
+	for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+		if keyTime(k) > bound && freed >= free {
+			return nil
+		}
+		r, err := s.add(keyID(k))
+		if err != nil {
+			return err
+		}
+		shared, err := s.addSharing(r)
+		if err != nil {
+			return err
+		}
+		if !shared {
+			freed += r.Size
+		}
+	}
+	return nil
+}
+
+// addSharing reads every other recording of r's blob and reports whether
+// there is one.
+func (s *dueSet) addSharing(r *Recording) (bool, error) {
+	prefix := join([]byte(r.SHA256), sep)
+	shared := false
+	cur := s.tx.Bucket(bucketIdxSHA).Cursor()
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		id := binary.BigEndian.Uint64(k[len(prefix):])
+		if id == r.ID {
+			continue
+		}
+		shared = true
+		if _, err := s.add(id); err != nil {
+			return false, err
+		}
+	}
+	return shared, nil
+}
+
+// LegalHoldPending returns the archived and expiring recordings whose legal
+// hold in the archive is not yet what their holds ask for.
+func (c *Catalog) LegalHoldPending() ([]Recording, error) {
+	var out []Recording
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketIdxLegal).ForEach(func(k, _ []byte) error {
+			r, err := getRecording(tx, keyID(k))
+			out = append(out, r)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read pending legal holds: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,142 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// upgradeBatch is how many records one upgrade transaction indexes: a
+// transaction's dirty pages stay a few megabytes, whatever the catalog's size.
+const upgradeBatch = 20_000
+
+// initSchema makes a new catalog, or checks an existing one and marks a
+// schema 1 catalog for the upgrade that follows.
+func initSchema(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	switch string(meta.Get(keySchema)) {
+	case "":
+		return meta.Put(keySchema, []byte(SchemaVersion))
+	case schema1:
+		// From here on an older custodian refuses the catalog: it would
+		// change records without keeping the new indexes.
+		if err := meta.Put(keyUpgrade, u64(0)); err != nil {
+			return err
+		}
+		return meta.Put(keySchema, []byte(SchemaVersion))
+	}
+	return checkSchema(tx)
+}
+
+func checkSchema(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return errors.New("not a custodian catalog (no meta bucket)")
+	}
+	switch v := string(meta.Get(keySchema)); v {
+	case SchemaVersion:
+		return nil
+	case schema1:
+		return fmt.Errorf("catalog schema %q, this custodian reads %q: start custodian serve once to upgrade it", v, SchemaVersion)
+	default:
+		return fmt.Errorf("catalog schema %q, this custodian reads %q", v, SchemaVersion)
+	}
+}
+
+// checkReadable is checkSchema for a read-only open, which cannot finish
+// an interrupted upgrade and must not read half-built indexes.
+func checkReadable(tx *bolt.Tx) error {
+	if err := checkSchema(tx); err != nil {
+		return err
+	}
+	if tx.Bucket(bucketMeta).Get(keyUpgrade) != nil {
+		return errors.New("catalog upgrade unfinished: start custodian serve to finish it")
+	}
+	return nil
+}
+
+// upgrade builds the indexes schema 2 added from the records, n records per
+// transaction. Each transaction commits its entries with the last id it
+// indexed, so a crash in between resumes after that id; it ends by
+// removing the mark. Nothing else writes while it runs: it is part of Open.
+func upgrade(db *bolt.DB, n int) error {
+	var pending bool
+	err := db.View(func(tx *bolt.Tx) error {
+		pending = tx.Bucket(bucketMeta).Get(keyUpgrade) != nil
+		return nil
+	})
+	if err != nil || !pending {
+		return err
+	}
+	for {
+		done, err := upgradeStep(db, n)
+		if err != nil {
+			return fmt.Errorf("upgrade to schema %s: %w", SchemaVersion, err)
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		v := meta.Get(keyUpgrade)
+		if v == nil {
+			done = true
+			return nil
+		}
+		last := binary.BigEndian.Uint64(v)
+		cur := tx.Bucket(bucketRecordings).Cursor()
+		k, val := cur.Seek(u64(last + 1))
+		for i := 0; k != nil && i < n; k, val = cur.Next() {
+			var r Recording
+			if err := json.Unmarshal(val, &r); err != nil {
+				return fmt.Errorf("decode recording %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if err := putSchema2Entries(tx, &r); err != nil {
+				return err
+			}
+			last, i = r.ID, i+1
+		}
+		if k == nil {
+			done = true
+			return meta.Delete(keyUpgrade)
+		}
+		return meta.Put(keyUpgrade, u64(last))
+	})
+	return done, err
+}
+
+// putSchema2Entries writes r's entries in the buckets schema 2 added, and
+// the newest time.
+func putSchema2Entries(tx *bolt.Tx, r *Recording) error {
+	for _, e := range indexes(r) {
+		if !isSchema2(e.bucket) {
+			continue
+		}
+		if err := e.put(tx); err != nil {
+			return err
+		}
+	}
+	return raiseNewest(tx, r)
+}
+
+func isSchema2(bucket []byte) bool {
+	for _, b := range schema2Buckets {
+		if bytes.Equal(b, bucket) {
+			return true
+		}
+	}
+	return false
+}
