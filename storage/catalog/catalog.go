@@ -329,7 +329,10 @@ func (c *Catalog) Held() (int, error) {
 	return n, nil
 }
 
-// Each calls fn for every recording in id order. fn must not write to the catalog.
+// Each calls fn for every recording in id order. fn must not write to the
+// catalog. It reads and decodes the whole catalog (seconds and gigabytes at
+// a million recordings): the daemon's start-up and periodic work read by an
+// index instead (Due, InState, WithLocalCopy, LegalHoldPending).
 func (c *Catalog) Each(fn func(Recording) error) error {
 	return c.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRecordings).ForEach(func(_, v []byte) error {
