@@ -77,15 +77,8 @@ var quiet = slog.New(slog.DiscardHandler)
 // and read back, a two-stage expiry with a restore in between, and MinIO
 // itself refusing to delete a held version of the same age.
 func TestRetentionOnMinIO(t *testing.T) {
-	srv := miniotest.Start(t)
-	a, err := archive.New(archive.Config{Endpoint: srv.Endpoint, Bucket: "evidence", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := archivetest.OnMinIO(t, miniotest.Start(t), nil)
 	ctx := context.Background()
-	if _, err := a.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
 	e := newEnv(t, t.TempDir())
 	p := Policy{Standard: Period{Months: 6}, Location: cst, LocalKeep: 7 * 24 * time.Hour, Grace: 7 * 24 * time.Hour}
 	// Two recordings whose six months end a few seconds from now.

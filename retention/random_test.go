@@ -14,6 +14,7 @@ import (
 
 	"custodian/internal/miniotest"
 	"custodian/storage/archive"
+	"custodian/storage/archive/archivetest"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
 )
@@ -24,15 +25,8 @@ import (
 // end: no footage the catalog keeps (held, or not expired) is gone from
 // both the archive and staging, and nothing is left half done.
 func TestRetentionRandomizedOnMinIO(t *testing.T) {
-	srv := miniotest.Start(t)
-	a, err := archive.New(archive.Config{Endpoint: srv.Endpoint, Bucket: "evidence", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := archivetest.OnMinIO(t, miniotest.Start(t), nil)
 	ctx := context.Background()
-	if _, err := a.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	e := newEnv(t, t.TempDir())
@@ -108,7 +102,7 @@ func TestRetentionRandomizedOnMinIO(t *testing.T) {
 			t.Errorf("recording %d, left alone, is %s, want expired", id, r.State)
 		}
 	}
-	err = e.cat.Each(func(r catalog.Recording) error {
+	err := e.cat.Each(func(r catalog.Recording) error {
 		if r.Intent != "" {
 			t.Errorf("recording %d left with intent %s", r.ID, r.Intent)
 		}

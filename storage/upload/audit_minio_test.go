@@ -16,6 +16,7 @@ import (
 
 	"custodian/internal/miniotest"
 	"custodian/storage/archive"
+	"custodian/storage/archive/archivetest"
 	"custodian/storage/catalog"
 	"custodian/storage/catalog/catalogtest"
 )
@@ -24,15 +25,8 @@ import (
 // rewritten with consistent hashes still fails against them, and the
 // station's own credentials cannot remove an archived chunk.
 func TestAuditChunksOnMinIO(t *testing.T) {
-	srv := miniotest.Start(t)
-	a, err := archive.New(archive.Config{Endpoint: srv.Endpoint, Bucket: "evidence", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := archivetest.OnMinIO(t, miniotest.Start(t), nil)
 	ctx := context.Background()
-	if _, err := a.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
 	dbPath := filepath.Join(t.TempDir(), "custodian.db")
 	c, err := catalog.Open(dbPath, catalog.Options{Now: func() time.Time { return catalogtest.T0 }})
 	if err != nil {
