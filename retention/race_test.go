@@ -310,3 +310,36 @@ func TestResumeInterruptedSteps(t *testing.T) {
 	}
 	consistent(t, e, fake)
 }
+
+// An interrupted deletion that cannot be finished (the archive is down)
+// delays only itself: the same sweep still evicts what is due, and the
+// deletion completes once the archive answers.
+func TestResumeFailureDelaysOnlyItself(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t.TempDir())
+	fake := archivetest.NewFake(archivetest.PartSize)
+	g := New(Config{Policy: Policy{Standard: Period{Months: 6}}, Now: e.Now}, e.cat, e.staging, fake, quiet, nil)
+	del := e.expiringOnFake(t, fake, e.ingest(t, []byte("its deletion was cut short"), e.Now().Add(-400*24*time.Hour), "1"))
+	e.cat.Update(del.ID, func(x *catalog.Recording) error { x.Intent, x.IntentAt = catalog.IntentDelete, e.Now(); return nil })
+	ev := e.archivedOnFake(t, fake, e.ingest(t, []byte("archived a while ago, copy due to go"), e.Now().Add(-10*24*time.Hour), "1"))
+	e.cat.Update(ev.ID, func(x *catalog.Recording) error { x.ReceivedAt = e.Now(); return nil }) // within retention
+
+	fake.SetDown(true)
+	if _, err := g.Sweep(ctx); err == nil {
+		t.Fatal("a resume against an unreachable archive reported no error")
+	}
+	if got := e.get(t, ev.ID); got.EvictedAt.IsZero() {
+		t.Fatal("the eviction waited for the interrupted deletion")
+	}
+	if got := e.get(t, del.ID); got.Intent != catalog.IntentDelete {
+		t.Fatalf("the interrupted deletion was dropped: %+v", got)
+	}
+	fake.SetDown(false)
+	if _, err := g.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t, del.ID); got.State != catalog.StateExpired || got.Intent != "" {
+		t.Fatalf("after the archive came back: %+v", got)
+	}
+	consistent(t, e, fake)
+}

@@ -18,10 +18,6 @@ const (
 // falls under min_free: a sweep reads what the retention indexes say may be
 // due, a free-space check is one statfs.
 func (g *Manager) Run(ctx context.Context) error {
-	if err := g.Resume(ctx); err != nil && ctx.Err() == nil {
-		g.log.Error("an interrupted retention step could not be finished; will try again", "err", err)
-		return err // the supervisor starts retention again
-	}
 	t := time.NewTicker(min(PressureCheck, g.cfg.Interval))
 	defer t.Stop()
 	var last time.Time
@@ -50,6 +46,12 @@ func (g *Manager) Run(ctx context.Context) error {
 func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 	start := time.Now()
 	defer func() { g.m.Sweep.Observe(time.Since(start).Seconds()) }()
+	var errs []error
+	// Steps a crash interrupted are finished first, every sweep until they
+	// are: an archive that is down delays them, never the rest.
+	if err := g.Resume(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	free, err := g.staging.Free()
 	if err != nil {
 		return Result{}, fmt.Errorf("sweep: %w", err)
@@ -60,7 +62,6 @@ func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("sweep: %w", err)
 	}
 	res := PlanDue(now, due, g.cfg.Policy, free)
-	var errs []error
 	if err := g.holdBack(&res); err != nil {
 		errs = append(errs, err)
 	}
