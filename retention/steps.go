@@ -48,10 +48,7 @@ func (g *Manager) carryOut(ctx context.Context, a Action) error {
 	default:
 		err = fmt.Errorf("unknown action %q", a.Kind)
 	}
-	if errors.Is(err, errStale) {
-		return nil // the plan is stale: something saved the footage first
-	}
-	return err
+	return err // errStale: the plan is stale, something saved the footage first
 }
 
 // evict removes a local copy the archive holds. The record stops claiming

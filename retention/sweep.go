@@ -75,7 +75,9 @@ func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 		if !g.mayAct(a) {
 			continue
 		}
-		if err := g.carryOut(ctx, a); err != nil {
+		if err := g.carryOut(ctx, a); errors.Is(err, errStale) {
+			continue // not done, and no failure: re-checked and no longer due
+		} else if err != nil {
 			g.m.Errors.WithLabelValues(string(a.Kind)).Inc()
 			errs = append(errs, fmt.Errorf("%s %d: %w", a.Kind, a.ID, err))
 			continue
