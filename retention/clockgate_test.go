@@ -110,6 +110,14 @@ func TestSweepHeldBackByClock(t *testing.T) {
 		t.Fatalf("set-up: %v", got)
 	}
 
+	// `retention plan` shows what is due, and says the sweeper waits.
+	plan, err := g.PlanAt(s.e.Now())
+	if err != nil || len(plan.Actions) == 0 || !slices.ContainsFunc(plan.Warnings, func(w string) bool {
+		return strings.HasPrefix(w, "the station clock is not trusted now ("+why+")")
+	}) {
+		t.Fatalf("plan while untrusted: %+v, %v", plan, err)
+	}
+
 	for i := range 2 {
 		res, err := g.Sweep(ctx)
 		if err != nil {

@@ -140,5 +140,12 @@ func (g *Manager) PlanAt(at time.Time) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return PlanDue(at, due, g.cfg.Policy, free), nil
+	res := PlanDue(at, due, g.cfg.Policy, free)
+	if g.cfg.Clock != nil {
+		if ok, why := g.cfg.Clock(); !ok {
+			res.Warnings = append(res.Warnings, "the station clock is not trusted now ("+why+
+				"): until it is, the sweeper carries out no evict, mark-expired or delete step")
+		}
+	}
+	return res, nil
 }
