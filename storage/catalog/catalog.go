@@ -350,22 +350,6 @@ func (c *Catalog) Held() (int, error) {
 	return n, nil
 }
 
-// Each calls fn for every recording in id order. fn must not write to the
-// catalog. It reads and decodes the whole catalog (seconds and gigabytes at
-// a million recordings): the daemon's start-up and periodic work read by an
-// index instead (Due, InState, WithLocalCopy, LegalHoldPending).
-func (c *Catalog) Each(fn func(Recording) error) error {
-	return c.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketRecordings).ForEach(func(_, v []byte) error {
-			var r Recording
-			if err := json.Unmarshal(v, &r); err != nil {
-				return err
-			}
-			return fn(r)
-		})
-	})
-}
-
 func getRecording(tx *bolt.Tx, id uint64) (Recording, error) {
 	v := tx.Bucket(bucketRecordings).Get(u64(id))
 	if v == nil {
