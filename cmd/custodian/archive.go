@@ -66,7 +66,7 @@ func archiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		fmt.Fprintf(stdout, "lifecycle: incomplete multipart uploads are aborted after %d days\n", archive.AbortIncompleteDays)
 	}
-	fmt.Fprintf(stdout, "objects are locked in COMPLIANCE mode until recording start + %s\n", cfg.Retention.Standard)
+	fmt.Fprintf(stdout, "objects are locked in COMPLIANCE mode until the later of recording start and receipt + %s\n", cfg.Retention.Standard)
 	return nil
 }
 
