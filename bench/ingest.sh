@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE="${SIZE:-$((1<<30))}"
 ROUNDS="${ROUNDS:-5}"
-out=$(CUSTODIAN_BENCH_SIZE="$SIZE" go test ./storage -run '^$' -bench 'BenchmarkIngest|BenchmarkPutMemory' \
+out=$(CUSTODIAN_BENCH_SIZE="$SIZE" go test ./storage/staging -run '^$' -bench 'BenchmarkIngest|BenchmarkPutMemory' \
   -benchtime "${ROUNDS}x" -count 1 -benchmem)
 echo "$out" | grep -E '^Benchmark'
 echo
