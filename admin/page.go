@@ -107,6 +107,8 @@ func (s *Server) newPage() (*template.Template, error) {
 		"deref":       func(b *bool) bool { return b != nil && *b },
 		"seconds":     func(f *float64) string { return strconv.FormatFloat(*f, 'g', 3, 64) + " s" },
 		"progress":    progress,
+		"leftText":    api.Slot.LeftText,
+		"eta":         eta,
 		"cameraClock": cameraClock,
 	}
 	return template.New("status.html").Funcs(funcs).ParseFS(webFS, "web/status.html")
@@ -191,6 +193,14 @@ func progress(s api.Slot) float64 {
 	return float64(s.DoneFiles) / float64(s.DoneFiles+s.PendingFiles)
 }
 
+// eta is a docked camera's expected time to done, or "" when not known.
+func eta(s api.Slot) string {
+	if s.ETA <= 0 || s.PendingFiles == 0 {
+		return ""
+	}
+	return "about " + humanWait(s.ETA) + " left"
+}
+
 // alerts gathers what needs the administrator, most serious first.
 func (s *Server) alerts(d pageData, counts map[catalog.State]int) []api.Alert {
 	var out []api.Alert
@@ -231,6 +241,13 @@ func (s *Server) alerts(d pageData, counts map[catalog.State]int) []api.Alert {
 			}
 			if sl.ClockSuspect {
 				out = append(out, alert(disk.LevelWarning, "Dock "+dk.ID+", camera "+sl.Slot+": clock "+cameraClock(sl)))
+			}
+			if left := sl.LeftText(); left != "" {
+				out = append(out, alert(disk.LevelWarning, "Dock "+dk.ID+", camera "+sl.Slot+": "+left+"."))
+			}
+			if sl.Unregistered != "" {
+				out = append(out, alert(disk.LevelWarning, "Dock "+dk.ID+", camera "+sl.Slot+": device "+sl.Unregistered+
+					" is not in the devices table; its recordings are flagged unregistered and name no officer from it."))
 			}
 		}
 	}

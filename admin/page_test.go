@@ -55,9 +55,11 @@ func pageConfig() Config {
 			return Sources{
 				Docks: []api.Dock{
 					{ID: "dock-a", Path: "/srv/docks/a", LastScan: testTime.Add(-5 * time.Second), Slots: []api.Slot{
-						{Slot: "J0123456", Device: "J0123456", DockedSince: docked, PendingFiles: 3, PendingBytes: 3 << 30, DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second),
+						{Slot: "J0123456", Device: "J0123456", State: "offloading", ETA: 3 * time.Minute, DockedSince: docked, PendingFiles: 3, PendingBytes: 3 << 30, DoneFiles: 9, DoneBytes: 9 << 30, LastOffload: testTime.Add(-20 * time.Second),
 							ClockOffset: -60*24*time.Hour - 5*time.Minute, ClockBasis: catalog.ClockStale, ClockSuspect: true},
 						{Slot: "camera " + hostile, DockedSince: docked, LastError: "read: input/output error", ClockBasis: catalog.ClockConsistent},
+						{Slot: "X9999999", Device: "X9999999", State: "done", DockedSince: docked, DoneFiles: 4, DoneBytes: 4 << 20,
+							Left: map[string]int{"symlink": 2, "too_deep": 1}, Unregistered: "X9999999", ClockBasis: catalog.ClockConsistent},
 					}},
 					{ID: "dock-b", Path: "/srv/docks/b", LastScan: testTime.Add(-8 * time.Second)},
 				},
@@ -139,6 +141,9 @@ func TestStatusPage(t *testing.T) {
 		"The station clock is not trusted: the kernel reports the clock unsynchronised",
 		"Dock dock-a, camera J0123456: clock 60 days slow, or the camera was not docked for 60 days",
 		`<span class="problem-text">60 days slow, or the camera was not docked for 60 days</span>`, "no error seen",
+		"9 done (9.0 GiB), 3 to go (3.0 GiB), about 3 min left", "done, safe to undock", "4 offloaded (4.0 MiB)",
+		"Dock dock-a, camera X9999999: 3 entries left on the camera: 2 link (never followed), 1 folder deeper than max_depth.",
+		"Dock dock-a, camera X9999999: device X9999999 is not in the devices table",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)

@@ -27,6 +27,10 @@ type Metrics struct {
 	// ClockOffset and ClockSuspect are what docks measure of camera clocks.
 	ClockOffset  *prometheus.GaugeVec
 	ClockSuspect *prometheus.CounterVec
+	// Left is what docks leave on cameras unread, by reason; Unregistered
+	// counts recordings from devices the devices table does not know.
+	Left         *prometheus.GaugeVec
+	Unregistered *prometheus.CounterVec
 }
 
 // NewMetrics registers the ingest metrics with reg.
@@ -46,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"source", "kind"}),
 		Skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "custodian_ingest_skipped_total",
-			Help: "Dock entries never read: symlinks, FIFOs, device nodes, sockets.",
+			Help: "Dock entries never read, counted once each when first seen: symlinks, FIFOs, device nodes, sockets, folders below max_depth, paths that left the dock.",
 		}, []string{"reason"}),
 		Cameras: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "custodian_dock_cameras",
@@ -64,9 +68,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "custodian_dock_clock_suspect_total",
 			Help: "Dockings of a camera whose clock was off by more than the dock's max_clock_offset, by dock.",
 		}, []string{"dock"}),
+		Left: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "custodian_dock_left_files",
+			Help: "Entries on docked cameras that stay unread (symlink, special, too_deep, unreadable, outside), by dock and reason, as of the last scan.",
+		}, []string{"dock", "reason"}),
+		Unregistered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custodian_dock_unregistered_recordings_total",
+			Help: "Recordings ingested from a device the devices table does not know (or that has no serial), by dock.",
+		}, []string{"dock"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Files, m.Bytes, m.Errors, m.Skipped, m.Cameras, m.Pending, m.ClockOffset, m.ClockSuspect)
+		reg.MustRegister(m.Files, m.Bytes, m.Errors, m.Skipped, m.Cameras, m.Pending, m.ClockOffset, m.ClockSuspect,
+			m.Left, m.Unregistered)
 	}
 	return m
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"custodian/hardware/disk"
@@ -90,17 +92,27 @@ type Dock struct {
 	Slots    []Slot    `json:"slots"`
 }
 
-// Slot is one docked camera.
+// Slot is one docked camera. State is "done" the moment its last file is
+// released (safe to undock), else "offloading"; ETA is its remaining bytes
+// at its rate so far (0: not known yet). Left counts, by reason, entries
+// that stay on the camera unread; Unregistered names a device of this
+// camera's recordings that the devices table does not know.
 type Slot struct {
-	Slot         string    `json:"slot"`
-	Device       string    `json:"device,omitempty"`
-	DockedSince  time.Time `json:"docked_since"`
-	PendingFiles int       `json:"pending_files"`
-	PendingBytes int64     `json:"pending_bytes"`
-	DoneFiles    int       `json:"done_files"`
-	DoneBytes    int64     `json:"done_bytes"`
-	LastOffload  time.Time `json:"last_offload,omitzero"`
-	LastError    string    `json:"last_error,omitempty"`
+	Slot           string         `json:"slot"`
+	Device         string         `json:"device,omitempty"`
+	State          string         `json:"state"`
+	DockedSince    time.Time      `json:"docked_since"`
+	PendingFiles   int            `json:"pending_files"`
+	PendingBytes   int64          `json:"pending_bytes"`
+	DoneFiles      int            `json:"done_files"`
+	DoneBytes      int64          `json:"done_bytes"`
+	KeptFiles      int            `json:"kept_files,omitempty"`
+	OffloadStarted time.Time      `json:"offload_started,omitzero"`
+	ETA            time.Duration  `json:"eta_ns,omitempty"`
+	LastOffload    time.Time      `json:"last_offload,omitzero"`
+	LastError      string         `json:"last_error,omitempty"`
+	Left           map[string]int `json:"left,omitempty"`
+	Unregistered   string         `json:"unregistered,omitempty"`
 	// ClockOffset is the camera's clock minus the station's as measured
 	// when it docked (negative: slow), ClockBasis how (catalog.Clock*;
 	// empty: not measured yet), ClockSuspect that it is off by more than
@@ -169,4 +181,33 @@ type SMART struct {
 	Temperature  int    `json:"temperature_celsius,omitempty"`
 	PowerOnHours int    `json:"power_on_hours,omitempty"`
 	Note         string `json:"note,omitempty"`
+}
+
+// leftReasons says what each reason a dock leaves an entry means.
+var leftReasons = []struct{ key, text string }{
+	{"outside", "path that became a link"},
+	{"symlink", "link (never followed)"},
+	{"special", "special file (never opened)"},
+	{"too_deep", "folder deeper than max_depth"},
+	{"unreadable", "unreadable folder"},
+}
+
+// LeftText is "3 entries left on the camera: 2 link (never followed), 1
+// ...", or empty when the dock reads everything on the camera.
+func (s Slot) LeftText() string {
+	var n int
+	var parts []string
+	for _, r := range leftReasons {
+		if c := s.Left[r.key]; c > 0 {
+			n += c
+			parts = append(parts, fmt.Sprintf("%d %s", c, r.text))
+		}
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return "1 entry left on the camera: " + strings.Join(parts, ", ")
+	}
+	return fmt.Sprintf("%d entries left on the camera: %s", n, strings.Join(parts, ", "))
 }

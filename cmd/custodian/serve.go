@@ -208,6 +208,7 @@ func buildDocks(cfg *config.Config, env ingest.Env) []*dock.Dock {
 			ScanInterval:      d.ScanInterval.D(),
 			Copies:            d.Copies,
 			MaxClockOffset:    d.MaxClockOffset.D(),
+			MaxDepth:          d.MaxDepth,
 		}, env))
 	}
 	return docks

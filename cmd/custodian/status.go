@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"custodian/admin/api"
 	"custodian/internal/config"
@@ -86,8 +87,22 @@ func printStatus(w io.Writer, v api.Status, cfg *config.Config) {
 			if !s.LastOffload.IsZero() {
 				last = s.LastOffload.In(loc).Format("15:04:05")
 			}
-			fmt.Fprintf(tw, "    %s\t%s\tdocked %s\t%d done, %d to go, last offload %s\n", s.Slot, dash(s.Device),
-				s.DockedSince.In(loc).Format("15:04"), s.DoneFiles, s.PendingFiles, last)
+			progress := fmt.Sprintf("%d done, %d to go", s.DoneFiles, s.PendingFiles)
+			if s.ETA > 0 && s.PendingFiles > 0 {
+				progress += ", about " + s.ETA.Round(time.Second).String() + " left"
+			}
+			if s.State == "done" && s.DoneFiles+s.KeptFiles > 0 {
+				progress = fmt.Sprintf("DONE, safe to undock (%d offloaded)", s.DoneFiles)
+			}
+			device := dash(s.Device)
+			if s.Unregistered != "" {
+				device += " (unregistered)"
+			}
+			fmt.Fprintf(tw, "    %s\t%s\tdocked %s\t%s, last offload %s\n", s.Slot, device,
+				s.DockedSince.In(loc).Format("15:04"), progress, last)
+			if left := s.LeftText(); left != "" {
+				fmt.Fprintf(tw, "    \t\t\t%s\n", left)
+			}
 		}
 	}
 	if len(v.Docks) == 0 {

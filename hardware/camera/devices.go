@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -90,13 +88,12 @@ var deviceFiles = []string{"DEVICE.TXT", "device.txt", "device.json", "DEVICE.JS
 const maxDeviceFile = 4 << 10
 
 // ReadDeviceID reads a camera's serial from DEVICE.TXT (first line) or
-// device.json ({"serial": ...}) at its root. It never follows a symlink and
-// never reads more than a few KiB. ok is false when there is none or it is
-// not a valid id.
-func ReadDeviceID(cameraRoot string) (serial string, ok bool) {
+// device.json ({"serial": ...}) in its folder dir below the dock root. It
+// never follows a symlink and never reads more than a few KiB. ok is false
+// when there is none or it is not a valid id.
+func ReadDeviceID(root *Root, dir string) (serial string, ok bool) {
 	for _, name := range deviceFiles {
-		p := filepath.Join(cameraRoot, name)
-		b, err := readSmallRegular(p)
+		b, err := readSmall(root, filepath.Join(dir, name))
 		if err != nil {
 			continue
 		}
@@ -131,15 +128,8 @@ func ParseDeviceFile(name string, b []byte) (string, bool) {
 	return serial, text.ValidID(serial)
 }
 
-func readSmallRegular(p string) ([]byte, error) {
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fs.ErrInvalid
-	}
-	f, err := OpenRegular(p)
+func readSmall(root *Root, rel string) ([]byte, error) {
+	f, err := root.Open(rel)
 	if err != nil {
 		return nil, err
 	}

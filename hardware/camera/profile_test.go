@@ -154,8 +154,9 @@ func TestReadDeviceID(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			os.WriteFile(filepath.Join(dir, tc.file), []byte(tc.body), 0o644)
-			got, _ := ReadDeviceID(dir)
+			os.MkdirAll(filepath.Join(dir, "cam"), 0o755)
+			os.WriteFile(filepath.Join(dir, "cam", tc.file), []byte(tc.body), 0o644)
+			got, _ := ReadDeviceID(openRoot(t, dir), "cam")
 			if got != tc.want {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
@@ -163,7 +164,7 @@ func TestReadDeviceID(t *testing.T) {
 	}
 	dir := t.TempDir()
 	os.Symlink("/etc/hostname", filepath.Join(dir, "DEVICE.TXT"))
-	if got, ok := ReadDeviceID(dir); ok {
+	if got, ok := ReadDeviceID(openRoot(t, dir), "."); ok {
 		t.Fatalf("followed a symlink: %q", got)
 	}
 }
@@ -201,4 +202,14 @@ func FuzzParseDeviceFile(f *testing.F) {
 			t.Fatalf("unsafe serial %q", s)
 		}
 	})
+}
+
+func openRoot(t *testing.T, dir string) *Root {
+	t.Helper()
+	r, err := OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }

@@ -222,10 +222,11 @@ func (d *Dock) applyClock(r *catalog.Recording, slot string) {
 func (d *Dock) followDockings(wk *walkState) {
 	for name, st := range wk.slots {
 		dk := d.dockings[name]
+		files := st.PendingFiles + st.KeptFiles
 		switch {
-		case st.PendingFiles > 0 && dk == nil:
+		case files > 0 && dk == nil:
 			d.dockings[name] = &docking{lastSeen: wk.now}
-		case st.PendingFiles > 0:
+		case files > 0:
 			dk.lastSeen = wk.now
 		case dk != nil:
 			d.endDocking(name, dk)

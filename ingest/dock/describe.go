@@ -14,7 +14,7 @@ import (
 // say about a file.
 func (d *Dock) describe(c candidate) catalog.Recording {
 	name := filepath.Base(c.path)
-	rel, _ := filepath.Rel(c.camRoot, c.path)
+	rel, _ := filepath.Rel(c.camDir(), c.rel)
 	now := d.env.Now()
 	m := d.cfg.Profile.Parse(name, d.env.Location)
 	r := catalog.Recording{
@@ -62,7 +62,10 @@ func (d *Dock) deviceOf(c candidate, fromName string) string {
 	if fromName != "" {
 		return fromName
 	}
-	if id, ok := camera.ReadDeviceID(c.camRoot); ok {
+	if c.slot == LooseSlot {
+		return "" // no camera folder to name it
+	}
+	if id, ok := camera.ReadDeviceID(c.root, c.camDir()); ok {
 		return id
 	}
 	if text.ValidID(c.slot) {

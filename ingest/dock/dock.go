@@ -11,6 +11,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"io/fs"
+
 	"custodian/hardware/camera"
 	"custodian/ingest"
 )
@@ -23,8 +25,9 @@ const (
 	// DefaultMaxClockOffset is how far a camera's clock may be off before
 	// its recordings are flagged.
 	DefaultMaxClockOffset = 5 * time.Minute
-	// MaxDepth bounds how deep below a dock custodian looks for files.
-	MaxDepth = 12
+	// DefaultMaxDepth bounds how deep below a dock custodian looks for
+	// files: deeper than any camera layout seen (the deepest, 9 levels).
+	DefaultMaxDepth = 32
 	// maxRetryDelay caps the wait after a failed copy of one file.
 	maxRetryDelay = 5 * time.Minute
 	// fullRetry is the wait after staging had no room; the retry is cheap
@@ -45,6 +48,9 @@ type Config struct {
 	// MaxClockOffset: a camera whose clock is found off by more than this
 	// when it docks has its recordings flagged (see clock.go).
 	MaxClockOffset time.Duration
+	// MaxDepth: folders deeper below the dock are not entered; what they
+	// hold is reported as left on the camera.
+	MaxDepth int
 }
 
 // Dock watches one docking station. Each camera appears as a folder (a slot)
@@ -53,15 +59,17 @@ type Dock struct {
 	cfg Config
 	env ingest.Env
 
+	queue *queue
+	kick  chan struct{} // a copy finished and nothing else waits: rescan
+
 	mu       sync.Mutex
+	root     *camera.Root
 	seen     map[string]seenFile   // path -> last observation
 	retry    map[string]retryState // path -> when to try again
-	busy     map[string]bool
 	slots    map[string]*SlotStatus
 	reported map[string]bool      // entries already logged as skipped
 	dockings map[string]*docking  // slot -> the camera docked there now
 	emptied  map[string]time.Time // device -> when this dock last emptied it
-	released map[string]bool      // paths this dock deleted from a camera
 	lastScan time.Time
 	scanErr  string
 	resumed  bool
@@ -71,7 +79,10 @@ type seenFile struct {
 	slot        string
 	size        int64
 	mtime       time.Time
+	info        fs.FileInfo
 	stableSince time.Time
+	kept        bool // catalogued, and this dock keeps files on the camera
+	released    bool // this dock deleted it from the camera
 }
 
 type retryState struct {
@@ -79,17 +90,29 @@ type retryState struct {
 	failures int
 }
 
-// SlotStatus is what the admin page shows of one docked camera.
+// SlotStatus is what the admin page shows of one docked camera. State is
+// SlotDone the moment its last file is released (or, on a dock that keeps
+// files, catalogued): the camera may be undocked.
 type SlotStatus struct {
-	Slot         string    `json:"slot"`
-	Device       string    `json:"device,omitempty"`
-	DockedSince  time.Time `json:"docked_since"`
-	PendingFiles int       `json:"pending_files"`
-	PendingBytes int64     `json:"pending_bytes"`
-	DoneFiles    int       `json:"done_files"`
-	DoneBytes    int64     `json:"done_bytes"`
-	LastOffload  time.Time `json:"last_offload,omitzero"`
-	LastError    string    `json:"last_error,omitempty"`
+	Slot           string        `json:"slot"`
+	Device         string        `json:"device,omitempty"`
+	State          string        `json:"state"`
+	DockedSince    time.Time     `json:"docked_since"`
+	PendingFiles   int           `json:"pending_files"`
+	PendingBytes   int64         `json:"pending_bytes"`
+	DoneFiles      int           `json:"done_files"`
+	DoneBytes      int64         `json:"done_bytes"`
+	KeptFiles      int           `json:"kept_files,omitempty"`
+	OffloadStarted time.Time     `json:"offload_started,omitzero"`
+	ETA            time.Duration `json:"eta_ns,omitempty"`
+	LastOffload    time.Time     `json:"last_offload,omitzero"`
+	LastError      string        `json:"last_error,omitempty"`
+	// Left counts, by reason, entries that stay on the camera unread:
+	// links, special files, folders below max_depth, unreadable folders.
+	Left map[string]int `json:"left,omitempty"`
+	// Unregistered is the device of a recording from this camera that the
+	// devices table does not know.
+	Unregistered string `json:"unregistered,omitempty"`
 	// The camera's clock as measured when it docked: see clockEstimate.
 	ClockOffset  time.Duration `json:"clock_offset_ns,omitempty"`
 	ClockBasis   string        `json:"clock_basis,omitempty"`
@@ -120,6 +143,9 @@ func New(cfg Config, env ingest.Env) *Dock {
 	if cfg.MaxClockOffset <= 0 {
 		cfg.MaxClockOffset = DefaultMaxClockOffset
 	}
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = DefaultMaxDepth
+	}
 	if env.Now == nil {
 		env.Now = time.Now
 	}
@@ -131,12 +157,14 @@ func New(cfg Config, env ingest.Env) *Dock {
 		// Both exist from the start, so that a first suspect docking is an increase.
 		env.Metrics.ClockOffset.WithLabelValues(cfg.ID).Set(0)
 		env.Metrics.ClockSuspect.WithLabelValues(cfg.ID)
+		env.Metrics.Unregistered.WithLabelValues(cfg.ID)
 	}
 	return &Dock{
 		cfg: cfg, env: env,
-		seen: map[string]seenFile{}, retry: map[string]retryState{}, busy: map[string]bool{},
+		queue: newQueue(), kick: make(chan struct{}, 1),
+		seen: map[string]seenFile{}, retry: map[string]retryState{},
 		slots: map[string]*SlotStatus{}, reported: map[string]bool{},
-		dockings: map[string]*docking{}, emptied: map[string]time.Time{}, released: map[string]bool{},
+		dockings: map[string]*docking{}, emptied: map[string]time.Time{},
 	}
 }
 
@@ -144,10 +172,17 @@ func New(cfg Config, env ingest.Env) *Dock {
 func (d *Dock) ID() string { return d.cfg.ID }
 
 // Run scans the dock until ctx is done: at start, every ScanInterval, soon
-// after a filesystem event, and when a settling file should be complete. A
-// copy in flight at shutdown is abandoned and its temp file removed; the
-// camera keeps the file, so the next start copies it again.
+// after a filesystem event, when a settling file should be complete, and
+// when the copies ran out of work. Scans feed the queue; Copies workers
+// copy from it meanwhile, so a camera docked during a long offload is seen
+// and served at once. A copy in flight at shutdown is abandoned; the camera
+// keeps the file, so the next start copies it again.
 func (d *Dock) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for range d.cfg.Copies {
+		wg.Go(func() { d.work(ctx) })
+	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		d.env.Log.Warn("filesystem events unavailable; polling only", keyErr, err)
@@ -172,6 +207,7 @@ func (d *Dock) Run(ctx context.Context) error {
 			}
 			// Debounce: a docking camera produces a burst of events.
 			drain(events, 200*time.Millisecond)
+		case <-d.kick:
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil
@@ -180,7 +216,7 @@ func (d *Dock) Run(ctx context.Context) error {
 			// An overflow or a lost watch: the scan below is the source of truth.
 			d.env.Log.Warn("filesystem events lost; rescanning", keyErr, err)
 		}
-		next := d.Scan(ctx, w)
+		next := d.scan(ctx, w)
 		timer.Reset(next)
 	}
 }
@@ -204,8 +240,9 @@ func (d *Dock) Status() Status {
 	defer d.mu.Unlock()
 	st := Status{ID: d.cfg.ID, Path: d.cfg.Path, LastScan: d.lastScan, Error: d.scanErr,
 		Paused: d.env.Paused != nil && d.env.Paused()}
+	now := d.env.Now()
 	for _, s := range d.slots {
-		st.Slots = append(st.Slots, *s)
+		st.Slots = append(st.Slots, s.snapshot(now))
 	}
 	sort.Slice(st.Slots, func(i, j int) bool { return st.Slots[i].Slot < st.Slots[j].Slot })
 	return st

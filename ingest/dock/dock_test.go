@@ -219,7 +219,7 @@ func TestDockHostileEntries(t *testing.T) {
 	}
 	r.write("cam1/"+name1, nil) // zero bytes
 	deep := "cam1"
-	for range MaxDepth + 2 {
+	for range DefaultMaxDepth + 2 {
 		deep += "/d"
 	}
 	r.write(deep+"/deep.mp4", []byte("deep"))

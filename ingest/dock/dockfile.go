@@ -1,6 +1,7 @@
 package dock
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,27 +23,30 @@ import (
 // staging, re-read and verify, record it in the catalog, and only then, if the
 // dock says so, delete it from the camera.
 func (d *Dock) ingest(ctx context.Context, c candidate) {
-	if !d.claim(c.path) {
-		return
-	}
-	defer d.unclaim(c.path)
-
 	rec := d.describe(c)
 	d.applyClock(&rec, c.slot)
 	log := d.env.Log.With(keyPath, text.Printable(c.path))
+	d.copying(c)
 
-	// Seen before with the same size and time: prove it by hash before acting.
+	// Seen before with the same size and time: the same file only if the
+	// bytes are the same. Content is identity; a name never keeps footage
+	// on a camera.
 	if known, ok, err := d.env.Catalog.FindQuick(rec.Device, rec.OriginalName(), c.info.Size(), c.info.ModTime()); err != nil {
 		d.fail(c, ingest.ErrKindCatalog, err)
 		return
 	} else if ok {
-		if !d.cfg.DeleteAfterIngest {
-			return // already catalogued; this dock leaves files on the camera
+		same, err := d.sameContent(c, known)
+		if err != nil {
+			d.fail(c, ingest.ErrKindRead, err)
+			return
 		}
-		if err := d.releaseKnown(c, known); err != nil {
-			d.fail(c, ingest.ErrKindRelease, err)
+		if same {
+			d.takeKnown(c, known)
+			return
 		}
-		return
+		rec.AddFlag(catalog.FlagNameReused)
+		log.Warn("a file with the name, size and time of an earlier recording has other bytes; ingesting it as new",
+			keyID, known.ID)
 	}
 
 	log.Info("found", keyDevice, rec.Device, keySize, c.info.Size())
@@ -55,28 +59,40 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 		keyOfficer, saved.Officer, keyFlags, saved.Flags, "new", created)
 	d.offloaded(c, saved, created, now)
 
-	if d.cfg.DeleteAfterIngest {
-		if err := d.release(c, saved); err != nil {
-			d.fail(c, ingest.ErrKindRelease, err)
-		}
+	if !d.cfg.DeleteAfterIngest {
+		d.finished(c, false)
+		return
+	}
+	if err := d.release(c, saved); err != nil {
+		d.fail(c, ingest.ErrKindRelease, err)
 	}
 }
 
-// claim marks a file as being ingested, unless it already is.
-func (d *Dock) claim(path string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.busy[path] {
-		return false
+// sameContent hashes the camera's file and compares it with a recording.
+func (d *Dock) sameContent(c candidate, known catalog.Recording) (bool, error) {
+	f, err := c.root.Open(c.rel)
+	if err != nil {
+		return false, err
 	}
-	d.busy[path] = true
-	return true
+	defer f.Close()
+	sha, n, err := digest.Sum(f)
+	if err != nil {
+		return false, err
+	}
+	return sha == known.SHA256 && n == known.Size, nil
 }
 
-func (d *Dock) unclaim(path string) {
-	d.mu.Lock()
-	delete(d.busy, path)
-	d.mu.Unlock()
+// takeKnown finishes a file the catalog already holds, proven by hash: a
+// crash came between the catalog commit and the release, or this dock
+// keeps files and has restarted.
+func (d *Dock) takeKnown(c candidate, known catalog.Recording) {
+	if !d.cfg.DeleteAfterIngest {
+		d.finished(c, false)
+		return
+	}
+	if err := d.releaseKnown(c, known); err != nil {
+		d.fail(c, ingest.ErrKindRelease, err)
+	}
 }
 
 // stage copies the file through the hash into staging and records it in
@@ -85,14 +101,18 @@ func (d *Dock) unclaim(path string) {
 // record. ok is false when it failed (recorded for a retry) or the dock is
 // shutting down; the camera keeps the file either way.
 func (d *Dock) stage(ctx context.Context, c candidate, rec catalog.Recording, now time.Time, log *slog.Logger) (saved catalog.Recording, created bool, ok bool) {
-	src, err := camera.OpenRegular(c.path)
+	src, err := c.root.Open(c.rel)
 	if err != nil {
+		if errors.Is(err, camera.ErrOutside) {
+			d.outside(c, err)
+			return saved, false, false
+		}
 		d.fail(c, ingest.ErrKindRead, err)
 		return saved, false, false
 	}
 	blob, err := d.env.Staging.Put(ctx, src, c.info.Size(), func(blob staging.Blob) error {
 		// The camera must not have touched the file while it was copied.
-		if fi, err := os.Lstat(c.path); err != nil || fi.Size() != c.info.Size() || !fi.ModTime().Equal(c.info.ModTime()) {
+		if fi, err := src.Stat(); err != nil || fi.Size() != c.info.Size() || !fi.ModTime().Equal(c.info.ModTime()) {
 			return errSourceChanged
 		}
 		rec.SHA256, rec.Size = blob.SHA256, blob.Size
@@ -150,12 +170,19 @@ func (d *Dock) catalogue(c candidate, rec catalog.Recording, now time.Time) (sav
 
 // offloaded counts a file that is safe in staging and the catalog.
 func (d *Dock) offloaded(c candidate, saved catalog.Recording, created bool, now time.Time) {
+	unregistered := created && saved.HasFlag(catalog.FlagUnregistered)
 	if created && d.env.Metrics != nil {
 		d.env.Metrics.Files.WithLabelValues(string(catalog.SourceDock)).Inc()
 		d.env.Metrics.Bytes.WithLabelValues(string(catalog.SourceDock)).Add(float64(saved.Size))
+		if unregistered {
+			d.env.Metrics.Unregistered.WithLabelValues(d.cfg.ID).Inc()
+		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if s := d.slots[c.slot]; s != nil && unregistered {
+		s.Unregistered = cmp.Or(saved.Device, "no serial")
+	}
 	if s := d.slots[c.slot]; s != nil {
 		s.DoneFiles++
 		s.DoneBytes += saved.Size
@@ -168,25 +195,13 @@ func (d *Dock) offloaded(c candidate, saved catalog.Recording, created bool, now
 	delete(d.retry, c.path)
 }
 
-// releaseKnown deletes a file the catalog already holds (a crash came between
-// the catalog commit and the delete), after proving by hash that it is the
-// same content and that the staged copy is still good.
+// releaseKnown deletes a file the catalog already holds and that was proven
+// by hash to be its content, once the staged copy is proven good too.
 func (d *Dock) releaseKnown(c candidate, known catalog.Recording) error {
 	switch known.State {
 	case catalog.StateVerified, catalog.StateArchived:
 	default:
 		return fmt.Errorf("recording %d is %s; the camera keeps its copy", known.ID, known.State)
-	}
-	sha, _, err := hashRegular(c.path)
-	if err != nil {
-		return err
-	}
-	if sha != known.SHA256 {
-		// Same name, size and time, other content: treat as a new file next scan.
-		d.mu.Lock()
-		delete(d.seen, c.path)
-		d.mu.Unlock()
-		return fmt.Errorf("content differs from recording %d", known.ID)
 	}
 	if known.State == catalog.StateVerified {
 		if err := d.env.Staging.Verify(known.SHA256, known.Size); err != nil {
@@ -201,11 +216,11 @@ func (d *Dock) releaseKnown(c candidate, known catalog.Recording) error {
 // first so that a crash between the delete and its record is resolved at the
 // next start (resumeReleases).
 func (d *Dock) release(c candidate, rec catalog.Recording) error {
-	fi, err := os.Lstat(c.path)
+	fi, err := c.root.Lstat(c.rel)
 	if err != nil {
 		return err
 	}
-	if !os.SameFile(fi, c.info) || fi.Size() != rec.Size || !fi.ModTime().Equal(c.info.ModTime()) {
+	if !camera.SameFile(fi, c.info) || fi.Size() != rec.Size || !fi.ModTime().Equal(c.info.ModTime()) {
 		return fmt.Errorf("file on the camera is no longer the one copied")
 	}
 	if _, err := d.env.Catalog.Update(rec.ID, func(r *catalog.Recording) error {
@@ -214,15 +229,15 @@ func (d *Dock) release(c candidate, rec catalog.Recording) error {
 	}); err != nil {
 		return err
 	}
-	if err := os.Remove(c.path); err != nil {
+	if err := c.root.Remove(c.rel, fi); err != nil {
 		return fmt.Errorf("delete from camera: %w", err)
 	}
-	d.mu.Lock()
-	d.released[c.path] = true
-	d.mu.Unlock()
+	d.finished(c, true)
 	if s := d.cfg.Profile.DoneSuffix(); s != "" {
-		if err := os.Remove(c.path + s); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			d.env.Log.Warn("could not remove completion marker", keyPath, text.Printable(c.path+s), keyErr, err)
+		if m, err := c.root.Lstat(c.rel + s); err == nil {
+			if err := c.root.Remove(c.rel+s, m); err != nil {
+				d.env.Log.Warn("could not remove completion marker", keyPath, text.Printable(c.path+s), keyErr, err)
+			}
 		}
 	}
 	return d.recordRelease(rec, c.path, fmt.Sprintf("deleted from camera on dock %s", d.cfg.ID))
@@ -282,13 +297,21 @@ func (d *Dock) dropUnreferenced(sha string) {
 	}
 }
 
-func hashRegular(path string) (string, int64, error) {
-	f, err := camera.OpenRegular(path)
-	if err != nil {
-		return "", 0, err
+// outside reports a file whose path stopped leading to it beneath the
+// dock (a folder swapped for a link): it stays where it is, counted as left
+// on the camera until the next scan sees what the folder is now.
+func (d *Dock) outside(c candidate, err error) {
+	d.mu.Lock()
+	if s := d.slots[c.slot]; s != nil {
+		if s.Left == nil {
+			s.Left = map[string]int{}
+		}
+		s.Left[leftOutside]++
+		s.LastError = "a folder on the camera became a link; its files were not read"
 	}
-	defer f.Close()
-	return digest.Sum(f)
+	d.mu.Unlock()
+	d.skipOnce(c.path, leftOutside, err.Error())
+	d.fail(c, ingest.ErrKindRead, err)
 }
 
 // fail records a failed attempt: the file is retried later with backoff.

@@ -6,19 +6,40 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	"golang.org/x/sync/errgroup"
 
+	"custodian/hardware/camera"
 	"custodian/internal/text"
 )
 
-// Scan walks the dock once, ingests every file that is complete and returns
-// how long until the next scan is due. w may be nil.
+// LooseSlot is the slot of files placed directly in the dock root: they are
+// ingested like any camera's, with no folder to name their device.
+const LooseSlot = "(loose)"
+
+// Why a dock entry is left on the camera; bounded, for metrics.
+const (
+	leftSymlink    = "symlink"    // a link; never followed
+	leftSpecial    = "special"    // a FIFO, device node or socket; never opened
+	leftTooDeep    = "too_deep"   // below the dock's max_depth
+	leftUnreadable = "unreadable" // the folder could not be listed
+	leftOutside    = "outside"    // a path component became a link or left the dock
+)
+
+// Scan walks the dock once, copies every file that is complete, waits for
+// those copies, and returns how long until the next scan is due. w may be
+// nil. Run does the same with the copies running beside the scans.
 func (d *Dock) Scan(ctx context.Context, w *fsnotify.Watcher) time.Duration {
+	next := d.scan(ctx, w)
+	d.drain(ctx)
+	return next
+}
+
+// scan walks the dock, queues the files that are complete and returns how
+// long until the next scan is due.
+func (d *Dock) scan(ctx context.Context, w *fsnotify.Watcher) time.Duration {
 	if !d.resumed {
 		d.resumeReleases()
 		d.resumed = true
@@ -38,42 +59,43 @@ func (d *Dock) Scan(ctx context.Context, w *fsnotify.Watcher) time.Duration {
 	}
 	// A camera's files are taken only once its clock is measured and recorded.
 	unmeasured := d.checkClocks(wk)
-	var ready []candidate
-	for _, c := range wk.ready {
-		if !unmeasured[c.slot] {
-			ready = append(ready, c)
+	queued := 0
+	if !paused {
+		for _, c := range wk.ready {
+			if !unmeasured[c.slot] && ctx.Err() == nil {
+				d.queue.push(c, d.dockedSince(c.slot), now)
+				queued++
+			}
 		}
-	}
-	if !paused && len(ready) > 0 {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(d.cfg.Copies)
-		for _, f := range ready {
-			g.Go(func() error {
-				d.ingest(gctx, f)
-				return nil
-			})
-		}
-		_ = g.Wait() // ingest reports its own failures; none stops the dock
 	}
 	next := d.cfg.ScanInterval
 	if wk.soonest > 0 && wk.soonest < next {
 		next = wk.soonest
-	}
-	if len(ready) > 0 && !paused {
-		next = 0 // files may have arrived while copying
 	}
 	return next
 }
 
 // candidate is a complete file ready to copy.
 type candidate struct {
-	slot, camRoot, path string
-	info                fs.FileInfo
+	slot string // the camera's folder below the dock, or LooseSlot
+	rel  string // path below the dock root
+	path string // dock path + rel: the file's name in logs and maps
+	info fs.FileInfo
+	root *camera.Root // the dock root it was found under
+}
+
+// camDir is the camera's folder below the dock root.
+func (c candidate) camDir() string {
+	if c.slot == LooseSlot {
+		return "."
+	}
+	return c.slot
 }
 
 // walkState is one pass over the dock: what it found so far.
 type walkState struct {
 	now     time.Time
+	root    *camera.Root
 	w       *fsnotify.Watcher // nil: no filesystem events
 	present map[string]bool
 	slots   map[string]*SlotStatus
@@ -89,81 +111,149 @@ func (wk *walkState) due(wait time.Duration) {
 	}
 }
 
+// slot returns the status of a slot seen in this walk.
+func (wk *walkState) slot(name string) *SlotStatus {
+	st := wk.slots[name]
+	if st == nil {
+		st = &SlotStatus{Slot: text.Printable(name), DockedSince: wk.now}
+		wk.slots[name] = st
+	}
+	return st
+}
+
 // walk lists the dock, updates the settle bookkeeping and returns what it
 // found: the files that are complete, how long until the next one could
 // be, and each slot's newest file.
 func (d *Dock) walk(now time.Time, w *fsnotify.Watcher) (*walkState, error) {
 	wk := &walkState{now: now, w: w, present: map[string]bool{}, slots: map[string]*SlotStatus{},
 		newest: map[string]candidate{}}
-	err := filepath.WalkDir(d.cfg.Path, func(path string, e fs.DirEntry, err error) error {
-		return d.visit(wk, path, e, err)
-	})
+	root, err := d.openRoot()
+	if err == nil {
+		wk.root = root
+		err = d.walkDir(wk, ".", 0, "")
+	}
 	d.forget(wk)
-	sort.Slice(wk.ready, func(i, j int) bool { return wk.ready[i].info.ModTime().Before(wk.ready[j].info.ModTime()) })
 	return wk, err
 }
 
-// visit looks at one entry below the dock: a slot, a folder to watch, or a
-// file that may be ready.
-func (d *Dock) visit(wk *walkState, path string, e fs.DirEntry, err error) error {
-	root := d.cfg.Path
+// openRoot returns the dock root, opening it again when the dock path now
+// names another directory (remounted). A root is never closed while a copy
+// may use it; the runtime closes an unreferenced one.
+func (d *Dock) openRoot() (*camera.Root, error) {
+	fi, err := os.Stat(d.cfg.Path)
 	if err != nil {
-		if path == root {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.root != nil {
+		if cur, err := d.root.Lstat("."); err == nil && camera.SameFile(cur, fi) {
+			return d.root, nil
+		}
+	}
+	r, err := camera.OpenRoot(d.cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	d.root = r
+	return r, nil
+}
+
+// walkDir visits the entries of the folder rel at depth (the dock root is
+// 0, a camera's folder 1); slot is the camera it belongs to.
+func (d *Dock) walkDir(wk *walkState, rel string, depth int, slot string) error {
+	dir, err := wk.root.OpenDir(rel)
+	if err != nil {
+		if depth == 0 {
 			return err
 		}
-		// A camera unplugged mid-walk: its folder vanished. Not an error.
-		if errors.Is(err, fs.ErrNotExist) {
-			return fs.SkipDir
+		if !errors.Is(err, fs.ErrNotExist) { // unplugged mid-walk is no error
+			d.leave(wk, slot, rel, reasonOf(err), err.Error())
 		}
-		d.skipOnce(path, "unreadable", err.Error())
 		return nil
 	}
-	rel, _ := filepath.Rel(root, path)
-	depth := 0
-	if rel != "." {
-		depth = strings.Count(rel, string(filepath.Separator)) + 1
+	defer dir.Close()
+	d.watch(wk, rel)
+	ents, err := dir.ReadDir(-1)
+	if err != nil && depth > 0 {
+		d.leave(wk, slot, rel, leftUnreadable, err.Error())
 	}
-	slot, _, _ := strings.Cut(rel, string(filepath.Separator))
-	switch t := e.Type(); {
-	case t&fs.ModeSymlink != 0:
-		d.skipOnce(path, "symlink", "symlinks are never followed")
-		return nil
-	case e.IsDir():
-		return d.visitDir(wk, path, slot, depth)
-	case !t.IsRegular():
-		d.skipOnce(path, "special", "not a regular file ("+t.String()+"); never opened")
-		return nil
+	for _, e := range ents {
+		child := filepath.Join(rel, e.Name())
+		s := slot
+		if depth == 0 {
+			s = LooseSlot
+			if e.IsDir() {
+				s = e.Name()
+				wk.slot(s)
+			}
+		}
+		if err := d.visit(wk, dir, child, e, depth+1, s); err != nil {
+			return err
+		}
 	}
-	if depth == 1 || d.isMarker(e.Name()) || isDeviceFile(depth, e.Name()) {
-		return nil // files directly in the dock root belong to no camera
-	}
-	info, err := e.Info()
-	if err != nil {
-		return nil // vanished between readdir and stat
-	}
-	wk.present[path] = true
-	d.settle(wk, candidate{slot: slot, camRoot: filepath.Join(root, slot), path: path, info: info})
 	return nil
 }
 
-// visitDir notes a slot (a folder directly below the dock) and watches
-// every folder for events.
-func (d *Dock) visitDir(wk *walkState, path, slot string, depth int) error {
-	if depth > MaxDepth {
-		d.skipOnce(path, "too_deep", "deeper than the dock depth limit")
-		return fs.SkipDir
-	}
-	if depth == 1 {
-		wk.slots[slot] = d.slotStatus(slot, wk.now)
-	}
-	if wk.w != nil {
-		// Re-adding an existing watch is a no-op; a failure (limit
-		// reached) only means slower pick-up, the scan still finds it.
-		if err := wk.w.Add(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			d.skipOnce("watch:"+path, "", "no filesystem events: "+err.Error())
+// visit looks at one entry at depth: a folder to walk, or a file that may
+// be ready.
+func (d *Dock) visit(wk *walkState, dir *os.File, rel string, e fs.DirEntry, depth int, slot string) error {
+	switch t := e.Type(); {
+	case t&fs.ModeSymlink != 0:
+		d.leave(wk, slot, rel, leftSymlink, "symlinks are never followed")
+		return nil
+	case e.IsDir():
+		if depth > d.cfg.MaxDepth {
+			d.leave(wk, slot, rel, leftTooDeep, "deeper than the dock's max_depth")
+			return nil
 		}
+		return d.walkDir(wk, rel, depth, slot)
+	case !t.IsRegular():
+		d.leave(wk, slot, rel, leftSpecial, "not a regular file ("+t.String()+"); never opened")
+		return nil
 	}
+	if d.isMarker(e.Name()) || isDeviceFile(depth, e.Name()) {
+		return nil
+	}
+	info, err := camera.LstatAt(dir, e.Name())
+	if err != nil || !info.Mode().IsRegular() {
+		return nil // vanished, or swapped, between readdir and stat: the next scan sees it
+	}
+	path := filepath.Join(d.cfg.Path, rel)
+	wk.present[path] = true
+	d.settle(wk, candidate{slot: slot, rel: rel, path: path, info: info, root: wk.root})
 	return nil
+}
+
+func reasonOf(err error) string {
+	if errors.Is(err, camera.ErrOutside) {
+		return leftOutside
+	}
+	return leftUnreadable
+}
+
+// watch asks for filesystem events of a folder. Re-adding an existing watch
+// is a no-op; a failure (limit reached) only means slower pick-up, the scan
+// still finds it.
+func (d *Dock) watch(wk *walkState, rel string) {
+	if wk.w == nil {
+		return
+	}
+	p := filepath.Join(d.cfg.Path, rel)
+	if err := wk.w.Add(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		d.skipOnce("watch:"+p, "", "no filesystem events: "+err.Error())
+	}
+}
+
+// leave counts an entry left on the camera, in the slot's status and the
+// metric, and logs it the first time it is seen.
+func (d *Dock) leave(wk *walkState, slot, rel, reason, why string) {
+	st := wk.slot(slot)
+	if st.Left == nil {
+		st.Left = map[string]int{}
+	}
+	st.Left[reason]++
+	d.skipOnce(filepath.Join(d.cfg.Path, rel), reason, why)
 }
 
 // settle counts a file as pending and makes it ready once it has kept its
@@ -171,24 +261,25 @@ func (d *Dock) visitDir(wk *walkState, path, slot string, depth int) error {
 // no retry is waiting.
 func (d *Dock) settle(wk *walkState, c candidate) {
 	now, info := wk.now, c.info
-	st := wk.slots[c.slot]
+	st := wk.slot(c.slot)
 	if n, ok := wk.newest[c.slot]; !ok || info.ModTime().After(n.info.ModTime()) {
 		wk.newest[c.slot] = c
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	prev, ok := d.seen[c.path]
-	if !ok || prev.size != info.Size() || !prev.mtime.Equal(info.ModTime()) || d.released[c.path] {
-		// A path this dock deleted is back: a new file under a reused name.
-		delete(d.released, c.path)
-		prev = seenFile{slot: c.slot, size: info.Size(), mtime: info.ModTime(), stableSince: now}
+	if !ok || prev.size != info.Size() || !prev.mtime.Equal(info.ModTime()) || !camera.SameFile(prev.info, info) {
+		// New, changed, or a new file under a name seen before.
+		prev = seenFile{slot: c.slot, size: info.Size(), mtime: info.ModTime(), info: info, stableSince: now}
 		d.seen[c.path] = prev
 	}
-	if st != nil {
-		st.PendingFiles++
-		st.PendingBytes += info.Size()
+	if prev.kept {
+		st.KeptFiles++
+		return // catalogued, and this dock keeps files on the camera
 	}
-	if d.busy[c.path] {
+	st.PendingFiles++
+	st.PendingBytes += info.Size()
+	if d.queue.has(c.path) {
 		return
 	}
 	if r, ok := d.retry[c.path]; ok && now.Before(r.at) {
@@ -196,7 +287,7 @@ func (d *Dock) settle(wk *walkState, c candidate) {
 		return
 	}
 	wait := d.cfg.Settle - now.Sub(prev.stableSince)
-	if wait > 0 && !d.hasMarker(c.path) {
+	if wait > 0 && !d.hasMarker(c) {
 		wk.due(wait)
 		return
 	}
@@ -210,32 +301,23 @@ func (d *Dock) forget(wk *walkState) {
 	d.mu.Lock()
 	for p, f := range d.seen {
 		if !wk.present[p] {
-			if dk := d.dockings[f.slot]; dk != nil && !d.released[p] {
+			if dk := d.dockings[f.slot]; dk != nil && !f.released {
 				dk.lost = true
 			}
 			delete(d.seen, p)
 			delete(d.retry, p)
-			delete(d.released, p)
+			d.queue.drop(p)
 		}
 	}
 	for name, st := range wk.slots {
 		if old, ok := d.slots[name]; ok {
-			st.DockedSince, st.LastOffload, st.DoneFiles, st.DoneBytes, st.LastError, st.Device =
-				old.DockedSince, old.LastOffload, old.DoneFiles, old.DoneBytes, old.LastError, old.Device
-			st.ClockOffset, st.ClockBasis, st.ClockSuspect = old.ClockOffset, old.ClockBasis, old.ClockSuspect
+			st.carry(old)
 		}
 	}
 	d.followDockings(wk)
 	d.slots = wk.slots
 	d.mu.Unlock()
-	if d.env.Metrics != nil {
-		d.env.Metrics.Cameras.WithLabelValues(d.cfg.ID).Set(float64(len(wk.slots)))
-		d.env.Metrics.Pending.WithLabelValues(d.cfg.ID).Set(float64(len(wk.present)))
-	}
-}
-
-func (d *Dock) slotStatus(slot string, now time.Time) *SlotStatus {
-	return &SlotStatus{Slot: text.Printable(slot), DockedSince: now}
+	d.gauges(wk)
 }
 
 func isDeviceFile(depth int, name string) bool {
@@ -255,12 +337,12 @@ func (d *Dock) isMarker(name string) bool {
 	return s != "" && strings.HasSuffix(name, s)
 }
 
-func (d *Dock) hasMarker(path string) bool {
+func (d *Dock) hasMarker(c candidate) bool {
 	s := d.cfg.Profile.DoneSuffix()
 	if s == "" {
 		return false
 	}
-	fi, err := os.Lstat(path + s)
+	fi, err := c.root.Lstat(c.rel + s)
 	return err == nil && fi.Mode().IsRegular()
 }
 

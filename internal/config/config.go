@@ -144,6 +144,7 @@ type DockConfig struct {
 	ScanInterval      Duration `yaml:"scan_interval"`
 	Copies            int      `yaml:"copies"`
 	MaxClockOffset    Duration `yaml:"max_clock_offset"`
+	MaxDepth          int      `yaml:"max_depth"`
 }
 
 // RoomConfig is one interview room's RTSP feed. The URL carries the
@@ -233,6 +234,9 @@ func dockDefaults(d *DockConfig) {
 	}
 	if !d.MaxClockOffset.set() {
 		d.MaxClockOffset = Duration{text: "5m", d: dock.DefaultMaxClockOffset}
+	}
+	if d.MaxDepth == 0 {
+		d.MaxDepth = dock.DefaultMaxDepth
 	}
 }
 

@@ -151,6 +151,9 @@ func (c *Config) validateDocks(p *problems, profiles camera.Profiles, profilesOK
 		if d.Copies < 1 || d.Copies > 16 {
 			p.add(at+".copies", "%d: want 1 to 16", d.Copies)
 		}
+		if d.MaxDepth < 2 || d.MaxDepth > 256 {
+			p.add(at+".max_depth", "%d: want 2 to 256 (the dock root is 0, a camera's folder 1)", d.MaxDepth)
+		}
 	}
 }
 

@@ -89,6 +89,10 @@ const (
 	// FlagClockOffset: the camera's clock was found off by more than the
 	// dock's max_clock_offset when it docked (CameraClockOffset says how far).
 	FlagClockOffset = "clock-offset"
+	// FlagNameReused: an earlier recording came from a file with the same
+	// device, name, size and time but other bytes (a reset clock, FAT's
+	// 2-second times, restarted sequence numbers). Content is identity.
+	FlagNameReused = "name-reused"
 )
 
 // How a dock measured a camera's clock offset (Recording.CameraClockBasis).

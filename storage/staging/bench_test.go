@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"testing"
 
-	"custodian/hardware/camera"
 	"custodian/internal/digest"
 )
 
@@ -75,7 +74,7 @@ func BenchmarkIngest(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StartTimer()
-			f, err := camera.OpenRegular(src)
+			f, err := os.Open(src)
 			if err != nil {
 				b.Fatal(err)
 			}
