@@ -59,8 +59,9 @@ type Dock struct {
 	cfg Config
 	env ingest.Env
 
-	queue *queue
-	kick  chan struct{} // a copy finished and nothing else waits: rescan
+	queue    *queue
+	kick     chan struct{} // a copy finished and nothing else waits: rescan
+	releases releases
 
 	mu       sync.Mutex
 	root     *camera.Root

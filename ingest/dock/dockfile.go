@@ -117,6 +117,10 @@ func (d *Dock) stage(ctx context.Context, c candidate, rec catalog.Recording, no
 		}
 		rec.SHA256, rec.Size = blob.SHA256, blob.Size
 		rec.State, rec.StagedAt, rec.VerifiedAt = catalog.StateVerified, now, now
+		if d.cfg.DeleteAfterIngest {
+			// The release's intent goes with the record: one commit less.
+			rec.PendingRelease = []byte(c.path)
+		}
 		log.Info("staged", keySHA, blob.SHA256, keySize, blob.Size)
 		var err error
 		if saved, created, err = d.catalogue(c, rec, now); err != nil {
@@ -223,11 +227,13 @@ func (d *Dock) release(c candidate, rec catalog.Recording) error {
 	if !camera.SameFile(fi, c.info) || fi.Size() != rec.Size || !fi.ModTime().Equal(c.info.ModTime()) {
 		return fmt.Errorf("file on the camera is no longer the one copied")
 	}
-	if _, err := d.env.Catalog.Update(rec.ID, func(r *catalog.Recording) error {
-		r.PendingRelease = []byte(c.path)
-		return nil
-	}); err != nil {
-		return err
+	if string(rec.PendingRelease) != c.path {
+		if _, err := d.env.Catalog.Update(rec.ID, func(r *catalog.Recording) error {
+			r.PendingRelease = []byte(c.path)
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	if err := c.root.Remove(c.rel, fi); err != nil {
 		return fmt.Errorf("delete from camera: %w", err)
@@ -240,27 +246,7 @@ func (d *Dock) release(c candidate, rec catalog.Recording) error {
 			}
 		}
 	}
-	return d.recordRelease(rec, c.path, fmt.Sprintf("deleted from camera on dock %s", d.cfg.ID))
-}
-
-func (d *Dock) recordRelease(rec catalog.Recording, path, detail string) error {
-	now := d.env.Now().UTC()
-	first := rec.ReleasedAt.IsZero()
-	var events []catalog.Event
-	if first {
-		events = append(events, catalog.Event{Type: catalog.EventReleased, Detail: detail})
-	}
-	_, err := d.env.Catalog.Update(rec.ID, func(r *catalog.Recording) error {
-		if r.ReleasedAt.IsZero() {
-			r.ReleasedAt = now
-		}
-		r.PendingRelease = nil
-		return nil
-	}, events...)
-	if err != nil {
-		return err
-	}
-	d.env.Log.Info("released", keyID, rec.ID, keySHA, rec.SHA256, keyPath, text.Printable(path))
+	d.recordRelease(rec, c.path, fmt.Sprintf("deleted from camera on dock %s", d.cfg.ID))
 	return nil
 }
 
@@ -278,9 +264,7 @@ func (d *Dock) resumeReleases() {
 		if _, err := os.Lstat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err := d.recordRelease(rec, path, fmt.Sprintf("deleted from camera on dock %s; confirmed absent after a restart", d.cfg.ID)); err != nil {
-			d.env.Log.Error("could not record release", keyID, rec.ID, keyErr, err)
-		}
+		d.recordRelease(rec, path, fmt.Sprintf("deleted from camera on dock %s; confirmed absent after a restart", d.cfg.ID))
 	}
 }
 

@@ -44,6 +44,7 @@ func (d *Dock) scan(ctx context.Context, w *fsnotify.Watcher) time.Duration {
 		d.resumeReleases()
 		d.resumed = true
 	}
+	d.flushReleases() // any a refused commit left waiting
 	now := d.env.Now()
 	wk, err := d.walk(now, w)
 	d.mu.Lock()

@@ -57,6 +57,7 @@ func (d *Dock) drain(ctx context.Context) {
 		})
 	}
 	wg.Wait()
+	d.flushReleases()
 }
 
 // dockedSince is when the camera in slot was first seen docked.

@@ -157,61 +157,111 @@ func (c *Catalog) add(tx *bolt.Tx, r Recording, events []Event) (Recording, bool
 func (c *Catalog) Update(id uint64, fn func(*Recording) error, events ...Event) (Recording, error) {
 	var out Recording
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		old, err := getRecording(tx, id)
+		old, r, err := c.change(tx, id, fn)
 		if err != nil {
 			return err
 		}
-		r := old
-		// fn gets its own slices: old must stay as stored.
-		r.Flags = append([]string(nil), old.Flags...)
-		r.Holds = append([]Hold(nil), old.Holds...)
-		r.Cases = append([]string(nil), old.Cases...)
-		if err := fn(&r); err != nil {
-			return err
-		}
-		r.ID = id
-		if r.State != old.State && !old.State.CanMove(r.State) {
-			return &StateError{ID: id, From: old.State, To: r.State}
-		}
-		r.UpdatedAt = c.now().UTC()
-		if err := reindex(tx, &old, &r); err != nil {
-			return err
-		}
-		if r.State != old.State {
-			if err := bumpCount(tx, old.State, -1); err != nil {
-				return err
-			}
-			if err := bumpCount(tx, r.State, +1); err != nil {
-				return err
-			}
-		}
-		if old.Permanent() != r.Permanent() {
-			delta := -1
-			if r.Permanent() {
-				delta = +1
-			}
-			if err := bumpCount(tx, countHeld, delta); err != nil {
-				return err
-			}
-		}
-		if err := putRecording(tx, &r); err != nil {
-			return err
-		}
-		if r.State == StateArchived {
-			if err := tx.Bucket(bucketUploads).Delete(u64(id)); err != nil {
-				return err
-			}
-		}
-		if err := c.appendEvents(tx, &r, events); err != nil {
-			return err
-		}
 		out = r
-		return nil
+		return c.store(tx, old, &out, events)
 	})
 	if err != nil {
 		return Recording{}, fmt.Errorf("update recording %d: %w", id, err)
 	}
 	return out, nil
+}
+
+// Change is one recording's part of UpdateMany: Fn changes the record and
+// returns the custody events to append with it.
+type Change struct {
+	ID uint64
+	Fn func(*Recording) ([]Event, error)
+}
+
+// UpdateMany is Update for many recordings in one transaction and one
+// fsync: a dock records a burst of releases at once. A change whose record
+// is missing, whose Fn fails or whose state move is not allowed is skipped,
+// with its error at its index in errs; the others are stored. err is a
+// failure of the transaction itself: then nothing was stored.
+func (c *Catalog) UpdateMany(changes []Change) (errs []error, err error) {
+	err = c.db.Update(func(tx *bolt.Tx) error {
+		errs = make([]error, len(changes))
+		for i, ch := range changes {
+			var events []Event
+			old, r, err := c.change(tx, ch.ID, func(r *Recording) (err error) {
+				events, err = ch.Fn(r)
+				return err
+			})
+			if err != nil {
+				errs[i] = fmt.Errorf("update recording %d: %w", ch.ID, err)
+				continue
+			}
+			if err := c.store(tx, old, &r, events); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update recordings: %w", err)
+	}
+	return errs, nil
+}
+
+// change loads recording id and lets fn change a copy of it, checking the
+// state transition; nothing is written.
+func (c *Catalog) change(tx *bolt.Tx, id uint64, fn func(*Recording) error) (old, r Recording, err error) {
+	old, err = getRecording(tx, id)
+	if err != nil {
+		return old, r, err
+	}
+	r = old
+	// fn gets its own slices: old must stay as stored.
+	r.Flags = append([]string(nil), old.Flags...)
+	r.Holds = append([]Hold(nil), old.Holds...)
+	r.Cases = append([]string(nil), old.Cases...)
+	if err := fn(&r); err != nil {
+		return old, r, err
+	}
+	r.ID = id
+	if r.State != old.State && !old.State.CanMove(r.State) {
+		return old, r, &StateError{ID: id, From: old.State, To: r.State}
+	}
+	return old, r, nil
+}
+
+// store writes a changed recording, its indexes, counts and events.
+func (c *Catalog) store(tx *bolt.Tx, old Recording, r *Recording, events []Event) error {
+	id := r.ID
+	r.UpdatedAt = c.now().UTC()
+	if err := reindex(tx, &old, r); err != nil {
+		return err
+	}
+	if r.State != old.State {
+		if err := bumpCount(tx, old.State, -1); err != nil {
+			return err
+		}
+		if err := bumpCount(tx, r.State, +1); err != nil {
+			return err
+		}
+	}
+	if old.Permanent() != r.Permanent() {
+		delta := -1
+		if r.Permanent() {
+			delta = +1
+		}
+		if err := bumpCount(tx, countHeld, delta); err != nil {
+			return err
+		}
+	}
+	if err := putRecording(tx, r); err != nil {
+		return err
+	}
+	if r.State == StateArchived {
+		if err := tx.Bucket(bucketUploads).Delete(u64(id)); err != nil {
+			return err
+		}
+	}
+	return c.appendEvents(tx, r, events)
 }
 
 // Get returns recording id or ErrNotFound.

@@ -1,0 +1,106 @@
+package dock
+
+import (
+	"sync"
+	"time"
+
+	"custodian/ingest"
+	"custodian/internal/text"
+	"custodian/storage/catalog"
+)
+
+// releases records deletions from cameras in groups. The intent of each
+// deletion is in the catalog before the file is deleted (PendingRelease,
+// committed with the record), so its record may follow a moment later: a
+// crash in between is settled by resumeReleases at the next start. Whoever
+// records when nobody else is recording takes everything waiting, again
+// until nothing is: a burst of small files costs one commit per group, not
+// one per file.
+type releases struct {
+	mu      sync.Mutex
+	pending []release
+	leader  bool
+}
+
+type release struct {
+	rec          catalog.Recording
+	path, detail string
+	at           time.Time
+}
+
+// recordRelease notes that rec's source at path is gone from the camera.
+// It returns once the release is recorded, or handed to the caller that is
+// recording a group (which then records it too).
+func (d *Dock) recordRelease(rec catalog.Recording, path, detail string) {
+	r := &d.releases
+	r.mu.Lock()
+	r.pending = append(r.pending, release{rec: rec, path: path, detail: detail, at: d.env.Now().UTC()})
+	if r.leader {
+		r.mu.Unlock()
+		return
+	}
+	r.leader = true
+	r.mu.Unlock()
+	d.flushReleases()
+}
+
+// flushReleases records the waiting releases, group by group, until none
+// waits. A group the catalog refuses stays waiting for the next call.
+func (d *Dock) flushReleases() {
+	r := &d.releases
+	for {
+		r.mu.Lock()
+		group := r.pending
+		r.pending = nil
+		if len(group) == 0 {
+			r.leader = false
+			r.mu.Unlock()
+			return
+		}
+		r.leader = true
+		r.mu.Unlock()
+		if err := d.storeReleases(group); err != nil {
+			r.mu.Lock()
+			r.pending = append(group, r.pending...)
+			r.leader = false
+			r.mu.Unlock()
+			return
+		}
+	}
+}
+
+// storeReleases records a group of releases in one transaction.
+func (d *Dock) storeReleases(group []release) error {
+	changes := make([]catalog.Change, len(group))
+	for i, rl := range group {
+		changes[i] = catalog.Change{ID: rl.rec.ID, Fn: func(x *catalog.Recording) ([]catalog.Event, error) {
+			x.PendingRelease = nil
+			if !x.ReleasedAt.IsZero() {
+				return nil, nil
+			}
+			x.ReleasedAt = rl.at
+			return []catalog.Event{{Type: catalog.EventReleased, Detail: rl.detail}}, nil
+		}}
+	}
+	errs, err := d.env.Catalog.UpdateMany(changes)
+	if err != nil {
+		d.releaseFailed(len(group), err)
+		return err
+	}
+	for i, rl := range group {
+		if errs[i] != nil {
+			d.releaseFailed(1, errs[i])
+			continue
+		}
+		d.env.Log.Info("released", keyID, rl.rec.ID, keySHA, rl.rec.SHA256, keyPath, text.Printable(rl.path))
+	}
+	return nil
+}
+
+func (d *Dock) releaseFailed(n int, err error) {
+	if d.env.Metrics != nil {
+		d.env.Metrics.Errors.WithLabelValues(string(catalog.SourceDock), ingest.ErrKindRelease).Add(float64(n))
+	}
+	d.env.Log.Error("deleted from the camera but the release is not recorded yet; retried, and settled at the next start",
+		"files", n, keyErr, err)
+}
