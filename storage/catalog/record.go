@@ -5,6 +5,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -90,6 +91,13 @@ const (
 	// dock's max_clock_offset when it docked (CameraClockOffset says how far).
 	FlagClockOffset = "clock-offset"
 )
+
+// Flags lists every flag, for filters.
+var Flags = []string{FlagUnparsed, FlagUnregistered, FlagOfficerUnknown, FlagClockSuspect, FlagClockOffset,
+	FlagEmpty, FlagNameNotUTF8, FlagRecovered}
+
+// ValidFlag reports whether f is one of Flags.
+func ValidFlag(f string) bool { return slices.Contains(Flags, f) }
 
 // How a dock measured a camera's clock offset (Recording.CameraClockBasis).
 // Only ClockAhead, ClockSinceEmptied and ClockRegistered are proof; a
