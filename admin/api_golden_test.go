@@ -88,6 +88,7 @@ func sampleReport() api.Report {
 		Held: 1, Expired: 0, Trouble: []uint64{7},
 		EnteringGrace: []api.Action{{Kind: "mark-expired", ID: 9, SHA256: "cc", Size: 10, Reason: "past the standard period"}},
 		ClockOffsets:  []api.ClockRow{{Device: "J0123456", OffsetSeconds: -5184300, Basis: catalog.ClockStale, Recordings: 3, Flagged: true}},
+		NotDocked:     api.NotDocked{Officers: []string{"054321"}, Devices: []string{"J0999999"}},
 	}
 }
 
