@@ -62,8 +62,8 @@ func (c *Catalog) List(f Filter) ([]Recording, error) {
 
 // ListPage returns up to f.Limit recordings that match f, after f.After,
 // and the cursor of the next page: nil when nothing more matches. A page
-// is one read transaction that seeks its index to the cursor, so a listing
-// of any length reads each entry once and holds no transaction between
+// is one read transaction that seeks its index to the cursor, so no page
+// reads the ones before it again and no transaction is held between
 // pages. Filters the index does not cover are applied while reading, and
 // reading goes on until the page is full or the index ends.
 func (c *Catalog) ListPage(f Filter) ([]Recording, Cursor, error) {
