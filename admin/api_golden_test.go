@@ -88,6 +88,7 @@ func sampleReport() api.Report {
 		Held: 1, Expired: 0, Trouble: []uint64{7},
 		EnteringGrace: []api.Action{{Kind: "mark-expired", ID: 9, SHA256: "cc", Size: 10, Reason: "past the standard period"}},
 		ClockOffsets:  []api.ClockRow{{Device: "J0123456", OffsetSeconds: -5184300, Basis: catalog.ClockStale, Recordings: 3, Flagged: true}},
+		NotDocked:     api.NotDocked{Officers: []string{"054321"}, Devices: []string{"J0999999"}},
 	}
 }
 
@@ -123,6 +124,15 @@ func (goldenCatalog) List(f catalog.Filter) ([]catalog.Recording, error) {
 		return []catalog.Recording{sampleSegment()}, nil
 	}
 	return []catalog.Recording{sampleRecording(), sampleSegment()}, nil
+}
+
+// ListPage cuts the samples to the page and gives a cursor when it does.
+func (c goldenCatalog) ListPage(f catalog.Filter) ([]catalog.Recording, catalog.Cursor, error) {
+	recs, _ := c.List(f)
+	if f.Limit > 0 && len(recs) > f.Limit {
+		return recs[:f.Limit], catalog.Cursor{'i', 0, 0, 0, 0, 0, 0, 0, byte(f.Limit)}, nil
+	}
+	return recs, nil, nil
 }
 
 func (goldenCatalog) Get(id uint64) (catalog.Recording, error) {
@@ -209,7 +219,9 @@ func TestAPIGolden(t *testing.T) {
 		{"recordings_none", full, nil, call{method: "GET", path: "/api/v1/recordings?officer=nobody"}, 200},
 		{"recording", full, nil, call{method: "GET", path: "/api/v1/recordings/1"}, 200},
 		{"recording_missing", full, nil, call{method: "GET", path: "/api/v1/recordings/9"}, 404},
+		{"recordings_next", full, nil, call{method: "GET", path: "/api/v1/recordings?limit=1&cursor=aQAAAAAAAAAB"}, 200},
 		{"bad_filter", full, nil, call{method: "GET", path: "/api/v1/recordings?state=lost"}, 400},
+		{"bad_flag", full, nil, call{method: "GET", path: "/api/v1/recordings?flag=unregisterd"}, 400},
 		{"no_route", full, nil, call{method: "GET", path: "/api/v1/nope"}, 404},
 		{"note", full, nil, call{method: "POST", path: "/api/v1/recordings/1/notes", body: `{"text":"reviewed"}`, header: auth}, 201},
 		{"note_station", full, nil, call{method: "POST", path: "/api/v1/notes", body: `{"text":"daily check"}`, header: auth}, 201},

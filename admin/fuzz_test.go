@@ -9,12 +9,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"custodian/storage/catalog"
 )
 
 // FuzzParseFilter: any query string gives a filter or an error, never a panic.
 func FuzzParseFilter(f *testing.F) {
 	for _, s := range []string{"officer=012345&from=2026-11-21", "state=staged&limit=10", "to=2026-11-21T08:30:00%2B08:00",
-		"device=..%2F..", "limit=-1", "x=1&x=2", "from=%zz"} {
+		"device=..%2F..", "limit=-1", "x=1&x=2", "from=%zz",
+		"flag=unregistered&state=verified", "flag=%00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -23,7 +26,7 @@ func FuzzParseFilter(f *testing.F) {
 			return
 		}
 		flt, err := ParseFilter(q, time.UTC)
-		if err == nil && (len(flt.Officer) > 32 || len(flt.Device) > 32 || flt.Limit < 0) {
+		if err == nil && (len(flt.Officer) > 32 || len(flt.Device) > 32 || flt.Limit < 0 || flt.Flag != "" && !catalog.ValidFlag(flt.Flag)) {
 			t.Fatalf("accepted %q as %+v", raw, flt)
 		}
 	})

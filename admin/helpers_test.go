@@ -24,8 +24,11 @@ type fakeCatalog struct {
 func (f fakeCatalog) Held() (int, error) { return f.held, f.err }
 
 func (f fakeCatalog) List(catalog.Filter) ([]catalog.Recording, error) { return nil, f.err }
-func (f fakeCatalog) Counts() (map[catalog.State]int, error)           { return f.counts, f.err }
-func (f fakeCatalog) RecentEvents(int) ([]catalog.Event, error)        { return nil, f.err }
+func (f fakeCatalog) ListPage(catalog.Filter) ([]catalog.Recording, catalog.Cursor, error) {
+	return nil, nil, f.err
+}
+func (f fakeCatalog) Counts() (map[catalog.State]int, error)    { return f.counts, f.err }
+func (f fakeCatalog) RecentEvents(int) ([]catalog.Event, error) { return nil, f.err }
 func (f fakeCatalog) Get(uint64) (catalog.Recording, error) {
 	return catalog.Recording{}, catalog.ErrNotFound
 }

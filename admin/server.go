@@ -13,8 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +27,7 @@ import (
 // Catalog is what the admin surface reads from the catalog.
 type Catalog interface {
 	List(catalog.Filter) ([]catalog.Recording, error)
+	ListPage(catalog.Filter) ([]catalog.Recording, catalog.Cursor, error)
 	Get(id uint64) (catalog.Recording, error)
 	Append(events ...catalog.Event) error
 	Counts() (map[catalog.State]int, error)
@@ -55,7 +54,7 @@ type Config struct {
 	// Clock returns the latest check of the station clock; nil when not
 	// watched.
 	Clock func() clock.State
-	// MaxResults caps one listing.
+	// MaxResults caps one page of a listing.
 	MaxResults int
 	// Now is the clock of the status page.
 	Now func() time.Time
@@ -81,7 +80,7 @@ const (
 	DefaultReadTimeout       = 30 * time.Second
 )
 
-// DefaultMaxResults caps a listing that gives no limit.
+// DefaultMaxResults caps a page of a listing.
 const DefaultMaxResults = 10000
 
 // Server serves the admin API and metrics.
@@ -190,78 +189,6 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "ok")
-}
-
-func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
-	f, err := ParseFilter(r.URL.Query(), s.cfg.Location)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	limit := f.Limit
-	if limit == 0 || limit > s.cfg.MaxResults {
-		limit = s.cfg.MaxResults
-	}
-	f.Limit = limit + 1
-	recs, err := s.cat.List(f)
-	if err != nil {
-		s.log.Error("list recordings", "err", err)
-		writeError(w, http.StatusInternalServerError, "catalog read failed")
-		return
-	}
-	var resp api.RecordingsResponse
-	if len(recs) > limit {
-		recs, resp.Truncated = recs[:limit], true
-	}
-	resp.Recordings = orEmpty(api.List(recs, APIRecording))
-	writeJSON(w, http.StatusOK, resp)
-}
-
-// ParseFilter reads the recordings filter from query parameters: officer,
-// device, state, from, to (RFC 3339 or a date in the station zone), limit.
-// Unknown parameters are errors, so a typo never silently widens a query.
-func ParseFilter(q url.Values, loc *time.Location) (catalog.Filter, error) {
-	var f catalog.Filter
-	for k, v := range q {
-		if len(v) != 1 {
-			return f, fmt.Errorf("parameter %q given %d times", k, len(v))
-		}
-		val := v[0]
-		var err error
-		switch k {
-		case "officer":
-			f.Officer, err = id(k, val)
-		case "device":
-			f.Device, err = id(k, val)
-		case "source_id":
-			f.SourceID, err = id(k, val)
-		case "source":
-			f.Source = catalog.Source(val)
-			if f.Source != catalog.SourceDock && f.Source != catalog.SourceRoom {
-				err = fmt.Errorf("source: want dock or room")
-			}
-		case "state":
-			f.State = catalog.State(val)
-			if !f.State.Valid() {
-				err = fmt.Errorf("state %q: want one of %v", val, catalog.States)
-			}
-		case "from":
-			f.From, err = ParseTime(val, loc)
-		case "to":
-			f.To, err = ParseTime(val, loc)
-		case "limit":
-			f.Limit, err = strconv.Atoi(val)
-			if err != nil || f.Limit < 1 {
-				err = fmt.Errorf("limit: want a positive number")
-			}
-		default:
-			err = fmt.Errorf("unknown parameter %q", k)
-		}
-		if err != nil {
-			return f, err
-		}
-	}
-	return f, nil
 }
 
 func id(key, v string) (string, error) {

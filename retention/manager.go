@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"custodian/hardware/camera"
 	"custodian/storage/archive"
 	"custodian/storage/catalog"
 	"custodian/storage/staging"
@@ -30,7 +31,10 @@ var _ Archive = (*archive.Client)(nil)
 type Config struct {
 	Policy Policy
 	// Rooms are the interview rooms whose gaps the daily report counts.
-	Rooms    []string
+	Rooms []string
+	// Devices is the devices table: the daily report names the registered
+	// officers and cameras that did not dock.
+	Devices  camera.Devices
 	Interval time.Duration
 	Now      func() time.Time
 	// Clock says whether the station clock is trusted, and if not why;

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"custodian/hardware/camera"
 	"custodian/storage/catalog"
 )
 
@@ -27,6 +28,18 @@ type Report struct {
 	// ClockOffsets lists the cameras whose clock was off when they docked
 	// that day (recordings received that day, whatever their camera time).
 	ClockOffsets []ClockRow `json:"clock_offsets,omitempty"`
+	// NotDocked names who and what should have docked that day and did not.
+	NotDocked NotDocked `json:"not_docked"`
+}
+
+// NotDocked lists the officers and devices registered on the day (rows of
+// the devices table in force at any time of it) from which the station
+// received no recording that day: a camera left in a locker, an officer
+// who went home without docking. Received, not recorded: a camera whose
+// clock says 2011 docked the day it docked.
+type NotDocked struct {
+	Officers []string `json:"officers"`
+	Devices  []string `json:"devices"`
 }
 
 // ClockRow is one camera's clock as measured when it docked on the day:
@@ -60,10 +73,12 @@ type ReportRow struct {
 const ReportWindow = 7 * 24 * time.Hour
 
 // MakeReport builds the report for the station-local day that starts at
-// dayStart (in p.Location), from every recording, at time now.
-func MakeReport(dayStart, now time.Time, recs []catalog.Recording, gaps []catalog.Gap, p Policy, free int64) Report {
+// dayStart (in p.Location), from every recording and the devices table, at
+// time now.
+func MakeReport(dayStart, now time.Time, recs []catalog.Recording, gaps []catalog.Gap, p Policy, free int64, devices camera.Devices) Report {
 	rep := dayReport(dayStart, recs, gaps, p)
 	rep.ClockOffsets = clockRows(dayStart, dayStart.AddDate(0, 0, 1), recs)
+	rep.NotDocked = notDocked(dayStart, dayStart.AddDate(0, 0, 1), devices, recs)
 	rep.EnteringGrace = enteringGrace(Plan(now.Add(ReportWindow), recs, p, free))
 	return rep
 }
@@ -177,6 +192,33 @@ func clockRows(start, end time.Time, recs []catalog.Recording) []ClockRow {
 	return out
 }
 
+// notDocked lists who and what of the devices table, in force at some
+// time of [start, end), sent none of the recordings received in it.
+func notDocked(start, end time.Time, devices camera.Devices, recs []catalog.Recording) NotDocked {
+	officers, serials := map[string]bool{}, map[string]bool{}
+	for i := range recs {
+		if r := &recs[i]; !r.ReceivedAt.Before(start) && r.ReceivedAt.Before(end) {
+			officers[r.Officer], serials[r.Device] = true, true
+		}
+	}
+	out := NotDocked{Officers: []string{}, Devices: []string{}}
+	for _, d := range devices {
+		if !d.From.IsZero() && !d.From.Before(end) || !d.To.IsZero() && !d.To.After(start) {
+			continue // not issued yet, or handed back
+		}
+		if !serials[d.Serial] {
+			out.Devices = append(out.Devices, d.Serial)
+		}
+		if d.Officer != "" && !officers[d.Officer] {
+			out.Officers = append(out.Officers, d.Officer)
+		}
+	}
+	slices.Sort(out.Officers)
+	slices.Sort(out.Devices)
+	out.Officers, out.Devices = slices.Compact(out.Officers), slices.Compact(out.Devices)
+	return out
+}
+
 func sorted(m map[string]*ReportRow) []ReportRow {
 	out := make([]ReportRow, 0, len(m))
 	for _, r := range m {
@@ -219,6 +261,7 @@ func (g *Manager) ReportFor(day time.Time) (Report, error) {
 		return Report{}, err
 	}
 	rep.ClockOffsets = clockRows(day, day.AddDate(0, 0, 1), received)
+	rep.NotDocked = notDocked(day, day.AddDate(0, 0, 1), g.cfg.Devices, received)
 	rep.EnteringGrace = enteringGrace(PlanDue(ahead, due, g.cfg.Policy, free))
 	return rep, nil
 }

@@ -85,5 +85,9 @@ type Hold struct {
 // GET /api/v1/cases/{case}.
 type RecordingsResponse struct {
 	Recordings []Recording `json:"recordings"`
-	Truncated  bool        `json:"truncated,omitempty"`
+	// Next, while more recordings match, is the cursor of the next page:
+	// an opaque string to send back as cursor= with the same filter.
+	Next string `json:"next,omitempty"`
+	// Truncated is Next != "", for clients that predate Next.
+	Truncated bool `json:"truncated,omitempty"`
 }

@@ -64,6 +64,16 @@ type Report struct {
 	// ClockOffsets lists the cameras whose clock was off when they docked
 	// that day.
 	ClockOffsets []ClockRow `json:"clock_offsets,omitempty"`
+	// NotDocked names the registered officers and devices from which
+	// nothing was received that day.
+	NotDocked NotDocked `json:"not_docked"`
+}
+
+// NotDocked lists, sorted, the officers and devices of the devices table,
+// in force that day, from which the station received no recording that day.
+type NotDocked struct {
+	Officers []string `json:"officers"`
+	Devices  []string `json:"devices"`
 }
 
 // ClockRow is one camera's clock as measured when it docked on the day: the

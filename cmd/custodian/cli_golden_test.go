@@ -63,7 +63,8 @@ func newGoldenStation(t *testing.T) *goldenStation {
 	s := &goldenStation{dir: dir, config: filepath.Join(dir, "custodian.yaml")}
 	y := "station: st01\ntimezone: Asia/Shanghai\ndata_dir: " + filepath.Join(dir, "data") +
 		"\nadmin: {listen: \"" + ln.Addr().String() + "\", token_file: \"" + tokenFile + "\"}\n" +
-		"rooms:\n  - {id: room-1, url: rtsp://cam1/live}\n  - {id: room-2, url: rtsp://cam2/live}\n"
+		"rooms:\n  - {id: room-1, url: rtsp://cam1/live}\n  - {id: room-2, url: rtsp://cam2/live}\n" +
+		"devices:\n  - {serial: J0123456, officer: \"012345\"}\n  - {serial: J0999999, officer: \"054321\"}\n"
 	if err := os.WriteFile(s.config, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func newGoldenStation(t *testing.T) *goldenStation {
 	}
 	populateGolden(t, s.cat)
 	log := slog.New(slog.DiscardHandler)
-	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: []string{"room-1", "room-2"}, Now: now},
+	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: []string{"room-1", "room-2"}, Devices: cfg.DeviceTable(), Now: now},
 		s.cat, stage, nil, log, nil)
 	srv := admin.New(admin.Config{Station: cfg.Station, Version: "test", Location: cfg.Location(), Now: now, Token: cliToken,
 		Retention: retentionAPI{keeper, s.cat, nil}, Rooms: testRooms{"room-1": true, "room-2": false},

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -159,22 +158,26 @@ func stamp(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04:05")
 }
 
-// roomLocal reads a room from the catalog, read-only, when the daemon is not running.
+// roomLocal reads a room from the catalog, read-only, when the daemon is not
+// running: one page of segments, as the API answers.
 func roomLocal(cfg *config.Config, room string, f catalog.Filter) (api.RoomResponse, error) {
 	out := api.RoomResponse{Room: room}
 	for _, r := range cfg.Rooms {
 		out.Configured = out.Configured || r.ID == room
 	}
-	list, err := listLocal(cfg, f)
-	if err != nil {
-		return out, err
-	}
-	out.Segments, out.Truncated = list.Recordings, list.Truncated
-	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{ReadOnly: true})
+	cat, err := openCatalogReadOnly(cfg)
 	if err != nil {
 		return out, err
 	}
 	defer cat.Close()
+	if f.Limit == 0 {
+		f.Limit = admin.DefaultMaxResults
+	}
+	segs, next, err := cat.ListPage(f)
+	if err != nil {
+		return out, err
+	}
+	out.Segments, out.Truncated = api.List(segs, admin.APIRecording), next != nil
 	gaps, err := cat.Gaps(room, f.From, f.To)
 	if err != nil {
 		return out, err

@@ -41,9 +41,11 @@ const usage = `usage: custodian <command> [flags]
 
 commands:
   serve     run the daemon: watch docks, stage and verify, serve the admin API
-  ls        list recordings (asks the running daemon, or reads the catalog)
+  ls        list every matching recording (asks the running daemon, or reads the catalog):
+            --officer --device --state --flag --from --to --limit;
+            ls --room R shows an interview room's segments, gaps and sessions
   archive   archive init: create or check the Object Lock bucket
-  verify    verify --archive [--sample N]: download archived objects and hash them again
+  verify    verify --archive|--local [--sample N]: hash every archived object or staged copy again
   status    show storage health, docks, backlog and alerts of the running daemon
   hold      put recordings in the permanent class: --reason R --why TEXT [--case C] (--id ID | --officer N|--room R --from T --to T)
   release   remove one reason from a recording: --id ID --reason R --why TEXT
@@ -52,8 +54,6 @@ commands:
   retention retention plan [--at TIME]: what would be evicted or deleted, without doing it
   report    report --day YYYY-MM-DD: the daily completeness report
   audit     audit verify: check the hash chain of the custody trail
-  ls        list recordings (asks the running daemon, or reads the catalog);
-            ls --room R shows an interview room's segments, gaps and sessions
   interview start|stop   open or close an interview session in a room
   version   print the version
 

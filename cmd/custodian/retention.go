@@ -51,5 +51,6 @@ func apiReport(rep retention.Report) api.Report {
 		Day: rep.Day, Officers: api.List(rep.Officers, row), Devices: api.List(rep.Devices, row), Rooms: api.List(rep.Rooms, row),
 		Held: rep.Held, Expired: rep.Expired, Trouble: rep.Trouble, EnteringGrace: api.List(rep.EnteringGrace, apiAction),
 		ClockOffsets: api.List(rep.ClockOffsets, func(c retention.ClockRow) api.ClockRow { return api.ClockRow(c) }),
+		NotDocked:    api.NotDocked(rep.NotDocked),
 	}
 }

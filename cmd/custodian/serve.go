@@ -67,7 +67,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: roomIDs(cfg), Clock: stationClock.Trusted},
+	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: roomIDs(cfg), Devices: cfg.DeviceTable(),
+		Clock: stationClock.Trusted},
 		st.cat, st.stage, arch.retention, log, retention.NewMetrics(reg))
 	env := ingest.Env{
 		Station:  cfg.Station,

@@ -68,7 +68,8 @@ func TestPlanReportJSON(t *testing.T) {
 		Gaps: map[string]float64{catalog.GapDisconnect: 45, catalog.GapStall: 15}}
 	for _, rep := range []retention.Report{
 		{Day: "2026-11-21", Officers: []retention.ReportRow{row}, Devices: []retention.ReportRow{{Key: "J0123456"}}, Rooms: []retention.ReportRow{},
-			Held: 1, Expired: 2, Trouble: []uint64{7}, EnteringGrace: actions},
+			Held: 1, Expired: 2, Trouble: []uint64{7}, EnteringGrace: actions,
+			NotDocked: retention.NotDocked{Officers: []string{"100002"}, Devices: []string{"J0000002", "J0000003"}}},
 		{},
 	} {
 		sameJSON(t, "report", rep, apiReport(rep))

@@ -5,6 +5,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -94,6 +95,13 @@ const (
 	// 2-second times, restarted sequence numbers). Content is identity.
 	FlagNameReused = "name-reused"
 )
+
+// Flags lists every flag, for filters.
+var Flags = []string{FlagUnparsed, FlagUnregistered, FlagOfficerUnknown, FlagClockSuspect, FlagClockOffset,
+	FlagEmpty, FlagNameNotUTF8, FlagRecovered}
+
+// ValidFlag reports whether f is one of Flags.
+func ValidFlag(f string) bool { return slices.Contains(Flags, f) }
 
 // How a dock measured a camera's clock offset (Recording.CameraClockBasis).
 // Only ClockAhead, ClockSinceEmptied and ClockRegistered are proof; a
