@@ -98,7 +98,7 @@ const (
 
 // Flags lists every flag, for filters.
 var Flags = []string{FlagUnparsed, FlagUnregistered, FlagOfficerUnknown, FlagClockSuspect, FlagClockOffset,
-	FlagEmpty, FlagNameNotUTF8, FlagRecovered}
+	FlagEmpty, FlagNameNotUTF8, FlagRecovered, FlagNameReused}
 
 // ValidFlag reports whether f is one of Flags.
 func ValidFlag(f string) bool { return slices.Contains(Flags, f) }
