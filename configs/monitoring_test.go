@@ -69,6 +69,8 @@ var knownMetrics = map[string]bool{
 	"custodian_clock_max_error_seconds":               true,
 	"custodian_clock_trusted":                         true,
 	"custodian_clock_steps_total":                     true,
+	"custodian_dock_left_files":                       true,
+	"custodian_dock_unregistered_recordings_total":    true,
 }
 
 var metricRE = regexp.MustCompile(`\b(up|custodian_[a-z_]+?)(_bucket|_count|_sum)?\b`)

@@ -58,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"dock"}),
 		Pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "custodian_dock_pending_files",
-			Help: "Files on docked cameras, by dock (ingested files stay when the dock keeps them).",
+			Help: "Files on docked cameras not yet released (where the dock keeps files: not yet catalogued), by dock.",
 		}, []string{"dock"}),
 		ClockOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "custodian_dock_camera_clock_offset_seconds",

@@ -26,8 +26,9 @@ var ErrLocked = errors.New("catalog is in use by another process")
 // It is a bbolt file; each change is one short write transaction that updates
 // the record, its indexes, the per-state counts and the event chain together.
 type Catalog struct {
-	db  *bolt.DB
-	now func() time.Time
+	db   *bolt.DB
+	now  func() time.Time
+	adds group // concurrent Adds share a transaction: see group.go
 }
 
 // Options are the knobs of Open.
@@ -84,16 +85,21 @@ func (c *Catalog) Now() time.Time { return c.now() }
 
 // Add records a new recording with its custody events. If a record with the
 // same device, name and hash exists, Add returns it with created=false and
-// writes nothing: a file seen again is not ingested twice.
+// writes nothing: a file seen again is not ingested twice. Adds made at the
+// same time (a dock's copy workers) are committed together, in one
+// transaction and one fsync; each is durable when its Add returns.
 func (c *Catalog) Add(r Recording, events ...Event) (rec Recording, created bool, err error) {
-	err = c.db.Update(func(tx *bolt.Tx) error {
-		rec, created, err = c.add(tx, r, events)
-		return err
-	})
-	if err != nil {
-		return Recording{}, false, fmt.Errorf("add recording %s: %w", r.SHA256, err)
+	call := c.adds.join(addCall{r: r, events: events})
+	select {
+	case <-call.done: // committed in a group another call led
+	case <-call.lead: // this call leads a group: commit everything waiting
+		c.commitAdds(c.adds.take())
+		<-call.done
 	}
-	return rec, created, nil
+	if call.err != nil {
+		return Recording{}, false, fmt.Errorf("add recording %s: %w", r.SHA256, call.err)
+	}
+	return call.rec, call.created, nil
 }
 
 // AddBatch is Add for many recordings in one transaction, each new one with
