@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"math"
+	"os"
 )
 
 // resumeState is what a resumable copy records at a checkpoint: how far it
@@ -107,4 +109,53 @@ func (st resumeState) restore() (hash.Hash, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// readResumeState reads a state file; any error means start from zero.
+func readResumeState(path string) (resumeState, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return resumeState{}, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, int64(maxResumeState)+1))
+	if err != nil {
+		return resumeState{}, err
+	}
+	st, err := parseResumeState(b)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
+}
+
+// writeResumeState replaces a state file atomically and durably: temp file,
+// fsync, rename, fsync of the directory.
+func writeResumeState(p resumePaths, st resumeState) error {
+	f, err := os.OpenFile(p.stateTmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(st.encode())
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p.stateTmp, err)
+	}
+	if err := os.Rename(p.stateTmp, p.state); err != nil {
+		return err
+	}
+	return SyncDir(p.dir)
+}
+
+// resumePaths are the files of one resumable copy in the temp directory:
+// the partial data, its state and the state's temp file. The name is a hash
+// of the caller's key, so no name from a device becomes a path.
+type resumePaths struct {
+	dir, name             string
+	data, state, stateTmp string
 }

@@ -39,9 +39,13 @@ type Staging struct {
 	locks [256]sync.Mutex
 	// free is the free-space lookup, Free unless a test sets it.
 	free func() (int64, error)
-	// mu guards reserved: the bytes copies in flight have still to write.
+	// checkpointEvery is CheckpointEvery unless a test sets it.
+	checkpointEvery int64
+	// mu guards reserved, the bytes copies in flight have still to write,
+	// and resuming, the resumable copies in flight by their file name.
 	mu       sync.Mutex
 	reserved int64
+	resuming map[string]bool
 }
 
 // CopyBufferSize is the read size of one copy step; large enough for
@@ -54,6 +58,8 @@ const tmpDirName = "tmp"
 func Open(dir string) (*Staging, error) {
 	s := &Staging{dir: dir, tmp: filepath.Join(dir, tmpDirName)}
 	s.free = s.Free
+	s.checkpointEvery = CheckpointEvery
+	s.resuming = make(map[string]bool)
 	s.buf.New = func() any { b := make([]byte, CopyBufferSize); return &b }
 	if err := os.MkdirAll(s.tmp, 0o750); err != nil {
 		return nil, fmt.Errorf("open staging: %w", err)
@@ -73,6 +79,9 @@ func (s *Staging) Path(sha string) string {
 type Blob struct {
 	SHA256 string
 	Size   int64
+	// Resumed is how many bytes PutResumable took from an interrupted
+	// copy rather than from the source.
+	Resumed int64
 }
 
 // Put copies src into staging in one pass through SHA-256: temp file, byte
@@ -102,6 +111,12 @@ func (s *Staging) Put(ctx context.Context, src io.Reader, size int64, commit fun
 	if err != nil {
 		return Blob{}, s.dropTemp(tmp, err)
 	}
+	return s.publish(tmp, blob, commit)
+}
+
+// publish renames the finished, fsynced temp file of blob to its hash name,
+// re-reads it from disk, and runs commit, all under the blob's lock.
+func (s *Staging) publish(tmp string, blob Blob, commit func(Blob) error) (Blob, error) {
 	defer s.lock(blob.SHA256)()
 	if err := s.commit(tmp, blob.SHA256); err != nil {
 		return Blob{}, s.dropTemp(tmp, err)
