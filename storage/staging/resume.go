@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // Resume names an interrupted copy so that the next attempt continues it.
@@ -54,9 +56,9 @@ func (s *Staging) PutResumable(ctx context.Context, src io.ReadSeeker, size int6
 			r.Key, size, len(r.Identity), MaxIdentity)
 	}
 	p := s.resumePaths(r.Key)
-	unclaim, err := s.claim(r.Key, p)
+	unclaim, err := s.claim(p)
 	if err != nil {
-		return Blob{}, err
+		return Blob{}, fmt.Errorf("stage %q: %w", r.Key, err)
 	}
 	defer unclaim()
 	rc, err := s.openResume(p, size, r.Identity)
@@ -90,9 +92,9 @@ func (s *Staging) PutResumable(ctx context.Context, src io.ReadSeeker, size int6
 // Nothing to drop is no error.
 func (s *Staging) DropResume(key string) error {
 	p := s.resumePaths(key)
-	unclaim, err := s.claim(key, p)
+	unclaim, err := s.claim(p)
 	if err != nil {
-		return err
+		return fmt.Errorf("drop resumable copy %q: %w", key, err)
 	}
 	defer unclaim()
 	return s.dropResume(p)
@@ -100,18 +102,22 @@ func (s *Staging) DropResume(key string) error {
 
 func (s *Staging) resumePaths(key string) resumePaths {
 	k := sha256.Sum256([]byte(key))
-	name := resumePrefix + hex.EncodeToString(k[:])
+	return s.resumePathsOf(resumePrefix + hex.EncodeToString(k[:]))
+}
+
+// resumePathsOf are the files of the resumable copy whose data file is name.
+func (s *Staging) resumePathsOf(name string) resumePaths {
 	base := filepath.Join(s.tmp, name)
 	return resumePaths{dir: s.tmp, name: name, data: base, state: base + ".state", stateTmp: base + ".state.tmp"}
 }
 
 // claim makes the caller the only user of p's files until it calls the
 // returned release.
-func (s *Staging) claim(key string, p resumePaths) (release func(), err error) {
+func (s *Staging) claim(p resumePaths) (release func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.resuming[p.name] {
-		return nil, fmt.Errorf("stage %q: %w", key, ErrBusy)
+		return nil, ErrBusy
 	}
 	s.resuming[p.name] = true
 	return func() {
@@ -258,4 +264,32 @@ func (rc *resumeCopy) fail(err error) error {
 		}
 	}
 	return err
+}
+
+// resumeAges returns the data file name of every resumable copy in the
+// temp directory with the time of its newest file.
+func (s *Staging) resumeAges() (map[string]time.Time, error) {
+	ents, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return nil, fmt.Errorf("list resumable copies: %w", err)
+	}
+	newest := make(map[string]time.Time)
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), resumePrefix) {
+			continue
+		}
+		name, _, _ := strings.Cut(e.Name()[len(resumePrefix):], ".")
+		name = resumePrefix + name
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list resumable copies: %w", err)
+		}
+		if t := fi.ModTime(); t.After(newest[name]) {
+			newest[name] = t
+		}
+	}
+	return newest, nil
 }

@@ -5,11 +5,17 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"custodian/storage/catalog"
+	"custodian/storage/catalog/catalogtest"
 )
 
 const resumeTestSize = 8 << 20
@@ -73,15 +79,20 @@ var dockFile = Resume{Key: "dock-1/slot-3/DCIM/100/VID0001.MP4", Identity: []byt
 // interrupt runs a copy of data that the camera's unplug stops at failAt.
 func interrupt(t *testing.T, s *Staging, data []byte, failAt int64) {
 	t.Helper()
+	interruptCopy(t, s, dockFile, data, failAt)
+	if n := len(resumeFiles(t, s)); n != 2 {
+		t.Fatalf("%d resume files after an interrupted copy, want data and state", n)
+	}
+}
+
+func interruptCopy(t *testing.T, s *Staging, r Resume, data []byte, failAt int64) {
+	t.Helper()
 	src := newSource(data)
 	src.failAt = failAt
-	_, err := s.PutResumable(context.Background(), src, int64(len(data)), dockFile, nil)
+	_, err := s.PutResumable(context.Background(), src, int64(len(data)), r, nil)
 	var re *ReadError
 	if !errors.As(err, &re) || !errors.Is(err, syscall.EIO) {
 		t.Fatalf("interrupted copy: %v", err)
-	}
-	if n := len(resumeFiles(t, s)); n != 2 {
-		t.Fatalf("%d resume files after an interrupted copy, want data and state", n)
 	}
 }
 
@@ -299,4 +310,41 @@ func TestPutResumableRefuses(t *testing.T) {
 	if left := resumeFiles(t, s); len(left) != 0 {
 		t.Fatalf("left %v after a short copy", left)
 	}
+}
+
+// Start-up keeps a partial whose camera may come back and removes one that
+// waited longer than ResumeMaxAge, saying so.
+func TestReconcileExpiresResumablePartials(t *testing.T) {
+	s := openResumeStaging(t)
+	c := catalogtest.Open(t, catalog.Options{Now: func() time.Time { return catalogtest.T0 }})
+	data := randomBytes(2<<20, 9)
+	fresh, old := Resume{Key: "fresh", Identity: []byte("a")}, Resume{Key: "old", Identity: []byte("b")}
+	interruptCopy(t, s, fresh, data, 1<<20)
+	interruptCopy(t, s, old, data, 1<<20)
+	age := func(r Resume, d time.Duration) {
+		p := s.resumePaths(r.Key)
+		for _, f := range []string{p.data, p.state} {
+			if err := os.Chtimes(f, catalogtest.T0.Add(-d), catalogtest.T0.Add(-d)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	age(fresh, ResumeMaxAge-time.Hour)
+	age(old, ResumeMaxAge+time.Hour)
+	var logs bytes.Buffer
+	rep, err := Reconcile(c, s, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{s.resumePaths(old.Key).data}; !slices.Equal(rep.PartialRemoved, want) {
+		t.Fatalf("removed %v, want %v", rep.PartialRemoved, want)
+	}
+	if !strings.Contains(logs.String(), s.resumePaths(old.Key).data) {
+		t.Fatalf("removal not logged:\n%s", logs.String())
+	}
+	if n := len(resumeFiles(t, s)); n != 2 {
+		t.Fatalf("%d resume files, want the fresh partial's two", n)
+	}
+	finish(t, s, data, fresh, 1<<20)
+	finish(t, s, data, old, 2<<20)
 }
