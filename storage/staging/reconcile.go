@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
+	"time"
 
 	"custodian/storage/catalog"
 )
@@ -15,6 +18,8 @@ type ReconcileReport struct {
 	// PartialRemoved are temp files of interrupted copies. They are never the
 	// only copy: a source is released only after its blob is renamed,
 	// verified and catalogued, so the camera still holds each of them.
+	// Resumable partials (tmp/.resume-*) are kept for their camera's return
+	// and listed here only once older than ResumeMaxAge.
 	PartialRemoved []string `json:"partial_removed,omitempty"`
 	// Orphans are verified-name blobs no record points to (a crash between
 	// rename and catalog commit). They are kept: the next copy of the same
@@ -29,6 +34,10 @@ type ReconcileReport struct {
 	// with a custody event, and a fresh copy from the camera restores them.
 	Missing []uint64 `json:"missing,omitempty"`
 }
+
+// ResumeMaxAge is how long the partial of an interrupted copy waits for
+// its camera to be docked again; a week covers leave and shift rotations.
+const ResumeMaxAge = 7 * 24 * time.Hour
 
 // pageSize is how many records start-up and the scrubber read at a time:
 // memory stays flat whatever the catalog's size, and no read transaction
@@ -53,6 +62,9 @@ func Reconcile(c *catalog.Catalog, s *Staging, log *slog.Logger) (ReconcileRepor
 			"path", p)
 		rep.PartialRemoved = append(rep.PartialRemoved, p)
 	}
+	if err := expireResumes(s, c.Now(), log, &rep); err != nil {
+		return rep, fmt.Errorf("reconcile: %w", err)
+	}
 	// Verified first: a staged record verified now is not checked twice.
 	for _, state := range []catalog.State{catalog.StateVerified, catalog.StateStaged} {
 		if err := reconcileState(c, s, log, state, &rep); err != nil {
@@ -63,6 +75,38 @@ func Reconcile(c *catalog.Catalog, s *Staging, log *slog.Logger) (ReconcileRepor
 		return rep, fmt.Errorf("reconcile: %w", err)
 	}
 	return rep, nil
+}
+
+// expireResumes removes the partials of resumable copies that have not been
+// touched for ResumeMaxAge, and logs the ones it keeps.
+func expireResumes(s *Staging, now time.Time, log *slog.Logger, rep *ReconcileReport) error {
+	ages, err := s.resumeAges()
+	if err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(ages)) {
+		p, age := s.resumePathsOf(name), now.Sub(ages[name])
+		if age <= ResumeMaxAge {
+			log.Info("kept partial copy for its camera's return", "path", p.data, "age", age)
+			continue
+		}
+		release, err := s.claim(p)
+		if err != nil {
+			continue // in flight after all: not stale
+		}
+		err = s.dropResume(p)
+		release()
+		if err != nil {
+			return err
+		}
+		log.Warn("removed partial copy whose camera did not return; its next copy starts from zero",
+			"path", p.data, "age", age, "max_age", ResumeMaxAge)
+		// Listed with the other partials: the admin API mirrors this
+		// report field for field, and to the operator it is the same
+		// finding, a copy that will start over.
+		rep.PartialRemoved = append(rep.PartialRemoved, p.data)
+	}
+	return nil
 }
 
 // reconcileState checks the copy of every record in state, a page at a time.

@@ -37,6 +37,15 @@ type Staging struct {
 	// removed between its rename and the commit of the record that names it.
 	// Hashes share a lock by their first byte; a collision only waits.
 	locks [256]sync.Mutex
+	// free is the free-space lookup, Free unless a test sets it.
+	free func() (int64, error)
+	// checkpointEvery is CheckpointEvery unless a test sets it.
+	checkpointEvery int64
+	// mu guards reserved, the bytes copies in flight have still to write,
+	// and resuming, the resumable copies in flight by their file name.
+	mu       sync.Mutex
+	reserved int64
+	resuming map[string]bool
 }
 
 // CopyBufferSize is the read size of one copy step; large enough for
@@ -48,6 +57,9 @@ const tmpDirName = "tmp"
 // Open creates the staging directory if needed.
 func Open(dir string) (*Staging, error) {
 	s := &Staging{dir: dir, tmp: filepath.Join(dir, tmpDirName)}
+	s.free = s.Free
+	s.checkpointEvery = CheckpointEvery
+	s.resuming = make(map[string]bool)
 	s.buf.New = func() any { b := make([]byte, CopyBufferSize); return &b }
 	if err := os.MkdirAll(s.tmp, 0o750); err != nil {
 		return nil, fmt.Errorf("open staging: %w", err)
@@ -67,6 +79,9 @@ func (s *Staging) Path(sha string) string {
 type Blob struct {
 	SHA256 string
 	Size   int64
+	// Resumed is how many bytes PutResumable took from an interrupted
+	// copy rather than from the source.
+	Resumed int64
 }
 
 // Put copies src into staging in one pass through SHA-256: temp file, byte
@@ -79,23 +94,29 @@ type Blob struct {
 // held, so no Remove can take the blob before commit has recorded it; its
 // error is Put's. The blob stays in place either way.
 func (s *Staging) Put(ctx context.Context, src io.Reader, size int64, commit func(Blob) error) (Blob, error) {
-	// Refuse up front rather than fill the disk and delete the attempt again
-	// on every retry; ENOSPC during the write remains the backstop.
-	if free, err := s.Free(); err == nil && size > 0 && free < size {
-		return Blob{}, fmt.Errorf("stage %d bytes: %d free: %w", size, free, ErrFull)
+	res, err := s.reserve(size)
+	if err != nil {
+		return Blob{}, err
 	}
+	defer res.release()
 	f, err := os.CreateTemp(s.tmp, ".partial-*")
 	if err != nil {
 		return Blob{}, fmt.Errorf("stage: %w", err)
 	}
 	tmp := f.Name()
-	blob, err := s.write(ctx, f, src, size)
+	blob, err := s.write(ctx, f, src, size, res)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("stage: close %s: %w", tmp, cerr)
 	}
 	if err != nil {
 		return Blob{}, s.dropTemp(tmp, err)
 	}
+	return s.publish(tmp, blob, commit)
+}
+
+// publish renames the finished, fsynced temp file of blob to its hash name,
+// re-reads it from disk, and runs commit, all under the blob's lock.
+func (s *Staging) publish(tmp string, blob Blob, commit func(Blob) error) (Blob, error) {
 	defer s.lock(blob.SHA256)()
 	if err := s.commit(tmp, blob.SHA256); err != nil {
 		return Blob{}, s.dropTemp(tmp, err)
@@ -160,21 +181,20 @@ func (s *Staging) Remove(sha string, inUse func() (bool, error)) (removed bool, 
 	return true, nil
 }
 
-func (s *Staging) write(ctx context.Context, f *os.File, src io.Reader, size int64) (Blob, error) {
-	h := sha256.New()
+func (s *Staging) write(ctx context.Context, f *os.File, src io.Reader, size int64, res *reservation) (Blob, error) {
+	c := copier{f: f, h: sha256.New(), res: res}
 	bp := s.buf.Get().(*[]byte)
 	defer s.buf.Put(bp)
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), ctxReader{ctx, src}, *bp)
-	if err != nil {
-		return Blob{}, fmt.Errorf("stage: copy: %w", err)
+	if err := c.run(ctx, src, *bp, 0, nil); err != nil {
+		return Blob{}, err
 	}
-	if size >= 0 && n != size {
-		return Blob{}, fmt.Errorf("stage: copied %d of %d bytes: %w", n, size, ErrShortCopy)
+	if size >= 0 && c.n != size {
+		return Blob{}, fmt.Errorf("stage: copied %d of %d bytes: %w", c.n, size, ErrShortCopy)
 	}
 	if err := f.Sync(); err != nil {
 		return Blob{}, fmt.Errorf("stage: fsync: %w", err)
 	}
-	return Blob{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
+	return Blob{SHA256: hex.EncodeToString(c.h.Sum(nil)), Size: c.n}, nil
 }
 
 func (s *Staging) commit(tmp, sha string) error {
@@ -313,29 +333,4 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	return nil
-}
-
-// ReadError wraps a failure to read the source of a copy (a camera unplugged,
-// an I/O error on its card), as opposed to a failure to write staging.
-type ReadError struct{ Err error }
-
-func (e *ReadError) Error() string { return "read source: " + e.Err.Error() }
-func (e *ReadError) Unwrap() error { return e.Err }
-
-// ctxReader stops a copy between reads when ctx is done and marks source
-// errors as ReadError.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := c.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = &ReadError{Err: err}
-	}
-	return n, err
 }
