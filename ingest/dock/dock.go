@@ -5,6 +5,8 @@ package dock
 
 import (
 	"context"
+	"io"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -58,6 +60,10 @@ type Config struct {
 type Dock struct {
 	cfg Config
 	env ingest.Env
+
+	// source, when set, wraps each camera file as it is read: tests use
+	// it to unplug a camera mid-copy.
+	source func(*os.File) io.ReadSeeker
 
 	queue    *queue
 	kick     chan struct{} // a copy finished and nothing else waits: rescan

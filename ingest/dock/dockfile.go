@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -110,7 +111,7 @@ func (d *Dock) stage(ctx context.Context, c candidate, rec catalog.Recording, no
 		d.fail(c, ingest.ErrKindRead, err)
 		return saved, false, false
 	}
-	blob, err := d.env.Staging.Put(ctx, src, c.info.Size(), func(blob staging.Blob) error {
+	commit := func(blob staging.Blob) error {
 		// The camera must not have touched the file while it was copied.
 		if fi, err := src.Stat(); err != nil || fi.Size() != c.info.Size() || !fi.ModTime().Equal(c.info.ModTime()) {
 			return errSourceChanged
@@ -127,7 +128,8 @@ func (d *Dock) stage(ctx context.Context, c candidate, rec catalog.Recording, no
 			return &catalogError{err}
 		}
 		return nil
-	})
+	}
+	blob, err := d.put(ctx, c, src, commit, log)
 	src.Close()
 	var ce *catalogError
 	switch {
@@ -144,6 +146,27 @@ func (d *Dock) stage(ctx context.Context, c candidate, rec catalog.Recording, no
 		d.fail(c, errKind(err), err)
 	}
 	return saved, false, false
+}
+
+// put copies src into staging: a large file resumably, continuing an
+// interrupted copy of the same file from where it stopped.
+func (d *Dock) put(ctx context.Context, c candidate, f *os.File, commit func(staging.Blob) error, log *slog.Logger) (staging.Blob, error) {
+	var src io.ReadSeeker = f
+	if d.source != nil {
+		src = d.source(f)
+	}
+	if c.info.Size() < resumeMin {
+		return d.env.Staging.Put(ctx, src, c.info.Size(), commit)
+	}
+	r, err := d.resumeOf(c, src)
+	if err != nil {
+		return staging.Blob{}, &staging.ReadError{Err: err}
+	}
+	blob, err := d.env.Staging.PutResumable(ctx, src, c.info.Size(), r, commit)
+	if blob.Resumed > 0 {
+		log.Info("copy resumed", "from", blob.Resumed, keySize, c.info.Size())
+	}
+	return blob, err
 }
 
 // errSourceChanged: the camera's file changed while it was copied.
