@@ -187,6 +187,11 @@ func (d *Dock) ID() string { return d.cfg.ID }
 func (d *Dock) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wake := make(chan struct{}, 1)
+	d.releases.mu.Lock()
+	d.releases.wake = wake
+	d.releases.mu.Unlock()
+	wg.Go(func() { d.recordReleases(ctx, wake) })
 	for range d.cfg.Copies {
 		wg.Go(func() { d.work(ctx) })
 	}

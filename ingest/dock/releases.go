@@ -1,6 +1,7 @@
 package dock
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -12,14 +13,16 @@ import (
 // releases records deletions from cameras in groups. The intent of each
 // deletion is in the catalog before the file is deleted (PendingRelease,
 // committed with the record), so its record may follow a moment later: a
-// crash in between is settled by resumeReleases at the next start. Whoever
+// crash in between is settled by resumeReleases at the next start. While
+// the dock runs, its recorder goroutine takes everything waiting in one
+// commit, so copy workers never wait for it; otherwise (Scan) whoever
 // records when nobody else is recording takes everything waiting, again
-// until nothing is: a burst of small files costs one commit per group, not
-// one per file.
+// until nothing is. A burst of small files costs one commit per group.
 type releases struct {
 	mu      sync.Mutex
 	pending []release
 	leader  bool
+	wake    chan struct{} // non-nil while the recorder goroutine runs
 }
 
 type release struct {
@@ -35,6 +38,14 @@ func (d *Dock) recordRelease(rec catalog.Recording, path, detail string) {
 	r := &d.releases
 	r.mu.Lock()
 	r.pending = append(r.pending, release{rec: rec, path: path, detail: detail, at: d.env.Now().UTC()})
+	if r.wake != nil {
+		r.mu.Unlock()
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
 	if r.leader {
 		r.mu.Unlock()
 		return
@@ -42,6 +53,23 @@ func (d *Dock) recordRelease(rec catalog.Recording, path, detail string) {
 	r.leader = true
 	r.mu.Unlock()
 	d.flushReleases()
+}
+
+// recordReleases is the recorder goroutine of a running dock: it records
+// what waits whenever a release is added, and once more when ctx is done.
+func (d *Dock) recordReleases(ctx context.Context, wake chan struct{}) {
+	t := time.NewTicker(pollPaused)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			d.flushReleases()
+			return
+		case <-wake:
+		case <-t.C: // a group the catalog refused is tried again
+		}
+		d.flushReleases()
+	}
 }
 
 // flushReleases records the waiting releases, group by group, until none

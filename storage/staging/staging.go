@@ -213,10 +213,10 @@ func (s *Staging) commit(tmp, sha string) error {
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
+	// The new name is what must survive a crash. The temp directory is not
+	// synced: if its old name came back after a crash it would be a second
+	// link to the same bytes, which start-up removes as a partial copy.
 	if err := SyncDir(dir); err != nil {
-		return fmt.Errorf("stage: %w", err)
-	}
-	if err := SyncDir(s.tmp); err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
 	return nil
