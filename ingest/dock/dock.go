@@ -212,13 +212,18 @@ func (d *Dock) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok {
 				events = nil
 				continue
 			}
+			if !news(ev) {
+				continue
+			}
 			// Debounce: a docking camera produces a burst of events.
-			drain(events, 200*time.Millisecond)
+			if !drain(events, 200*time.Millisecond, time.Second) {
+				events = nil
+			}
 		case <-d.kick:
 		case err, ok := <-errs:
 			if !ok {
@@ -233,15 +238,33 @@ func (d *Dock) Run(ctx context.Context) error {
 	}
 }
 
-func drain(events chan fsnotify.Event, quiet time.Duration) {
+// news reports whether an event may mean a file to take: not the removals
+// and attribute changes the dock's own releases cause by the thousand.
+func news(ev fsnotify.Event) bool {
+	return ev.Op&(fsnotify.Create|fsnotify.Write|fsnotify.Rename) != 0
+}
+
+// drain waits until events that may mean news have been quiet for quiet,
+// or for at most most:
+// a stream of events (a long offload's own deletions, a camera still being
+// written) never holds the scan back longer than that. false: closed.
+func drain(events chan fsnotify.Event, quiet, most time.Duration) bool {
 	t := time.NewTimer(quiet)
 	defer t.Stop()
+	end := time.After(most)
 	for {
 		select {
-		case <-events:
-			t.Reset(quiet)
+		case ev, ok := <-events:
+			if !ok {
+				return false
+			}
+			if news(ev) {
+				t.Reset(quiet)
+			}
 		case <-t.C:
-			return
+			return true
+		case <-end:
+			return true
 		}
 	}
 }

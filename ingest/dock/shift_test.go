@@ -169,3 +169,41 @@ func TestDockCamerasFinishOneByOne(t *testing.T) {
 		}
 	}
 }
+
+// A camera docked during a long offload is served at once, not after it:
+// the running daemon's scans go on while copies run, the camera with less
+// to copy goes first, and the first camera's stream of deletions does not
+// hold the scan back.
+func TestDockCameraDockedDuringOffload(t *testing.T) {
+	r := newRig(t, true)
+	r.cfg.Settle = 50 * time.Millisecond
+	r.cfg.Copies = 1
+	r.env.Now = time.Now
+	r.restart()
+	base := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	for i := range 1500 {
+		r.write("cam1/"+camName(base.Add(time.Duration(i)*time.Second), i+1), []byte(strings.Repeat("x", 1000+i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- r.dock.Run(ctx) }()
+	left := func(slot string) int {
+		ents, _ := os.ReadDir(filepath.Join(r.root, slot))
+		return len(ents)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for left("cam1") > 1400 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	late := r.write("cam2/"+camName(base, 1), []byte("docked late"))
+	for exists(late) && left("cam1") > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if exists(late) || left("cam1") < 500 {
+		t.Fatalf("the late camera waited: its file still there %v, %d of cam1's files left", exists(late), left("cam1"))
+	}
+	t.Logf("late camera done with %d of cam1's 1500 files left", left("cam1"))
+	cancel()
+	<-errc
+}
