@@ -24,7 +24,7 @@
 #   BENCH_DIR   scratch folder, on the disk to measure (default $TMPDIR or /tmp);
 #               it holds the cameras and staging at once: 2x the shift's data
 #   CUSTODIAN   the binary to run (default: built from this tree)
-#   COPIES      the dock's `copies` and the peer's -P (default 2, the shipped default)
+#   COPIES      the dock's `copies` and the peer's -P (default 4, the shipped default)
 #   SETTLE      the dock's `settle` (default 1s)
 #   POLL, TIMEOUT   how often a camera is looked at (100ms); give up after (1h)
 #   CAMERAS=0 or SMALL=0 skips that part.  KEEP=1 keeps the scratch folder.
@@ -34,7 +34,7 @@ CAMERAS=${CAMERAS:-20}
 FILES=${FILES:-4}
 SIZE_MIB=${SIZE_MIB:-48}
 SMALL=${SMALL:-10000}
-COPIES=${COPIES:-2}
+COPIES=${COPIES:-4}
 SETTLE=${SETTLE:-1s}
 POLL=${POLL:-100ms}
 TIMEOUT=${TIMEOUT:-1h}

@@ -23,7 +23,10 @@ import (
 const (
 	DefaultSettle       = 5 * time.Second
 	DefaultScanInterval = 15 * time.Second
-	DefaultCopies       = 2
+	// DefaultCopies: a camera's USB link, not the server, bounds one copy;
+	// four at once keep several links busy and amortise the fsyncs of
+	// small files, at 1 MiB of buffer each.
+	DefaultCopies = 4
 	// DefaultMaxClockOffset is how far a camera's clock may be off before
 	// its recordings are flagged.
 	DefaultMaxClockOffset = 5 * time.Minute

@@ -28,10 +28,16 @@ func (e *MismatchError) Unwrap() error { return ErrMismatch }
 // bufferSize is the read size of one hashing step.
 const bufferSize = 1 << 20
 
-// Sum hashes everything r yields.
+// Sum hashes everything r yields, a megabyte per read.
 func Sum(r io.Reader) (sha string, n int64, err error) {
+	return sum(r, bufferSize)
+}
+
+func sum(r io.Reader, bufSize int64) (sha string, n int64, err error) {
 	h := sha256.New()
-	n, err = io.CopyBuffer(h, r, make([]byte, bufferSize))
+	// Hidden behind a plain Reader, an *os.File cannot take over the copy
+	// with its WriteTo, which reads 32 KiB at a time into a buffer of its own.
+	n, err = io.CopyBuffer(h, struct{ io.Reader }{r}, make([]byte, bufSize))
 	if err != nil {
 		return "", n, err
 	}
@@ -46,8 +52,12 @@ func SumFile(path string) (sha string, n int64, err error) {
 		return "", 0, err
 	}
 	defer f.Close()
+	size := int64(bufferSize)
+	if fi, err := f.Stat(); err == nil {
+		size = min(size, fi.Size()+1) // a small file gets a small buffer
+	}
 	DropCache(f)
-	sha, n, err = Sum(f)
+	sha, n, err = sum(f, size)
 	DropCache(f)
 	return sha, n, err
 }
