@@ -51,10 +51,12 @@ func (q *queue) push(c candidate, docked, now time.Time) {
 		s = &slotQueue{docked: docked}
 		q.slots[c.slot] = s
 	}
-	i, _ := slices.BinarySearchFunc(s.files, c, func(a, b candidate) int {
-		return cmp.Or(a.info.ModTime().Compare(b.info.ModTime()), cmp.Compare(a.path, b.path))
-	})
-	s.files = slices.Insert(s.files, i, c)
+	if n := len(s.files); n == 0 || older(s.files[n-1], c) < 0 {
+		s.files = append(s.files, c) // the scan pushes in order: no search, no move
+	} else {
+		i, _ := slices.BinarySearchFunc(s.files, c, older)
+		s.files = slices.Insert(s.files, i, c)
+	}
 	s.bytes += c.info.Size()
 	if s.busy == 0 && s.waiting.IsZero() {
 		s.waiting = now
@@ -63,6 +65,11 @@ func (q *queue) push(c candidate, docked, now time.Time) {
 	case q.signal <- struct{}{}:
 	default:
 	}
+}
+
+// older orders a camera's files: oldest first, then by path.
+func older(a, b candidate) int {
+	return cmp.Or(a.info.ModTime().Compare(b.info.ModTime()), cmp.Compare(a.path, b.path))
 }
 
 // drop forgets a waiting file that left the camera.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,12 +61,11 @@ func (d *Dock) scan(ctx context.Context, w *fsnotify.Watcher) time.Duration {
 	}
 	// A camera's files are taken only once its clock is measured and recorded.
 	unmeasured := d.checkClocks(wk)
-	queued := 0
 	if !paused {
+		slices.SortFunc(wk.ready, older)
 		for _, c := range wk.ready {
 			if !unmeasured[c.slot] && ctx.Err() == nil {
 				d.queue.push(c, d.dockedSince(c.slot), now)
-				queued++
 			}
 		}
 	}

@@ -26,9 +26,9 @@ var ErrLocked = errors.New("catalog is in use by another process")
 // It is a bbolt file; each change is one short write transaction that updates
 // the record, its indexes, the per-state counts and the event chain together.
 type Catalog struct {
-	db   *bolt.DB
-	now  func() time.Time
-	adds group // concurrent Adds share a transaction: see group.go
+	db    *bolt.DB
+	now   func() time.Time
+	group group // concurrent writes share a transaction: see group.go
 }
 
 // Options are the knobs of Open.
@@ -89,17 +89,14 @@ func (c *Catalog) Now() time.Time { return c.now() }
 // same time (a dock's copy workers) are committed together, in one
 // transaction and one fsync; each is durable when its Add returns.
 func (c *Catalog) Add(r Recording, events ...Event) (rec Recording, created bool, err error) {
-	call := c.adds.join(addCall{r: r, events: events})
-	select {
-	case <-call.done: // committed in a group another call led
-	case <-call.lead: // this call leads a group: commit everything waiting
-		c.commitAdds(c.adds.take())
-		<-call.done
+	err = c.write(func(tx *bolt.Tx) error {
+		rec, created, err = c.add(tx, r, events)
+		return err
+	})
+	if err != nil {
+		return Recording{}, false, fmt.Errorf("add recording %s: %w", r.SHA256, err)
 	}
-	if call.err != nil {
-		return Recording{}, false, fmt.Errorf("add recording %s: %w", r.SHA256, call.err)
-	}
-	return call.rec, call.created, nil
+	return rec, created, nil
 }
 
 // AddBatch is Add for many recordings in one transaction, each new one with
@@ -184,12 +181,13 @@ type Change struct {
 }
 
 // UpdateMany is Update for many recordings in one transaction and one
-// fsync: a dock records a burst of releases at once. A change whose record
+// fsync, shared with concurrent Adds: a dock records a burst of releases at
+// once. Each Fn may run twice (see group.go). A change whose record
 // is missing, whose Fn fails or whose state move is not allowed is skipped,
 // with its error at its index in errs; the others are stored. err is a
 // failure of the transaction itself: then nothing was stored.
 func (c *Catalog) UpdateMany(changes []Change) (errs []error, err error) {
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = c.write(func(tx *bolt.Tx) error {
 		errs = make([]error, len(changes))
 		for i, ch := range changes {
 			var events []Event
