@@ -68,6 +68,7 @@ type Dock struct {
 	// it to unplug a camera mid-copy.
 	source func(*os.File) io.ReadSeeker
 
+	reads    chan struct{} // a slot per camera file being read: Copies
 	queue    *queue
 	kick     chan struct{} // a copy finished and nothing else waits: rescan
 	releases releases
@@ -171,7 +172,7 @@ func New(cfg Config, env ingest.Env) *Dock {
 	}
 	return &Dock{
 		cfg: cfg, env: env,
-		queue: newQueue(), kick: make(chan struct{}, 1),
+		queue: newQueue(), kick: make(chan struct{}, 1), reads: make(chan struct{}, cfg.Copies),
 		seen: map[string]seenFile{}, retry: map[string]retryState{},
 		slots: map[string]*SlotStatus{}, reported: map[string]bool{},
 		dockings: map[string]*docking{}, emptied: map[string]time.Time{},
@@ -195,7 +196,7 @@ func (d *Dock) Run(ctx context.Context) error {
 	d.releases.wake = wake
 	d.releases.mu.Unlock()
 	wg.Go(func() { d.recordReleases(ctx, wake) })
-	for range d.cfg.Copies {
+	for range workers(d.cfg.Copies) {
 		wg.Go(func() { d.work(ctx) })
 	}
 	w, err := fsnotify.NewWatcher()

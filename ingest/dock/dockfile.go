@@ -23,7 +23,9 @@ import (
 // ingest takes one complete file from a camera: copy through the hash into
 // staging, re-read and verify, record it in the catalog, and only then, if the
 // dock says so, delete it from the camera.
-func (d *Dock) ingest(ctx context.Context, c candidate) {
+//
+// read is called once the camera's file has been read through.
+func (d *Dock) ingest(ctx context.Context, c candidate, read func()) {
 	rec := d.describe(c)
 	d.applyClock(&rec, c.slot)
 	log := d.env.Log.With(keyPath, text.Printable(c.path))
@@ -52,7 +54,7 @@ func (d *Dock) ingest(ctx context.Context, c candidate) {
 
 	log.Info("found", keyDevice, rec.Device, keySize, c.info.Size())
 	now := d.env.Now().UTC()
-	saved, created, ok := d.stage(ctx, c, rec, now, log)
+	saved, created, ok := d.stage(ctx, c, rec, now, read, log)
 	if !ok {
 		return
 	}
@@ -101,7 +103,7 @@ func (d *Dock) takeKnown(c candidate, known catalog.Recording) {
 // so no retention step can remove the blob between its rename and its
 // record. ok is false when it failed (recorded for a retry) or the dock is
 // shutting down; the camera keeps the file either way.
-func (d *Dock) stage(ctx context.Context, c candidate, rec catalog.Recording, now time.Time, log *slog.Logger) (saved catalog.Recording, created bool, ok bool) {
+func (d *Dock) stage(ctx context.Context, c candidate, rec catalog.Recording, now time.Time, read func(), log *slog.Logger) (saved catalog.Recording, created bool, ok bool) {
 	src, err := c.root.Open(c.rel)
 	if err != nil {
 		if errors.Is(err, camera.ErrOutside) {
@@ -129,7 +131,7 @@ func (d *Dock) stage(ctx context.Context, c candidate, rec catalog.Recording, no
 		}
 		return nil
 	}
-	blob, err := d.put(ctx, c, src, commit, log)
+	blob, err := d.put(ctx, c, src, read, commit, log)
 	src.Close()
 	var ce *catalogError
 	switch {
@@ -150,11 +152,12 @@ func (d *Dock) stage(ctx context.Context, c candidate, rec catalog.Recording, no
 
 // put copies src into staging: a large file resumably, continuing an
 // interrupted copy of the same file from where it stopped.
-func (d *Dock) put(ctx context.Context, c candidate, f *os.File, commit func(staging.Blob) error, log *slog.Logger) (staging.Blob, error) {
+func (d *Dock) put(ctx context.Context, c candidate, f *os.File, read func(), commit func(staging.Blob) error, log *slog.Logger) (staging.Blob, error) {
 	var src io.ReadSeeker = f
 	if d.source != nil {
 		src = d.source(f)
 	}
+	src = readThrough{src, read}
 	if c.info.Size() < resumeMin {
 		return d.env.Staging.Put(ctx, src, c.info.Size(), commit)
 	}
@@ -167,6 +170,20 @@ func (d *Dock) put(ctx context.Context, c candidate, f *os.File, commit func(sta
 		log.Info("copy resumed", "from", blob.Resumed, keySize, c.info.Size())
 	}
 	return blob, err
+}
+
+// readThrough calls done when its source is read to the end.
+type readThrough struct {
+	io.ReadSeeker
+	done func()
+}
+
+func (r readThrough) Read(p []byte) (int, error) {
+	n, err := r.ReadSeeker.Read(p)
+	if err == io.EOF {
+		r.done()
+	}
+	return n, err
 }
 
 // errSourceChanged: the camera's file changed while it was copied.

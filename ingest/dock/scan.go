@@ -317,8 +317,9 @@ func (d *Dock) forget(wk *walkState) {
 	}
 	d.followDockings(wk)
 	d.slots = wk.slots
+	g := d.gaugeValues()
 	d.mu.Unlock()
-	d.gauges(wk)
+	d.gauges(g)
 }
 
 func isDeviceFile(depth int, name string) bool {

@@ -2,10 +2,12 @@ package dock
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,13 +154,16 @@ func TestDockCamerasFinishOneByOne(t *testing.T) {
 			r.write(slot+"/"+camName(time.Date(2026, 11, 21, 8, 0, i, 0, time.UTC), i+1), []byte(slot+strings.Repeat("x", i)))
 		}
 	}
-	r.scanSettled()
-	recs := r.all()
-	slices.SortFunc(recs, func(a, b catalog.Recording) int { return int(a.ID) - int(b.ID) })
-	var order []string
-	for _, rec := range recs {
-		order = append(order, rec.Slot)
+	var mu sync.Mutex
+	var order []string // slots in the order their files are read
+	r.dock.source = func(f *os.File) io.ReadSeeker {
+		mu.Lock()
+		defer mu.Unlock()
+		rel, _ := filepath.Rel(r.root, f.Name())
+		order = append(order, strings.Split(rel, "/")[0])
+		return f
 	}
+	r.scanSettled()
 	want := []string{"cam2", "cam3", "cam3", "cam1", "cam1", "cam1"}
 	if !slices.Equal(order, want) {
 		t.Fatalf("order %v, want %v", order, want)

@@ -31,11 +31,21 @@ func (d *Dock) next(ctx context.Context) bool {
 	if ctx.Err() != nil || (d.env.Paused != nil && d.env.Paused()) {
 		return false
 	}
+	// Copies bounds the camera files being read; a copy gives its turn
+	// back once its source is read, and is verified and recorded beside
+	// the next one.
+	select {
+	case d.reads <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	read := sync.OnceFunc(func() { <-d.reads })
+	defer read()
 	c, aged, ok := d.queue.take(d.env.Now())
 	if !ok {
 		return false
 	}
-	d.ingest(ctx, c)
+	d.ingest(ctx, c, read)
 	d.queue.done(c, aged, d.env.Now())
 	if d.queue.idle() {
 		select { // files may have arrived while copying
@@ -46,11 +56,15 @@ func (d *Dock) next(ctx context.Context) bool {
 	return true
 }
 
+// workers is how many copies may be under way: copies reading their
+// camera file, as many again being verified and recorded.
+func workers(copies int) int { return 2 * copies }
+
 // drain copies everything queued with Copies workers and returns when the
 // queue is empty: Scan's synchronous pass.
 func (d *Dock) drain(ctx context.Context) {
 	var wg sync.WaitGroup
-	for range d.cfg.Copies {
+	for range workers(d.cfg.Copies) {
 		wg.Go(func() {
 			for d.next(ctx) {
 			}
@@ -120,26 +134,36 @@ func (d *Dock) finished(c candidate, released bool) {
 	}
 }
 
-// gauges sets the dock's metrics from a walk.
-func (d *Dock) gauges(wk *walkState) {
+// gaugeValues are the dock's gauges as of its slots now.
+type gaugeValues struct {
+	cameras, pending int
+	left             map[string]int
+}
+
+// gaugeValues reads them; d.mu is held.
+func (d *Dock) gaugeValues() gaugeValues {
+	g := gaugeValues{left: map[string]int{}}
+	for name, st := range d.slots {
+		if name != LooseSlot {
+			g.cameras++
+		}
+		g.pending += st.PendingFiles
+		for r, n := range st.Left {
+			g.left[r] += n
+		}
+	}
+	return g
+}
+
+// gauges sets the dock's metrics.
+func (d *Dock) gauges(g gaugeValues) {
 	m := d.env.Metrics
 	if m == nil {
 		return
 	}
-	pending, cameras := 0, 0
-	left := map[string]int{}
-	for name, st := range wk.slots {
-		if name != LooseSlot {
-			cameras++
-		}
-		pending += st.PendingFiles
-		for r, n := range st.Left {
-			left[r] += n
-		}
-	}
-	m.Cameras.WithLabelValues(d.cfg.ID).Set(float64(cameras))
-	m.Pending.WithLabelValues(d.cfg.ID).Set(float64(pending))
+	m.Cameras.WithLabelValues(d.cfg.ID).Set(float64(g.cameras))
+	m.Pending.WithLabelValues(d.cfg.ID).Set(float64(g.pending))
 	for _, r := range []string{leftSymlink, leftSpecial, leftTooDeep, leftUnreadable, leftOutside} {
-		m.Left.WithLabelValues(d.cfg.ID, r).Set(float64(left[r]))
+		m.Left.WithLabelValues(d.cfg.ID, r).Set(float64(g.left[r]))
 	}
 }
