@@ -95,7 +95,7 @@ func printSteps(t0 time.Time, steps map[string]map[string]time.Time) {
 	phases := []*phase{
 		{name: "copy through sha256 + fsync + rename + re-read", from: "found", to: "staged"},
 		{name: "catalog commit", from: "staged", to: "verified"},
-		{name: "release: delete + 2 catalog updates", from: "verified", to: "released"},
+		{name: "release: delete, then its record (grouped)", from: "verified", to: "released"},
 	}
 	var first, last time.Time
 	var busy time.Duration
