@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -50,9 +51,9 @@ func (c *Config) readSecrets() (Secrets, problems) {
 			continue
 		}
 		at := fmt.Sprintf("rooms[%d].url_file", i)
-		b, err := os.ReadFile(r.URLFile)
+		b, err := readPrivate(r.URLFile)
 		if err != nil {
-			p.add(at, "%s: %v", r.URLFile, errors.Unwrap(err))
+			p.add(at, "%v", err)
 			continue
 		}
 		u := Secret(strings.TrimSpace(string(b)))
@@ -67,9 +68,9 @@ func (c *Config) readSecrets() (Secrets, problems) {
 // readSecret reads a credential file. Its errors name the file and never
 // any of its content.
 func readSecret(path string) (Secret, error) {
-	b, err := os.ReadFile(path)
+	b, err := readPrivate(path)
 	if err != nil {
-		return "", fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+		return "", err
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
@@ -81,6 +82,35 @@ func readSecret(path string) (Secret, error) {
 	return Secret(s), nil
 }
 
+// readPrivate reads a file only its owner may read or change, as sshd
+// does for keys: a secret others can read is refused, with the fix. Its
+// errors name the file and never any of its content.
+func readPrivate(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return nil, fmt.Errorf("%s: mode %04o lets other users read or change it; run chmod 600 %s (or pass it with systemd's LoadCredential=)", path, m, path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, errors.Unwrap(err))
+	}
+	if len(b) > maxSecretFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes; not a secret file", path, maxSecretFile)
+	}
+	return b, nil
+}
+
+// maxSecretFile bounds what is read of a secret file.
+const maxSecretFile = 64 << 10
+
 // MinTokenLen is the shortest admin token accepted; `openssl rand -hex 32`
 // makes a good one.
 const MinTokenLen = 16
@@ -90,9 +120,9 @@ const MinTokenLen = 16
 // systemd the file (a credential) exists only while the daemon runs. The
 // error never quotes the file.
 func (a AdminConfig) ReadToken() (string, error) {
-	b, err := os.ReadFile(a.TokenFile)
+	b, err := readPrivate(a.TokenFile)
 	if err != nil {
-		return "", fmt.Errorf("admin.token_file: %w", err)
+		return "", fmt.Errorf("admin.token_file %w", err)
 	}
 	tok := strings.TrimSpace(string(b))
 	if len(tok) < MinTokenLen {

@@ -115,3 +115,41 @@ func TestReadToken(t *testing.T) {
 		t.Error("missing token file accepted")
 	}
 }
+
+// A secret file other users may read is refused, as sshd refuses a key:
+// every such file at once, with the fix, never with its content.
+func TestSecretFilesMustBePrivate(t *testing.T) {
+	dir := t.TempDir()
+	for name, mode := range map[string]os.FileMode{"a": 0o644, "s": 0o640, "r1.url": 0o604, "tok": 0o660, "ok": 0o600, "ro": 0o400} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte("Sup3rS3cretValue\n"), 0o600)
+		os.Chmod(p, mode)
+	}
+	cfg, err := Parse([]byte("station: st01\ndata_dir: " + dir + "\n" +
+		"archive: {endpoint: 'h:9000', bucket: evidence, access_key_file: " + dir + "/a, secret_key_file: " + dir + "/s}\n" +
+		"rooms: [{id: r1, url_file: " + dir + "/r1.url}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cfg.ReadSecrets()
+	for _, want := range []string{
+		"archive.access_key_file: " + dir + "/a: mode 0644 lets other users read or change it; run chmod 600 " + dir + "/a",
+		"archive.secret_key_file: " + dir + "/s: mode 0640",
+		"rooms[0].url_file: " + dir + "/r1.url: mode 0604",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "Sup3rS3cret") {
+		t.Fatal("a secret in an error")
+	}
+	if _, err := (AdminConfig{TokenFile: dir + "/tok"}).ReadToken(); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("token 0660: %v", err)
+	}
+	for _, ok := range []string{"ok", "ro"} {
+		if tok, err := (AdminConfig{TokenFile: dir + "/" + ok}).ReadToken(); err != nil || tok != "Sup3rS3cretValue" {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
