@@ -58,6 +58,19 @@ func (c *Catalog) EventBytes(first, last uint64) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
+// EventTime is when custody event seq was recorded.
+func (c *Catalog) EventTime(seq uint64) (time.Time, error) {
+	var e Event
+	err := c.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketEvents).Get(u64(seq))
+		if v == nil {
+			return &ChainError{Seq: seq, Reason: "entry missing"}
+		}
+		return json.Unmarshal(v, &e)
+	})
+	return e.Time, err
+}
+
 // LastEventSeq is the sequence number of the newest custody event.
 func (c *Catalog) LastEventSeq() (uint64, error) {
 	var n uint64

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,7 +23,10 @@ func auditKey(station string, first, last uint64) string {
 // ShipAudit uploads every closed chunk of the custody trail not yet in the
 // archive, each locked (COMPLIANCE until retainUntil, and a legal hold, so
 // that nobody can remove the trail), and proven on arrival like a recording.
-func ShipAudit(ctx context.Context, c *catalog.Catalog, store archive.ObjectStore, station string, retainUntil time.Time, log *slog.Logger) (int, error) {
+// A chunk closes at catalog.AuditChunkSize events, or with fewer when its
+// first event was recorded before closeBefore: a quiet station's last
+// events are anchored within the hour, not whenever a thousand more come.
+func ShipAudit(ctx context.Context, c *catalog.Catalog, store archive.ObjectStore, station string, retainUntil, closeBefore time.Time, log *slog.Logger) (int, error) {
 	chunks, err := c.AuditChunks()
 	if err != nil {
 		return 0, fmt.Errorf("ship audit: %w", err)
@@ -36,8 +40,18 @@ func ShipAudit(ctx context.Context, c *catalog.Catalog, store archive.ObjectStor
 		return 0, fmt.Errorf("ship audit: %w", err)
 	}
 	shipped := 0
-	for ; next+catalog.AuditChunkSize-1 <= last; next += catalog.AuditChunkSize {
+	for next <= last {
 		end := next + catalog.AuditChunkSize - 1
+		if end > last {
+			at, err := c.EventTime(next)
+			if err != nil {
+				return shipped, fmt.Errorf("ship audit %d: %w", next, err)
+			}
+			if !at.Before(closeBefore) {
+				break // still open
+			}
+			end = last
+		}
 		b, err := c.EventBytes(next, end)
 		if err != nil {
 			return shipped, fmt.Errorf("ship audit %d-%d: %w", next, end, err)
@@ -55,6 +69,7 @@ func ShipAudit(ctx context.Context, c *catalog.Catalog, store archive.ObjectStor
 		}
 		log.Info("custody trail chunk archived", "key", ch.Key, "version", ch.Version, "sha256", ch.SHA256)
 		shipped++
+		next = end + 1
 	}
 	return shipped, nil
 }
@@ -104,28 +119,47 @@ func VerifyAudit(ctx context.Context, c *catalog.Catalog, store archive.ObjectSt
 	return n, nil
 }
 
-// AuditShipper ships closed chunks of the custody trail to the archive.
+// DefaultMaxChunkAge: a chunk of the custody trail is closed and archived
+// at the latest this long after its first event.
+const DefaultMaxChunkAge = time.Hour
+
+// AuditShipper ships closed chunks of the custody trail to the archive:
+// every Interval the chunks full or older than MaxChunkAge, and at
+// shutdown whatever is open.
 type AuditShipper struct {
-	Catalog  *catalog.Catalog
-	Store    archive.ObjectStore
-	Station  string
-	Interval time.Duration
+	Catalog     *catalog.Catalog
+	Store       archive.ObjectStore
+	Station     string
+	Interval    time.Duration
+	MaxChunkAge time.Duration // 0: DefaultMaxChunkAge
 	// RetainUntil is the COMPLIANCE lock date of a chunk closed at t (the
 	// retention rule's); a legal hold keeps it beyond that.
 	RetainUntil func(t time.Time) time.Time
 	Log         *slog.Logger
 }
 
-// Run ships every Interval until ctx is done.
+// shutdownShip bounds the last shipment at shutdown.
+const shutdownShip = 30 * time.Second
+
+// Run ships every Interval until ctx is done, then once more with
+// everything open, so that a stopped station leaves no event unanchored.
 func (a AuditShipper) Run(ctx context.Context) error {
+	maxAge := cmp.Or(a.MaxChunkAge, DefaultMaxChunkAge)
 	t := time.NewTicker(a.Interval)
 	defer t.Stop()
 	for {
-		if _, err := ShipAudit(ctx, a.Catalog, a.Store, a.Station, a.RetainUntil(time.Now()), a.Log); err != nil && ctx.Err() == nil {
+		now := time.Now()
+		if _, err := ShipAudit(ctx, a.Catalog, a.Store, a.Station, a.RetainUntil(now), now.Add(-maxAge), a.Log); err != nil && ctx.Err() == nil {
 			a.Log.Warn("custody trail not archived yet; will try again", "err", err)
 		}
 		select {
 		case <-ctx.Done():
+			last, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownShip)
+			defer cancel()
+			now := time.Now()
+			if _, err := ShipAudit(last, a.Catalog, a.Store, a.Station, a.RetainUntil(now), now.Add(time.Hour), a.Log); err != nil {
+				a.Log.Warn("custody trail not archived at shutdown; the next start ships it", "err", err)
+			}
 			return nil
 		case <-t.C:
 		}

@@ -39,11 +39,11 @@ func TestAuditChunksOnMinIO(t *testing.T) {
 		}
 	}
 	log := slog.New(slog.DiscardHandler)
-	n, err := ShipAudit(ctx, c, a, "st01", time.Now().Add(time.Hour), log)
+	n, err := ShipAudit(ctx, c, a, "st01", time.Now().Add(time.Hour), catalogtest.T0, log)
 	if err != nil || n != 2 {
 		t.Fatalf("shipped %d chunks: %v", n, err)
 	}
-	if n, _ := ShipAudit(ctx, c, a, "st01", time.Now().Add(time.Hour), log); n != 0 {
+	if n, _ := ShipAudit(ctx, c, a, "st01", time.Now().Add(time.Hour), catalogtest.T0, log); n != 0 {
 		t.Fatalf("shipped %d chunks again", n)
 	}
 	if n, err := VerifyAudit(ctx, c, a); err != nil || n != 2500 {
