@@ -85,7 +85,7 @@ func newGoldenStation(t *testing.T) *goldenStation {
 	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: []string{"room-1", "room-2"}, Devices: cfg.DeviceTable(), Now: now},
 		s.cat, stage, nil, log, nil)
 	srv := admin.New(admin.Config{Station: cfg.Station, Version: "test", Location: cfg.Location(), Now: now, Token: cliToken,
-		Retention: retentionAPI{keeper, s.cat, nil}, Rooms: testRooms{"room-1": true, "room-2": false},
+		Retention: retentionAPI{keeper, s.cat, nil, "st01"}, Rooms: testRooms{"room-1": true, "room-2": false},
 		Health: func() disk.Report {
 			return disk.Report{Time: goldenNow, Level: disk.LevelOK, Volumes: []disk.VolumeHealth{{Role: "staging", Level: disk.LevelOK,
 				TotalBytes: 100 << 30, FreeBytes: 60 << 30, Device: "sdb1", SMART: disk.SMART{Note: "smartctl not installed"}}}}

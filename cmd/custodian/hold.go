@@ -15,7 +15,6 @@ import (
 
 	"custodian/admin/api"
 	"custodian/internal/config"
-	"custodian/storage/archive"
 	"custodian/storage/catalog"
 	"custodian/storage/upload"
 )
@@ -281,7 +280,7 @@ func auditLocal(ctx context.Context, cfg *config.Config) (api.AuditResponse, err
 		return api.AuditResponse{}, err
 	}
 	defer cat.Close()
-	var store archive.ObjectStore
+	var store upload.Lister
 	if cfg.Archive != nil {
 		a, err := openArchive(cfg)
 		if err != nil {
@@ -289,7 +288,7 @@ func auditLocal(ctx context.Context, cfg *config.Config) (api.AuditResponse, err
 		}
 		store = a
 	}
-	n, err := upload.VerifyAudit(ctx, cat, store)
+	n, err := upload.VerifyAudit(ctx, cat, store, cfg.Station)
 	res := api.AuditResponse{OK: err == nil, Checked: n}
 	if err != nil {
 		res.Error = err.Error()

@@ -7,7 +7,6 @@ import (
 	"custodian/admin"
 	"custodian/admin/api"
 	"custodian/retention"
-	"custodian/storage/archive"
 	"custodian/storage/catalog"
 	"custodian/storage/upload"
 )
@@ -16,8 +15,9 @@ import (
 // that admin depends on storage alone.
 type retentionAPI struct {
 	*retention.Manager
-	cat   *catalog.Catalog
-	store archive.ObjectStore // nil in local-only mode
+	cat     *catalog.Catalog
+	store   upload.Lister // nil in local-only mode
+	station string
 }
 
 var _ admin.Retention = retentionAPI{}
@@ -34,7 +34,7 @@ func (r retentionAPI) Report(day time.Time) (api.Report, error) {
 
 // VerifyTrail checks the chain in the catalog and the archived chunks.
 func (r retentionAPI) VerifyTrail(ctx context.Context) (int, error) {
-	return upload.VerifyAudit(ctx, r.cat, r.store)
+	return upload.VerifyAudit(ctx, r.cat, r.store, r.station)
 }
 
 func apiPlan(res retention.Result) api.Plan {

@@ -15,7 +15,6 @@ import (
 	"custodian/admin/api"
 	"custodian/hardware/clock"
 	"custodian/hardware/disk"
-	"custodian/storage/archive"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -171,7 +170,7 @@ func newRegistry() *prometheus.Registry {
 type archiveParts struct {
 	uploader  *upload.Uploader
 	retention retention.Archive
-	store     archive.ObjectStore
+	store     upload.Lister
 }
 
 func buildArchive(cfg *config.Config, st store, reg prometheus.Registerer, log *slog.Logger) (archiveParts, error) {
@@ -248,7 +247,7 @@ func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 		Health:    hw.disk.Report,
 		Clock:     hw.clock.State,
 		Token:     token,
-		Retention: retentionAPI{keeper, st.cat, arch.store},
+		Retention: retentionAPI{keeper, st.cat, arch.store, cfg.Station},
 		Rule:      &st.rule,
 		TLS:       tlsConfig,
 		Status:    sources(docks, rooms, st.report, sup),

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -351,6 +352,23 @@ func (a *Client) Remove(ctx context.Context, key, versionID string) error {
 		return classify("remove", key, err)
 	}
 	return nil
+}
+
+// List names every version (not delete markers) of every key under
+// prefix, in key order: what the archive itself holds, whatever the
+// catalog says.
+func (a *Client) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	var out []ObjectInfo
+	for o := range a.core.Client.ListObjects(ctx, a.bucket, minio.ListObjectsOptions{Prefix: prefix, WithVersions: true, Recursive: true}) {
+		if o.Err != nil {
+			return nil, classify("list", prefix, o.Err)
+		}
+		if !o.IsDeleteMarker {
+			out = append(out, ObjectInfo{Key: o.Key, VersionID: o.VersionID, Size: o.Size})
+		}
+	}
+	slices.SortStableFunc(out, func(x, y ObjectInfo) int { return strings.Compare(x.Key, y.Key) })
+	return out, nil
 }
 
 // Versions lists the version ids of a key, newest first.

@@ -6,9 +6,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"custodian/storage/archive"
@@ -74,10 +77,22 @@ func ShipAudit(ctx context.Context, c *catalog.Catalog, store archive.ObjectStor
 	return shipped, nil
 }
 
+// Lister is an archive that can name what it holds under a prefix.
+type Lister interface {
+	archive.ObjectStore
+	List(ctx context.Context, prefix string) ([]archive.ObjectInfo, error)
+}
+
 // VerifyAudit checks the custody trail: the hash chain in the catalog, then
-// every archived chunk against the catalog's events, byte for byte. It
-// names the first bad event.
-func VerifyAudit(ctx context.Context, c *catalog.Catalog, store archive.ObjectStore) (int, error) {
+// the chunks the archive itself lists under the station's audit prefix
+// (the catalog's list of what it shipped is not trusted: a catalog whose
+// list was deleted and whose chain was rewritten consistently still fails
+// here). The archived chunks must follow each other from event 1 without
+// a hole or overlap, each must chain on from the one before, and each must
+// equal the catalog's events byte for byte. It names the first missing,
+// altered or reordered event. Events after the last chunk are checked by
+// the local chain only.
+func VerifyAudit(ctx context.Context, c *catalog.Catalog, store Lister, station string) (int, error) {
 	n, err := c.VerifyEvents()
 	if err != nil {
 		return n, err
@@ -85,38 +100,109 @@ func VerifyAudit(ctx context.Context, c *catalog.Catalog, store archive.ObjectSt
 	if store == nil {
 		return n, nil
 	}
-	chunks, err := c.AuditChunks()
+	objs, err := store.List(ctx, auditPrefix(station))
 	if err != nil {
-		return n, err
+		return n, fmt.Errorf("list the archived trail: %w", err)
 	}
-	for _, ch := range chunks {
-		rc, err := store.Get(ctx, ch.Key, ch.Version)
-		if err != nil {
-			return n, fmt.Errorf("archived chunk %s: %w", ch.Key, err)
+	next, prevHash := uint64(1), ""
+	startHash := map[string]string{} // key -> the hash its chunk chains on from
+	for _, o := range objs {
+		first, last, ok := parseAuditKey(station, o.Key)
+		if !ok {
+			return n, fmt.Errorf("archived trail: unexpected object %s", o.Key)
 		}
-		archived, err := io.ReadAll(io.LimitReader(rc, 64<<20))
-		rc.Close()
-		if err != nil {
-			return n, fmt.Errorf("archived chunk %s: %w", ch.Key, err)
+		if h, again := startHash[o.Key]; again { // another version of a chunk: the same events
+			if _, err := verifyChunk(ctx, c, store, o, first, last, h); err != nil {
+				return n, err
+			}
+			continue
 		}
-		local, err := c.EventBytes(ch.First, ch.Last)
-		if err != nil {
+		startHash[o.Key] = prevHash
+		if first != next {
+			return n, &catalog.ChainError{Seq: next, Reason: fmt.Sprintf("the archived trail has no chunk from it (next is %s)", o.Key)}
+		}
+		if prevHash, err = verifyChunk(ctx, c, store, o, first, last, prevHash); err != nil {
 			return n, err
 		}
-		if sum := sha256.Sum256(archived); hex.EncodeToString(sum[:]) != ch.SHA256 {
-			return n, fmt.Errorf("archived chunk %s does not hash to the recorded %s", ch.Key, ch.SHA256)
+		next = last + 1
+	}
+	return n, checkShipped(c, objs)
+}
+
+// verifyChunk checks one archived chunk against its predecessor's last
+// hash and against the catalog, and returns its own last hash.
+func verifyChunk(ctx context.Context, c *catalog.Catalog, store archive.ObjectStore, o archive.ObjectInfo, first, last uint64, prevHash string) (string, error) {
+	rc, err := store.Get(ctx, o.Key, o.VersionID)
+	if err != nil {
+		return "", fmt.Errorf("archived chunk %s: %w", o.Key, err)
+	}
+	archived, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	rc.Close()
+	if err != nil {
+		return "", fmt.Errorf("archived chunk %s: %w", o.Key, err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(archived, []byte{'\n'}), []byte{'\n'})
+	if uint64(len(lines)) != last-first+1 {
+		return "", &catalog.ChainError{Seq: first, Reason: fmt.Sprintf("archived chunk %s holds %d events", o.Key, len(lines))}
+	}
+	for i, line := range lines {
+		var e catalog.Event
+		seq := first + uint64(i)
+		if json.Unmarshal(line, &e) != nil || e.Seq != seq || e.Prev != prevHash || e.Sum() != e.Hash {
+			return "", &catalog.ChainError{Seq: seq, Reason: "broken in the archived trail " + o.Key}
 		}
-		if !bytes.Equal(archived, local) {
-			al, ll := bytes.Split(archived, []byte{'\n'}), bytes.Split(local, []byte{'\n'})
-			for i := range min(len(al), len(ll)) {
-				if !bytes.Equal(al[i], ll[i]) {
-					return n, &catalog.ChainError{Seq: ch.First + uint64(i), Reason: "differs from the archived trail " + ch.Key}
-				}
+		prevHash = e.Hash
+	}
+	local, err := c.EventBytes(first, last)
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Equal(archived, local) {
+		ll := bytes.Split(local, []byte{'\n'})
+		for i := range min(len(lines), len(ll)) {
+			if !bytes.Equal(lines[i], ll[i]) {
+				return "", &catalog.ChainError{Seq: first + uint64(i), Reason: "differs from the archived trail " + o.Key}
 			}
-			return n, &catalog.ChainError{Seq: ch.First, Reason: "differs from the archived trail " + ch.Key}
+		}
+		return "", &catalog.ChainError{Seq: first, Reason: "differs from the archived trail " + o.Key}
+	}
+	return prevHash, nil
+}
+
+// checkShipped: every chunk the catalog says it shipped is in the archive.
+func checkShipped(c *catalog.Catalog, objs []archive.ObjectInfo) error {
+	chunks, err := c.AuditChunks()
+	if err != nil {
+		return err
+	}
+	held := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		held[o.Key+"\x00"+o.VersionID] = true
+	}
+	for _, ch := range chunks {
+		if !held[ch.Key+"\x00"+ch.Version] {
+			return &catalog.ChainError{Seq: ch.First, Reason: "the catalog says chunk " + ch.Key + " was archived; the archive has no such version"}
 		}
 	}
-	return n, nil
+	return nil
+}
+
+func auditPrefix(station string) string { return station + "/audit/" }
+
+// parseAuditKey reads the event range of a chunk's key (see auditKey).
+func parseAuditKey(station, key string) (first, last uint64, ok bool) {
+	rest, ok := strings.CutPrefix(key, auditPrefix(station))
+	if !ok {
+		return 0, 0, false
+	}
+	rest, ok = strings.CutSuffix(rest, ".jsonl")
+	a, b, cut := strings.Cut(rest, "-")
+	if !ok || !cut || len(a) != 12 || len(b) != 12 {
+		return 0, 0, false
+	}
+	first, err1 := strconv.ParseUint(a, 10, 64)
+	last, err2 := strconv.ParseUint(b, 10, 64)
+	return first, last, err1 == nil && err2 == nil && first >= 1 && first <= last
 }
 
 // DefaultMaxChunkAge: a chunk of the custody trail is closed and archived

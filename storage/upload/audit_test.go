@@ -2,6 +2,7 @@ package upload
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -52,7 +53,39 @@ func TestAuditChunksCloseByAgeAndAtShutdown(t *testing.T) {
 	if len(chunks) != 2 || chunks[1].First != 4 || chunks[1].Last != 4 {
 		t.Fatalf("chunks after shutdown %+v", chunks)
 	}
-	if n, err := VerifyAudit(context.Background(), c, store); err != nil || n != 4 {
+	if n, err := VerifyAudit(context.Background(), c, store, "st01"); err != nil || n != 4 {
 		t.Fatalf("verify %d %v", n, err)
+	}
+}
+
+// The archive's own list is the proof: a chunk missing there is named,
+// whatever the catalog's list says.
+func TestVerifyAuditTrustsTheArchiveList(t *testing.T) {
+	now := catalogtest.T0
+	c := catalogtest.Open(t, catalog.Options{Now: func() time.Time { return now }})
+	store := archivetest.NewFake(5 << 20)
+	for range 2*catalog.AuditChunkSize + 10 {
+		c.Append(catalog.Event{Type: "test"})
+	}
+	if n, err := ShipAudit(context.Background(), c, store, "st01", now.Add(time.Hour), now.Add(time.Second), slog.New(slog.DiscardHandler)); err != nil || n != 3 {
+		t.Fatalf("shipped %d: %v", n, err)
+	}
+	ctx := context.Background()
+	if _, err := VerifyAudit(ctx, c, store, "st01"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyAudit(ctx, c, store, "st02"); err == nil {
+		t.Fatal("checked under another station's prefix, the shipped chunks are missing: must fail")
+	}
+	chunks, _ := c.AuditChunks()
+	store.Forget(chunks[1].Key)
+	_, err := VerifyAudit(ctx, c, store, "st01")
+	var ce *catalog.ChainError
+	if !errors.As(err, &ce) || ce.Seq != chunks[1].First {
+		t.Fatalf("err %v, want the first event of the missing chunk (%d)", err, chunks[1].First)
+	}
+	store.Forget(chunks[2].Key)
+	if _, err := VerifyAudit(ctx, c, store, "st01"); !errors.As(err, &ce) || ce.Seq != chunks[1].First {
+		t.Fatalf("err %v: the catalog's claim of chunks the archive lacks must fail", err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -390,6 +392,33 @@ func (f *Fake) Markers(_ context.Context, key string) ([]string, error) {
 // Undelete removes the delete marker a MarkDeleted made.
 func (f *Fake) Undelete(ctx context.Context, key, marker string) error {
 	return f.Remove(ctx, key, marker)
+}
+
+// List names every version of every key under prefix, in key order.
+func (f *Fake) List(_ context.Context, prefix string) ([]archive.ObjectInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []archive.ObjectInfo
+	for key, vs := range f.objects {
+		if !strings.HasPrefix(key, prefix) {
+			continue
+		}
+		for _, v := range vs {
+			if !v.marker {
+				out = append(out, archive.ObjectInfo{Key: key, VersionID: v.id, Size: int64(len(v.data))})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(x, y archive.ObjectInfo) int { return strings.Compare(x.Key, y.Key) })
+	return out, nil
+}
+
+// Forget removes every version of key, as a bucket whose lock was bypassed
+// would: for tests of what must notice it.
+func (f *Fake) Forget(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.objects, key)
 }
 
 func (f *Fake) Versions(_ context.Context, key string) ([]string, error) {
