@@ -107,11 +107,11 @@ func TestDigestQopAgainstCamera(t *testing.T) {
 			t.Fatal(err)
 		}
 		describe := func(a *digestAuth) error {
-			c := &gortsplib.Client{}
+			c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host}
 			if a != nil {
 				c.OnRequest, c.OnResponse = a.onRequest, a.onResponse
 			}
-			if err := c.Start(u.Scheme, u.Host); err != nil {
+			if err := c.Start2(); err != nil {
 				return err
 			}
 			defer c.Close()
