@@ -132,12 +132,12 @@ func buildStation(db, stagingDir string, n int, now time.Time) error {
 // the planner, not S3.
 type nopArchive struct{}
 
-func (nopArchive) SetLegalHold(context.Context, string, string, bool) error { return nil }
-func (nopArchive) SetCases(context.Context, string, string, []string) error { return nil }
-func (nopArchive) MarkDeleted(context.Context, string) (string, error)      { return "m", nil }
-func (nopArchive) Undelete(context.Context, string, string) error           { return nil }
-func (nopArchive) Remove(context.Context, string, string) error             { return nil }
-func (nopArchive) Markers(context.Context, string) ([]string, error)        { return nil, nil }
+func (nopArchive) SetLegalHold(context.Context, string, string, bool) error         { return nil }
+func (nopArchive) SetTags(context.Context, string, string, map[string]string) error { return nil }
+func (nopArchive) MarkDeleted(context.Context, string) (string, error)              { return "m", nil }
+func (nopArchive) Undelete(context.Context, string, string) error                   { return nil }
+func (nopArchive) Remove(context.Context, string, string) error                     { return nil }
+func (nopArchive) Markers(context.Context, string) ([]string, error)                { return nil, nil }
 
 func openStation(b *testing.B, db, stagingDir string) (*catalog.Catalog, *staging.Staging) {
 	b.Helper()

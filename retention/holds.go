@@ -124,7 +124,7 @@ func (g *Manager) afterHold(ctx context.Context, r catalog.Recording) error {
 		errs = append(errs, g.applyLegalHold(ctx, r, true))
 	}
 	if len(r.Cases) > 0 {
-		if err := g.archive.SetCases(ctx, r.ArchiveKey, r.ArchiveVersion, r.Cases); err != nil {
+		if err := g.archive.SetTags(ctx, r.ArchiveKey, r.ArchiveVersion, archive.CaseTags(r.Cases, r.Sessions)); err != nil {
 			errs = append(errs, fmt.Errorf("case tags %d: %w", r.ID, err))
 		}
 	}

@@ -17,7 +17,7 @@ import (
 // Archive is what retention needs of the archive.
 type Archive interface {
 	SetLegalHold(ctx context.Context, key, versionID string, on bool) error
-	SetCases(ctx context.Context, key, versionID string, cases []string) error
+	SetTags(ctx context.Context, key, versionID string, tags map[string]string) error
 	MarkDeleted(ctx context.Context, key string) (marker string, err error)
 	Undelete(ctx context.Context, key, marker string) error
 	Remove(ctx context.Context, key, versionID string) error

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -261,6 +262,9 @@ func (a *Client) options(req PutRequest) minio.PutObjectOptions {
 	}
 	if req.LegalHold {
 		opts.LegalHold = minio.LegalHoldEnabled
+	}
+	if len(req.Tags) > 0 {
+		opts.UserTags = maps.Clone(req.Tags)
 	}
 	return opts
 }

@@ -3,6 +3,7 @@ package archive
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -44,10 +45,33 @@ func (a *Client) LegalHold(ctx context.Context, key, versionID string) (bool, er
 	return st != nil && *st == minio.LegalHoldEnabled, nil
 }
 
-// SetCases writes a version's case numbers as an object tag; tags can change
-// where metadata cannot.
-func (a *Client) SetCases(ctx context.Context, key, versionID string, cases []string) error {
-	t, err := tags.NewTags(map[string]string{"cases": strings.Join(cases, " ")}, true)
+// CaseTags are the tags that carry a recording's case numbers and, for an
+// interview segment, its sessions, so that the archive alone says which
+// case an object belongs to. Empty values are left out.
+func CaseTags(cases []string, sessions []uint64) map[string]string {
+	t := map[string]string{}
+	if len(cases) > 0 {
+		t[TagCases] = strings.Join(cases, " ")
+	}
+	if len(sessions) > 0 {
+		ids := make([]string, len(sessions))
+		for i, s := range sessions {
+			ids[i] = strconv.FormatUint(s, 10)
+		}
+		t[TagSessions] = strings.Join(ids, " ")
+	}
+	return t
+}
+
+// Tag names.
+const (
+	TagCases    = "cases"
+	TagSessions = "sessions"
+)
+
+// SetTags replaces a version's tags; tags can change where metadata cannot.
+func (a *Client) SetTags(ctx context.Context, key, versionID string, tagMap map[string]string) error {
+	t, err := tags.NewTags(tagMap, true)
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", key, err)
 	}
@@ -55,6 +79,15 @@ func (a *Client) SetCases(ctx context.Context, key, versionID string, cases []st
 		return classify("tag", key, err)
 	}
 	return nil
+}
+
+// Tags reads a version's tags.
+func (a *Client) Tags(ctx context.Context, key, versionID string) (map[string]string, error) {
+	t, err := a.core.Client.GetObjectTagging(ctx, a.bucket, key, minio.GetObjectTaggingOptions{VersionID: versionID})
+	if err != nil {
+		return nil, classify("read tags", key, err)
+	}
+	return t.ToMap(), nil
 }
 
 // MarkDeleted puts a delete marker on key, leaving every version in place,

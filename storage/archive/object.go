@@ -25,6 +25,9 @@ type ObjectStore interface {
 	Check(ctx context.Context) error
 	Put(ctx context.Context, req PutRequest) (ObjectInfo, error)
 	Head(ctx context.Context, key, versionID string) (ObjectInfo, error)
+	// Tags reads a version's tags back; SetTags replaces them.
+	Tags(ctx context.Context, key, versionID string) (map[string]string, error)
+	SetTags(ctx context.Context, key, versionID string, tags map[string]string) error
 	Get(ctx context.Context, key, versionID string) (io.ReadCloser, error)
 	// Abort ends an unfinished multipart upload and frees its parts.
 	Abort(ctx context.Context, key, uploadID string) error
@@ -40,6 +43,9 @@ type PutRequest struct {
 	Metadata    map[string]string
 	RetainUntil time.Time
 	LegalHold   bool
+	// Tags are the object's tags at upload (see CaseTags): unlike metadata
+	// they can change later.
+	Tags map[string]string
 	// Resume is the state an earlier attempt saved; nil for a fresh start.
 	Resume *MultipartUpload
 	// Save is called with the upload id once it exists and after every

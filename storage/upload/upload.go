@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"time"
 
@@ -37,6 +38,7 @@ func (u *Uploader) upload(ctx context.Context, r catalog.Recording) outcome {
 		Metadata:    ObjectMetadata(r, u.cfg.Version),
 		RetainUntil: u.retainUntil(r),
 		LegalHold:   r.LegalHold,
+		Tags:        archive.CaseTags(r.Cases, r.Sessions),
 	}
 	var parts []archive.UploadedPart
 	if saved, ok, err := savedUpload(u.cat, r.ID); err != nil {
@@ -55,6 +57,9 @@ func (u *Uploader) upload(ctx context.Context, r catalog.Recording) outcome {
 	if err == nil {
 		err = info.Check(req, parts)
 	}
+	if err == nil {
+		err = u.confirmTags(ctx, info, req.Tags)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			o.err = ctx.Err()
@@ -70,7 +75,7 @@ func (u *Uploader) upload(ctx context.Context, r catalog.Recording) outcome {
 		return u.failed(r, o, err, archive.KindOf(err))
 	}
 
-	_, err = u.cat.Update(r.ID, func(x *catalog.Recording) error {
+	saved, err := u.cat.Update(r.ID, func(x *catalog.Recording) error {
 		x.State = catalog.StateArchived
 		x.ArchiveKey = info.Key
 		x.ArchiveVersion = info.VersionID
@@ -87,11 +92,42 @@ func (u *Uploader) upload(ctx context.Context, r catalog.Recording) outcome {
 		o.err = err
 		return o
 	}
+	u.retag(ctx, saved, req.Tags)
 	u.m.Bytes.Add(float64(r.Size))
 	u.m.Duration.Observe(u.cfg.Now().Sub(start).Seconds())
 	u.log.Info("archived", keyID, r.ID, keySHA, r.SHA256, keyKey, info.Key, keyVersion, info.VersionID,
 		"retain_until", info.RetainUntil.Format(time.RFC3339), "legal_hold", info.LegalHold)
 	return o
+}
+
+// confirmTags reads an uploaded version's tags back; when they are not
+// what was sent, it writes them once more and reads them again.
+func (u *Uploader) confirmTags(ctx context.Context, info archive.ObjectInfo, want map[string]string) error {
+	got, err := u.store.Tags(ctx, info.Key, info.VersionID)
+	if err == nil && !maps.Equal(got, want) && (len(got) > 0 || len(want) > 0) {
+		if err = u.store.SetTags(ctx, info.Key, info.VersionID, want); err == nil {
+			got, err = u.store.Tags(ctx, info.Key, info.VersionID)
+		}
+		if err == nil && !maps.Equal(got, want) {
+			err = &archive.Error{Op: "tag", Key: info.Key, Kind: archive.KindServer,
+				Err: fmt.Errorf("tags read back %v, sent %v", got, want)}
+		}
+	}
+	return err
+}
+
+// retag brings an archived version's tags in line with its record when a
+// case or session was linked while it uploaded: the link saw no archived
+// object to tag. A link after the commit tags the object itself; a failure
+// here is logged, and the next link or hold writes the tags again.
+func (u *Uploader) retag(ctx context.Context, r catalog.Recording, sent map[string]string) {
+	want := archive.CaseTags(r.Cases, r.Sessions)
+	if maps.Equal(want, sent) {
+		return
+	}
+	if err := u.confirmTags(ctx, archive.ObjectInfo{Key: r.ArchiveKey, VersionID: r.ArchiveVersion}, want); err != nil {
+		u.log.Warn("case tags of the archived object are behind its record", keyID, r.ID, keyKey, r.ArchiveKey, "err", err)
+	}
 }
 
 // retainUntil is retention's date for r, moved to MinLock from now when it

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -63,6 +65,31 @@ func Conformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("staged copy altered during a multipart upload", func(t *testing.T) { testAlteredDuringMultipart(t, open(t)) })
 	t.Run("locked version cannot be deleted or overwritten", func(t *testing.T) { testLockedVersion(t, open(t)) })
 	t.Run("missing object", func(t *testing.T) { testMissingObject(t, open(t)) })
+	t.Run("case tags at upload, changed later, read back", func(t *testing.T) { testTags(t, open(t)) })
+}
+
+func testTags(t *testing.T, a Store) {
+	ctx := context.Background()
+	for i, size := range []int{10_000, 2*PartSize + 3} {
+		data, sha := Blob(uint64(70+i), size)
+		req := Request(fmt.Sprintf("st01/tags/%d-%s.mp4", i, sha), data, sha)
+		req.Tags = archive.CaseTags([]string{"C-2026-0042"}, []uint64{7, 9})
+		info, err := a.Put(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.Tags(ctx, info.Key, info.VersionID)
+		if err != nil || !maps.Equal(got, req.Tags) {
+			t.Fatalf("size %d: tags %v (%v), want %v", size, got, err, req.Tags)
+		}
+		later := archive.CaseTags([]string{"C-2026-0042", "C-2026-0050"}, []uint64{7, 9})
+		if err := a.SetTags(ctx, info.Key, info.VersionID, later); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := a.Tags(ctx, info.Key, info.VersionID); err != nil || !maps.Equal(got, later) {
+			t.Fatalf("after SetTags: %v (%v)", got, err)
+		}
+	}
 }
 
 func testCheck(t *testing.T, a Store) {

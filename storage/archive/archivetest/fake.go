@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -50,7 +51,7 @@ type fakeVersion struct {
 	until    time.Time
 	hold     bool
 	marker   bool // a delete marker, not an object
-	cases    []string
+	tags     map[string]string
 }
 
 type fakeUpload struct {
@@ -229,7 +230,7 @@ func (f *Fake) store(req archive.PutRequest, data []byte, checksum string) (arch
 		meta[k] = v
 	}
 	v := &fakeVersion{id: fmt.Sprintf("v%d", f.seq), data: data, meta: meta, checksum: checksum,
-		until: req.RetainUntil.UTC().Truncate(time.Second), hold: req.LegalHold}
+		until: req.RetainUntil.UTC().Truncate(time.Second), hold: req.LegalHold, tags: maps.Clone(req.Tags)}
 	f.objects[req.Key] = append(f.objects[req.Key], v)
 	f.mu.Unlock()
 	return f.Head(context.Background(), req.Key, v.id)
@@ -334,8 +335,8 @@ func (f *Fake) SetLegalHold(_ context.Context, key, versionID string, on bool) e
 	return nil
 }
 
-// SetCases tags a version with its case numbers.
-func (f *Fake) SetCases(_ context.Context, key, versionID string, cases []string) error {
+// SetTags replaces a version's tags.
+func (f *Fake) SetTags(_ context.Context, key, versionID string, tags map[string]string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.fault("tag", key); err != nil {
@@ -345,16 +346,30 @@ func (f *Fake) SetCases(_ context.Context, key, versionID string, cases []string
 	if err != nil {
 		return err
 	}
-	v.cases = append([]string(nil), cases...)
+	v.tags = maps.Clone(tags)
 	return nil
+}
+
+// Tags reads a version's tags.
+func (f *Fake) Tags(_ context.Context, key, versionID string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fault("read tags", key); err != nil {
+		return nil, err
+	}
+	v, err := f.version(key, versionID)
+	if err != nil {
+		return nil, err
+	}
+	return maps.Clone(v.tags), nil
 }
 
 // Cases are the case numbers a version is tagged with.
 func (f *Fake) Cases(key, versionID string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if v, err := f.version(key, versionID); err == nil {
-		return append([]string(nil), v.cases...)
+	if v, err := f.version(key, versionID); err == nil && v.tags[archive.TagCases] != "" {
+		return strings.Fields(v.tags[archive.TagCases])
 	}
 	return nil
 }

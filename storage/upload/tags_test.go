@@ -1,0 +1,45 @@
+package upload
+
+import (
+	"maps"
+	"testing"
+	"time"
+
+	"custodian/storage/archive"
+	"custodian/storage/archive/archivetest"
+	"custodian/storage/catalog"
+)
+
+// Case numbers and sessions reach the archived object with its upload,
+// read back before it counts as archived; a case linked while it uploads
+// is written right after.
+func TestUploaderTagsCases(t *testing.T) {
+	e := newUploaderEnv(t)
+	small := e.addVerified(t, "held.MP4", []byte("held before upload"), time.Now())
+	e.cat.Update(small.ID, func(r *catalog.Recording) error {
+		r.Cases, r.Sessions = []string{"C-2026-0042"}, []uint64{7}
+		return nil
+	})
+	data, _ := archivetest.Blob(61, 3*archivetest.PartSize+7)
+	big := e.addVerified(t, "linked-during-upload.MP4", data, time.Now())
+	e.store.OnPart(func(n int) {
+		if n == 2 {
+			e.cat.Update(big.ID, func(r *catalog.Recording) error { r.Cases = []string{"C-2026-0043"}; return nil })
+		}
+	})
+	u := e.uploader(t, nil)
+	runUntil(t, u, e.allArchived(t, small, big))
+	for _, tc := range []struct {
+		id   uint64
+		want map[string]string
+	}{
+		{small.ID, map[string]string{archive.TagCases: "C-2026-0042", archive.TagSessions: "7"}},
+		{big.ID, map[string]string{archive.TagCases: "C-2026-0043"}},
+	} {
+		r := e.state(t, tc.id)
+		got, err := e.store.Tags(t.Context(), r.ArchiveKey, r.ArchiveVersion)
+		if err != nil || !maps.Equal(got, tc.want) {
+			t.Errorf("recording %d tags %v (%v), want %v", tc.id, got, err, tc.want)
+		}
+	}
+}
