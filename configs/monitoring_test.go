@@ -70,6 +70,8 @@ var knownMetrics = map[string]bool{
 	"custodian_clock_trusted":                         true,
 	"custodian_clock_steps_total":                     true,
 	"custodian_dock_left_files":                       true,
+	"custodian_audit_trail_intact":                    true,
+	"custodian_audit_last_check_timestamp_seconds":    true,
 	"custodian_dock_unregistered_recordings_total":    true,
 }
 

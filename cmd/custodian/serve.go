@@ -271,9 +271,12 @@ func processing(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 			RetainUntil: func(t time.Time) time.Time {
 				return policy.RetainUntil(&catalog.Recording{StartedAt: t, ReceivedAt: t})
 			}, Log: log}
+		verifier := upload.AuditVerifier{Catalog: st.cat, Store: arch.store, Station: cfg.Station,
+			Log: log, Metrics: upload.NewAuditMetrics(reg)}
 		parts = append(parts,
 			part{name: "uploader", kind: "uploader", run: arch.uploader.Run},
-			part{name: "audit shipper", kind: "audit", run: shipper.Run})
+			part{name: "audit shipper", kind: "audit", run: shipper.Run},
+			part{name: "audit verifier", kind: "audit", run: verifier.Run})
 	}
 	return parts
 }

@@ -109,7 +109,7 @@ func VerifyAudit(ctx context.Context, c *catalog.Catalog, store Lister, station 
 	for _, o := range objs {
 		first, last, ok := parseAuditKey(station, o.Key)
 		if !ok {
-			return n, fmt.Errorf("archived trail: unexpected object %s", o.Key)
+			return n, &catalog.ChainError{Seq: next, Reason: "an object the trail does not name is in its archive prefix: " + o.Key}
 		}
 		if h, again := startHash[o.Key]; again { // another version of a chunk: the same events
 			if _, err := verifyChunk(ctx, c, store, o, first, last, h); err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"custodian/storage/archive/archivetest"
 	"custodian/storage/catalog"
 	"custodian/storage/catalog/catalogtest"
@@ -87,5 +89,37 @@ func TestVerifyAuditTrustsTheArchiveList(t *testing.T) {
 	store.Forget(chunks[2].Key)
 	if _, err := VerifyAudit(ctx, c, store, "st01"); !errors.As(err, &ce) || ce.Seq != chunks[1].First {
 		t.Fatalf("err %v: the catalog's claim of chunks the archive lacks must fail", err)
+	}
+}
+
+// The scheduled check says whether the trail is whole, and gives no
+// verdict while the archive does not answer.
+func TestAuditVerifierMetric(t *testing.T) {
+	now := catalogtest.T0
+	c := catalogtest.Open(t, catalog.Options{Now: func() time.Time { return now }})
+	store := archivetest.NewFake(5 << 20)
+	for range 10 {
+		c.Append(catalog.Event{Type: "test"})
+	}
+	if _, err := ShipAudit(context.Background(), c, store, "st01", now.Add(time.Hour), now.Add(time.Second), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	m := NewAuditMetrics(nil)
+	v := AuditVerifier{Catalog: c, Store: store, Station: "st01", Log: slog.New(slog.DiscardHandler), Metrics: m}
+	v.check(context.Background())
+	if testutil.ToFloat64(m.Intact) != 1 || testutil.ToFloat64(m.Checked) == 0 {
+		t.Fatal("an intact trail not reported")
+	}
+	store.SetDown(true)
+	v.check(context.Background())
+	if testutil.ToFloat64(m.Intact) != 1 {
+		t.Fatal("an unreachable archive is no verdict")
+	}
+	store.SetDown(false)
+	chunks, _ := c.AuditChunks()
+	store.Forget(chunks[0].Key)
+	v.check(context.Background())
+	if testutil.ToFloat64(m.Intact) != 0 {
+		t.Fatal("a missing chunk not reported")
 	}
 }

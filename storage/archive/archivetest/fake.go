@@ -413,6 +413,9 @@ func (f *Fake) Undelete(ctx context.Context, key, marker string) error {
 func (f *Fake) List(_ context.Context, prefix string) ([]archive.ObjectInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.fault("list", prefix); err != nil {
+		return nil, err
+	}
 	var out []archive.ObjectInfo
 	for key, vs := range f.objects {
 		if !strings.HasPrefix(key, prefix) {
