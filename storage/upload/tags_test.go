@@ -43,3 +43,29 @@ func TestUploaderTagsCases(t *testing.T) {
 		}
 	}
 }
+
+// A hold placed while its recording uploads: the new version gets the
+// legal hold at once, and the record never says held-in-archive falsely.
+func TestUploaderHoldDuringUpload(t *testing.T) {
+	e := newUploaderEnv(t)
+	data, _ := archivetest.Blob(62, 3*archivetest.PartSize+7)
+	r := e.addVerified(t, "held-during-upload.MP4", data, time.Now())
+	e.store.OnPart(func(n int) {
+		if n == 2 {
+			e.cat.Update(r.ID, func(x *catalog.Recording) error {
+				x.Holds = append(x.Holds, catalog.Hold{Reason: catalog.HoldEvidence, Case: "C-1", By: "wang.li", At: time.Now()})
+				x.LegalHold = true // as retention's hold does before archiving
+				return nil
+			})
+		}
+	})
+	u := e.uploader(t, nil)
+	runUntil(t, u, func() bool {
+		s := e.state(t, r.ID)
+		return s.State == catalog.StateArchived && s.LegalHold
+	})
+	s := e.state(t, r.ID)
+	if info, err := e.store.Head(t.Context(), s.ArchiveKey, s.ArchiveVersion); err != nil || !info.LegalHold {
+		t.Fatalf("archived version %+v (%v): no legal hold", info, err)
+	}
+}

@@ -75,7 +75,12 @@ func (u *Uploader) upload(ctx context.Context, r catalog.Recording) outcome {
 		return u.failed(r, o, err, archive.KindOf(err))
 	}
 
+	var holdLanded bool
 	saved, err := u.cat.Update(r.ID, func(x *catalog.Recording) error {
+		// A hold that landed while the object uploaded is not on the version
+		// yet: the record says so (LegalHold false while Permanent) until it
+		// is, checked here, in the same transaction as the commit.
+		holdLanded = x.Permanent() && !info.LegalHold
 		x.State = catalog.StateArchived
 		x.ArchiveKey = info.Key
 		x.ArchiveVersion = info.VersionID
@@ -93,6 +98,9 @@ func (u *Uploader) upload(ctx context.Context, r catalog.Recording) outcome {
 		return o
 	}
 	u.retag(ctx, saved, req.Tags)
+	if holdLanded {
+		u.holdNow(ctx, saved)
+	}
 	u.m.Bytes.Add(float64(r.Size))
 	u.m.Duration.Observe(u.cfg.Now().Sub(start).Seconds())
 	u.log.Info("archived", keyID, r.ID, keySHA, r.SHA256, keyKey, info.Key, keyVersion, info.VersionID,
@@ -128,6 +136,30 @@ func (u *Uploader) retag(ctx context.Context, r catalog.Recording, sent map[stri
 	if err := u.confirmTags(ctx, archive.ObjectInfo{Key: r.ArchiveKey, VersionID: r.ArchiveVersion}, want); err != nil {
 		u.log.Warn("case tags of the archived object are behind its record", keyID, r.ID, keyKey, r.ArchiveKey, "err", err)
 	}
+}
+
+// holdNow puts the legal hold on a version whose recording was held while
+// it uploaded. Until it succeeds the record shows no legal hold, and
+// retention's sweep, which looks for exactly that, tries again.
+func (u *Uploader) holdNow(ctx context.Context, r catalog.Recording) {
+	h, ok := u.store.(interface {
+		SetLegalHold(ctx context.Context, key, versionID string, on bool) error
+	})
+	if !ok {
+		return
+	}
+	err := h.SetLegalHold(ctx, r.ArchiveKey, r.ArchiveVersion, true)
+	if err == nil {
+		_, err = u.cat.Update(r.ID, func(x *catalog.Recording) error {
+			x.LegalHold = x.Permanent() || x.LegalHold
+			return nil
+		})
+	}
+	if err != nil {
+		u.log.Warn("held while it uploaded; legal hold not on the archived version yet, the sweep retries", keyID, r.ID, keyKey, r.ArchiveKey, "err", err)
+		return
+	}
+	u.log.Info("legal hold set on a version held while it uploaded", keyID, r.ID, keyKey, r.ArchiveKey, keyVersion, r.ArchiveVersion)
 }
 
 // retainUntil is retention's date for r, moved to MinLock from now when it
