@@ -256,7 +256,10 @@ var transientCodes = map[string]bool{
 // classify turns a client error into an *Error. Context cancellation
 // passes through unchanged: it is the caller's decision, not a failure.
 func classify(op, key string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	// Only our own cancel (shutdown) is no failure of the archive. A
+	// deadline is a timeout like any other: net/http's response header and
+	// dial timeouts match context.DeadlineExceeded too.
+	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("archive %s %s: %w", op, key, err)
 	}
 	e := &Error{Op: op, Key: key, Err: err}
