@@ -97,6 +97,9 @@ func VerifyAudit(ctx context.Context, c *catalog.Catalog, store Lister, station 
 	if err != nil {
 		return n, err
 	}
+	if _, err := c.VerifyRecords(); err != nil {
+		return n, err
+	}
 	if store == nil {
 		return n, nil
 	}
