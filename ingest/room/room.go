@@ -6,7 +6,6 @@ package room
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,8 +16,9 @@ import (
 )
 
 // Room records one interview room's RTSP feed into segments, forever: it
-// reconnects with capped exponential backoff and jitter, records every hole
-// as a gap, and seals each finished segment into staging and the catalog.
+// reconnects (every second through the first minute of an outage, then
+// backing off up to a cap), records every hole as a gap, and seals each
+// finished segment into staging and the catalog.
 type Room struct {
 	cfg     Config
 	env     ingest.Env
@@ -31,7 +31,10 @@ type Room struct {
 
 	mu     sync.Mutex
 	status Status
-	gap    *catalog.Gap // the hole being recorded until the next segment starts
+	// down is when the room last stopped recording (or started trying);
+	// zero while a segment is open. The retry schedule counts from it.
+	down time.Time
+	gap  *catalog.Gap // the hole being recorded until the next segment starts
 }
 
 // Status is the live state of a room for the admin API.
@@ -58,6 +61,7 @@ func New(cfg Config, env ingest.Env, m *Metrics) *Room {
 	}
 	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open")}
 	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL)}
+	r.down = env.Now()
 	for _, reason := range []string{catalog.GapDisconnect, catalog.GapStall, catalog.GapClockStep,
 		catalog.GapOverflow, catalog.GapWriteError, catalog.GapRestart, catalog.GapCrash} {
 		m.Gaps.WithLabelValues(cfg.ID, reason)
@@ -88,10 +92,26 @@ func (r *Room) Connected() bool {
 	return r.status.Connected
 }
 
+// setStatus changes the live state and keeps what follows from it:
+// the room records exactly while a segment is open.
 func (r *Room) setStatus(fn func(*Status)) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	fn(&r.status)
-	r.mu.Unlock()
+	recording := r.status.Segment != ""
+	switch {
+	case recording && !r.down.IsZero():
+		r.down = time.Time{}
+	case !recording && r.down.IsZero():
+		r.down = r.env.Now()
+	}
+}
+
+// downSince is when the room stopped recording; zero while it records.
+func (r *Room) downSince() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.down
 }
 
 // Run records until ctx is done; it first seals what a crash left open.
@@ -125,27 +145,22 @@ func (r *Room) Run(ctx context.Context) error {
 		r.gap = &catalog.Gap{Room: r.cfg.ID, Start: lastEnd, Reason: reason}
 	}
 
-	backoff := r.cfg.BackoffMin
 	for {
-		began := r.env.Now()
 		err := r.connect(ctx, jobs)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if r.env.Now().Sub(began) > stableAfter {
-			backoff = r.cfg.BackoffMin
-		}
 		msg := Redact(err.Error(), r.cfg.URL)
 		r.metrics.Reconnects.WithLabelValues(r.cfg.ID).Inc()
 		r.setStatus(func(s *Status) { s.Reconnects++; s.LastError = msg })
-		wait := backoff/2 + rand.N(backoff/2+1)
+		age := r.env.Now().Sub(r.downSince())
+		wait := jittered(retryWait(age, r.cfg), age, r.cfg)
 		r.env.Log.Warn("room feed lost", keyRoom, r.cfg.ID, keyErr, msg, keyRetryIn, wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, r.cfg.BackoffMax)
 		if r.abandoned || isWriteError(err) {
 			// A disk that was full may have room again: seal what the failed
 			// writes left, once every queued segment is sealed.
