@@ -18,6 +18,9 @@ const (
 	// DefaultFastRetry is how long into an outage custodian retries every
 	// BackoffMin before it backs off.
 	DefaultFastRetry = time.Minute
+	// DefaultAlertAfter is how long a room may go without recording before
+	// it is an alert.
+	DefaultAlertAfter = time.Minute
 	// clockStepLimit is how far the station's wall clock may drift from its
 	// monotonic clock between two units before it counts as a step.
 	clockStepLimit = time.Second
@@ -49,6 +52,9 @@ type Config struct {
 	BackoffMin time.Duration
 	BackoffMax time.Duration
 	FastRetry  time.Duration
+	// AlertAfter is how long the room may go without recording before the
+	// admin status alerts; the room only reports it.
+	AlertAfter time.Duration
 }
 
 func (c *Config) defaults() {
@@ -75,5 +81,8 @@ func (c *Config) defaults() {
 	}
 	if c.FastRetry <= 0 {
 		c.FastRetry = DefaultFastRetry
+	}
+	if c.AlertAfter <= 0 {
+		c.AlertAfter = DefaultAlertAfter
 	}
 }

@@ -31,10 +31,7 @@ type Room struct {
 
 	mu     sync.Mutex
 	status Status
-	// down is when the room last stopped recording (or started trying);
-	// zero while a segment is open. The retry schedule counts from it.
-	down time.Time
-	gap  *catalog.Gap // the hole being recorded until the next segment starts
+	gap    *catalog.Gap // the hole being recorded until the next segment starts
 }
 
 // Status is the live state of a room for the admin API.
@@ -48,6 +45,15 @@ type Status struct {
 	Reconnects int       `json:"reconnects"`
 	LastError  string    `json:"last_error,omitempty"`
 	Sealed     int       `json:"sealed"`
+	// NotRecordingSince is when the room last stopped recording (at start:
+	// when it began to try); zero while a segment is open. The retry
+	// schedule counts from it. NotRecordingReason says why (Reason*), from
+	// the error that ended the last attempt.
+	NotRecordingSince  time.Time `json:"not_recording_since,omitzero"`
+	NotRecordingReason string    `json:"not_recording_reason,omitempty"`
+	// AlertAfter is how long the room may go without recording before the
+	// status alerts (rooms[].alert_after).
+	AlertAfter time.Duration `json:"alert_after_ns,omitempty"`
 }
 
 // New builds the recorder of one room.
@@ -60,13 +66,14 @@ func New(cfg Config, env ingest.Env, m *Metrics) *Room {
 		m = NewMetrics(nil)
 	}
 	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open")}
-	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL)}
-	r.down = env.Now()
+	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL), AlertAfter: cfg.AlertAfter,
+		NotRecordingSince: env.Now(), NotRecordingReason: ReasonConnecting}
 	for _, reason := range []string{catalog.GapDisconnect, catalog.GapStall, catalog.GapClockStep,
 		catalog.GapOverflow, catalog.GapWriteError, catalog.GapRestart, catalog.GapCrash} {
 		m.Gaps.WithLabelValues(cfg.ID, reason)
 	}
 	m.Connected.WithLabelValues(cfg.ID).Set(0)
+	m.Recording.WithLabelValues(cfg.ID).Set(0)
 	m.Reconnects.WithLabelValues(cfg.ID)
 	m.PacketsLost.WithLabelValues(cfg.ID)
 	m.Overflow.WithLabelValues(cfg.ID)
@@ -97,13 +104,16 @@ func (r *Room) Connected() bool {
 func (r *Room) setStatus(fn func(*Status)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fn(&r.status)
-	recording := r.status.Segment != ""
+	s := &r.status
+	fn(s)
+	recording := s.Segment != ""
 	switch {
-	case recording && !r.down.IsZero():
-		r.down = time.Time{}
-	case !recording && r.down.IsZero():
-		r.down = r.env.Now()
+	case recording && !s.NotRecordingSince.IsZero():
+		s.NotRecordingSince, s.NotRecordingReason = time.Time{}, ""
+		r.metrics.Recording.WithLabelValues(r.cfg.ID).Set(1)
+	case !recording && s.NotRecordingSince.IsZero():
+		s.NotRecordingSince = r.env.Now()
+		r.metrics.Recording.WithLabelValues(r.cfg.ID).Set(0)
 	}
 }
 
@@ -111,7 +121,7 @@ func (r *Room) setStatus(fn func(*Status)) {
 func (r *Room) downSince() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.down
+	return r.status.NotRecordingSince
 }
 
 // Run records until ctx is done; it first seals what a crash left open.
@@ -152,10 +162,11 @@ func (r *Room) Run(ctx context.Context) error {
 		}
 		msg := Redact(err.Error(), r.cfg.URL)
 		r.metrics.Reconnects.WithLabelValues(r.cfg.ID).Inc()
-		r.setStatus(func(s *Status) { s.Reconnects++; s.LastError = msg })
+		reason := downReason(err)
+		r.setStatus(func(s *Status) { s.Reconnects++; s.LastError, s.NotRecordingReason = msg, reason })
 		age := r.env.Now().Sub(r.downSince())
 		wait := jittered(retryWait(age, r.cfg), age, r.cfg)
-		r.env.Log.Warn("room feed lost", keyRoom, r.cfg.ID, keyErr, msg, keyRetryIn, wait.Round(time.Millisecond))
+		r.env.Log.Warn("room feed lost", keyRoom, r.cfg.ID, keyReason, reason, keyErr, msg, keyRetryIn, wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return nil
