@@ -252,11 +252,7 @@ func (s *Server) alerts(d pageData, counts map[catalog.State]int) []api.Alert {
 		}
 	}
 	out = append(out, failureAlerts(d.sources.Failures)...)
-	for _, r := range d.Rooms {
-		if r.SessionActive && !r.Recording() {
-			out = append(out, alert(disk.LevelCritical, "Room "+r.ID+" has a session but is not recording."))
-		}
-	}
+	out = append(out, roomAlerts(d.Rooms, d.Now)...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Level > out[j].Level })
 	return out
 }

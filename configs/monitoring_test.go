@@ -61,6 +61,7 @@ var knownMetrics = map[string]bool{
 	"custodian_retention_short_bytes":                 true,
 	"custodian_retention_sweep_duration_seconds":      true,
 	"custodian_room_connected":                        true,
+	"custodian_room_recording":                        true,
 	"custodian_room_session_active":                   true,
 	"custodian_component_failures_total":              true,
 	"custodian_component_down":                        true,
@@ -101,7 +102,7 @@ func TestAlertRules(t *testing.T) {
 	}
 	// Every situation the issue names has a rule.
 	for _, name := range []string{"CustodianStagingNearlyFull", "CustodianArchiveUnreachable", "CustodianUploadBacklogOld",
-		"CustodianRoomNotRecording", "CustodianDiskUnhealthy", "CustodianComponentDown", "CustodianClockUntrusted", "CustodianClockStepped"} {
+		"CustodianRoomNotRecording", "CustodianRoomDown", "CustodianDiskUnhealthy", "CustodianComponentDown", "CustodianClockUntrusted", "CustodianClockStepped"} {
 		if !strings.Contains(string(b), "alert: "+name+"\n") {
 			t.Errorf("no rule %s", name)
 		}

@@ -134,6 +134,13 @@ type Room struct {
 	Reconnects int       `json:"reconnects"`
 	LastError  string    `json:"last_error,omitempty"`
 	Sealed     int       `json:"sealed"`
+	// NotRecordingSince is when the room stopped recording (or began to
+	// try), zero while it records; NotRecordingReason says why: auth
+	// refused, unreachable, no media, connecting or other. After
+	// AlertAfter without recording the room is an alert.
+	NotRecordingSince  time.Time     `json:"not_recording_since,omitzero"`
+	NotRecordingReason string        `json:"not_recording_reason,omitempty"`
+	AlertAfter         time.Duration `json:"alert_after_ns,omitempty"`
 }
 
 // Reconcile is what the check of staging against the catalog found at start.

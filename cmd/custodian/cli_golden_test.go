@@ -97,7 +97,9 @@ func newGoldenStation(t *testing.T) *goldenStation {
 			return apiSources([]dock.Status{{ID: "dock-a", Path: "/srv/docks/a", Slots: []dock.SlotStatus{{Slot: "J0123456",
 				Device: "J0123456", DockedSince: goldenNow.Add(-time.Hour), PendingFiles: 1, DoneFiles: 2, LastOffload: goldenNow.Add(-time.Minute)}}},
 				{ID: "dock-b", Path: "/srv/docks/b", Paused: true}},
-				[]room.Status{{ID: "room-1", Connected: true}, {ID: "room-2"}}, staging.ReconcileReport{})
+				[]room.Status{{ID: "room-1", Connected: true, Since: goldenNow.Add(-2 * time.Hour), Segment: "room-1_20261121T082000Z.mp4", AlertAfter: time.Minute},
+					{ID: "room-2", NotRecordingSince: goldenNow.Add(-90 * time.Second), NotRecordingReason: room.ReasonAuth, AlertAfter: time.Minute,
+						LastError: "describe: bad status code: 401 (Unauthorized)", Reconnects: 12}}, staging.ReconcileReport{})
 		},
 	}, s.cat, prometheus.NewRegistry(), log)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -31,11 +31,12 @@ func buildRooms(cfg *config.Config, env ingest.Env, reg prometheus.Registerer) (
 			})
 		}
 		out = append(out, room.New(room.Config{
-			ID:        rc.ID,
-			URL:       string(sec.RoomURLs[rc.ID]),
-			Transport: rc.Transport,
-			Segment:   rc.Segment.D(),
-			Dir:       filepath.Join(cfg.DataDir, "rooms", rc.ID),
+			ID:         rc.ID,
+			URL:        string(sec.RoomURLs[rc.ID]),
+			Transport:  rc.Transport,
+			Segment:    rc.Segment.D(),
+			AlertAfter: rc.AlertAfter.D(),
+			Dir:        filepath.Join(cfg.DataDir, "rooms", rc.ID),
 		}, env, m))
 	}
 	return out, nil

@@ -71,44 +71,8 @@ func printStatus(w io.Writer, v api.Status, cfg *config.Config) {
 	}
 	fmt.Fprintln(w, "  "+strings.Join(parts, "  "))
 
-	fmt.Fprintln(w, "\nDOCKS")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, d := range v.Docks {
-		state := "watching"
-		switch {
-		case d.Error != "":
-			state = "error: " + d.Error
-		case d.Paused:
-			state = "paused"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%d cameras docked\n", d.ID, state, len(d.Slots))
-		for _, s := range d.Slots {
-			last := "never"
-			if !s.LastOffload.IsZero() {
-				last = s.LastOffload.In(loc).Format("15:04:05")
-			}
-			progress := fmt.Sprintf("%d done, %d to go", s.DoneFiles, s.PendingFiles)
-			if s.ETA > 0 && s.PendingFiles > 0 {
-				progress += ", about " + s.ETA.Round(time.Second).String() + " left"
-			}
-			if s.State == "done" && s.DoneFiles+s.KeptFiles > 0 {
-				progress = fmt.Sprintf("DONE, safe to undock (%d offloaded)", s.DoneFiles)
-			}
-			device := dash(s.Device)
-			if s.Unregistered != "" {
-				device += " (unregistered)"
-			}
-			fmt.Fprintf(tw, "    %s\t%s\tdocked %s\t%s, last offload %s\n", s.Slot, device,
-				s.DockedSince.In(loc).Format("15:04"), progress, last)
-			if left := s.LeftText(); left != "" {
-				fmt.Fprintf(tw, "    \t\t\t%s\n", left)
-			}
-		}
-	}
-	if len(v.Docks) == 0 {
-		fmt.Fprintln(tw, "  none configured")
-	}
-	tw.Flush()
+	printDocks(w, v.Docks, loc)
+	printRooms(w, v.Rooms, loc)
 
 	fmt.Fprintln(w, "\nALERTS")
 	for _, a := range v.Alerts {
@@ -154,4 +118,72 @@ func iec(n uint64) string {
 		i++
 	}
 	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+// printRooms says of each interview room whether it records, and since
+// when and why not; nothing when the daemon has no rooms.
+func printRooms(w io.Writer, rooms []api.Room, loc *time.Location) {
+	if len(rooms) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nROOMS")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range rooms {
+		if r.Segment != "" {
+			fmt.Fprintf(tw, "  %s\trecording\tsince %s\t%s\n", r.ID, r.Since.In(loc).Format("15:04:05"), r.Segment)
+			continue
+		}
+		why := r.NotRecordingReason
+		if r.LastError != "" {
+			why += ": " + r.LastError
+		}
+		since := "-"
+		if !r.NotRecordingSince.IsZero() {
+			since = "since " + r.NotRecordingSince.In(loc).Format("15:04:05")
+		}
+		fmt.Fprintf(tw, "  %s\tNOT RECORDING\t%s\t%s\n", r.ID, since, why)
+	}
+	tw.Flush()
+}
+
+// printDocks lists each dock and its docked cameras.
+func printDocks(w io.Writer, docks []api.Dock, loc *time.Location) {
+	fmt.Fprintln(w, "\nDOCKS")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, d := range docks {
+		state := "watching"
+		switch {
+		case d.Error != "":
+			state = "error: " + d.Error
+		case d.Paused:
+			state = "paused"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d cameras docked\n", d.ID, state, len(d.Slots))
+		for _, s := range d.Slots {
+			last := "never"
+			if !s.LastOffload.IsZero() {
+				last = s.LastOffload.In(loc).Format("15:04:05")
+			}
+			progress := fmt.Sprintf("%d done, %d to go", s.DoneFiles, s.PendingFiles)
+			if s.ETA > 0 && s.PendingFiles > 0 {
+				progress += ", about " + s.ETA.Round(time.Second).String() + " left"
+			}
+			if s.State == "done" && s.DoneFiles+s.KeptFiles > 0 {
+				progress = fmt.Sprintf("DONE, safe to undock (%d offloaded)", s.DoneFiles)
+			}
+			device := dash(s.Device)
+			if s.Unregistered != "" {
+				device += " (unregistered)"
+			}
+			fmt.Fprintf(tw, "    %s\t%s\tdocked %s\t%s, last offload %s\n", s.Slot, device,
+				s.DockedSince.In(loc).Format("15:04"), progress, last)
+			if left := s.LeftText(); left != "" {
+				fmt.Fprintf(tw, "    \t\t\t%s\n", left)
+			}
+		}
+	}
+	if len(docks) == 0 {
+		fmt.Fprintln(tw, "  none configured")
+	}
+	tw.Flush()
 }

@@ -15,11 +15,15 @@ const (
 	DefaultStallTimeout = 10 * time.Second
 	DefaultBackoffMin   = time.Second
 	DefaultBackoffMax   = 30 * time.Second
+	// DefaultFastRetry is how long into an outage custodian retries every
+	// BackoffMin before it backs off.
+	DefaultFastRetry = time.Minute
+	// DefaultAlertAfter is how long a room may go without recording before
+	// it is an alert.
+	DefaultAlertAfter = time.Minute
 	// clockStepLimit is how far the station's wall clock may drift from its
 	// monotonic clock between two units before it counts as a step.
 	clockStepLimit = time.Second
-	// stableAfter resets the backoff once a connection has lasted this long.
-	stableAfter = 30 * time.Second
 )
 
 // Room transports.
@@ -42,8 +46,15 @@ type Config struct {
 	Dir          string
 	QueueSize    int
 	StallTimeout time.Duration
-	BackoffMin   time.Duration
-	BackoffMax   time.Duration
+	// BackoffMin is the wait between attempts through the first FastRetry
+	// of an outage; after that the wait grows with the outage up to
+	// BackoffMax (see retryWait).
+	BackoffMin time.Duration
+	BackoffMax time.Duration
+	FastRetry  time.Duration
+	// AlertAfter is how long the room may go without recording before the
+	// admin status alerts; the room only reports it.
+	AlertAfter time.Duration
 }
 
 func (c *Config) defaults() {
@@ -67,5 +78,11 @@ func (c *Config) defaults() {
 	}
 	if c.BackoffMax < c.BackoffMin {
 		c.BackoffMax = max(DefaultBackoffMax, c.BackoffMin)
+	}
+	if c.FastRetry <= 0 {
+		c.FastRetry = DefaultFastRetry
+	}
+	if c.AlertAfter <= 0 {
+		c.AlertAfter = DefaultAlertAfter
 	}
 }

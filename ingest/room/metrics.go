@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // the config.
 type Metrics struct {
 	Connected    *prometheus.GaugeVec
+	Recording    *prometheus.GaugeVec
 	Reconnects   *prometheus.CounterVec
 	Gaps         *prometheus.CounterVec
 	PacketsLost  *prometheus.CounterVec
@@ -19,6 +20,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "custodian_room_connected",
 			Help: "1 while the room's RTSP feed is being recorded, else 0.",
+		}, []string{"room"}),
+		Recording: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "custodian_room_recording",
+			Help: "1 while a segment of the room's feed is being written, else 0; the status says since when and why not.",
 		}, []string{"room"}),
 		Reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "custodian_room_reconnects_total",
@@ -42,7 +47,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"room"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Connected, m.Reconnects, m.Gaps, m.PacketsLost, m.Overflow, m.DecodeErrors)
+		reg.MustRegister(m.Connected, m.Recording, m.Reconnects, m.Gaps, m.PacketsLost, m.Overflow, m.DecodeErrors)
 	}
 	return m
 }

@@ -6,7 +6,6 @@ package room
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,8 +16,9 @@ import (
 )
 
 // Room records one interview room's RTSP feed into segments, forever: it
-// reconnects with capped exponential backoff and jitter, records every hole
-// as a gap, and seals each finished segment into staging and the catalog.
+// reconnects (every second through the first minute of an outage, then
+// backing off up to a cap), records every hole as a gap, and seals each
+// finished segment into staging and the catalog.
 type Room struct {
 	cfg     Config
 	env     ingest.Env
@@ -45,6 +45,15 @@ type Status struct {
 	Reconnects int       `json:"reconnects"`
 	LastError  string    `json:"last_error,omitempty"`
 	Sealed     int       `json:"sealed"`
+	// NotRecordingSince is when the room last stopped recording (at start:
+	// when it began to try); zero while a segment is open. The retry
+	// schedule counts from it. NotRecordingReason says why (Reason*), from
+	// the error that ended the last attempt.
+	NotRecordingSince  time.Time `json:"not_recording_since,omitzero"`
+	NotRecordingReason string    `json:"not_recording_reason,omitempty"`
+	// AlertAfter is how long the room may go without recording before the
+	// status alerts (rooms[].alert_after).
+	AlertAfter time.Duration `json:"alert_after_ns,omitempty"`
 }
 
 // New builds the recorder of one room.
@@ -57,12 +66,14 @@ func New(cfg Config, env ingest.Env, m *Metrics) *Room {
 		m = NewMetrics(nil)
 	}
 	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open")}
-	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL)}
+	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL), AlertAfter: cfg.AlertAfter,
+		NotRecordingSince: env.Now(), NotRecordingReason: ReasonConnecting}
 	for _, reason := range []string{catalog.GapDisconnect, catalog.GapStall, catalog.GapClockStep,
 		catalog.GapOverflow, catalog.GapWriteError, catalog.GapRestart, catalog.GapCrash} {
 		m.Gaps.WithLabelValues(cfg.ID, reason)
 	}
 	m.Connected.WithLabelValues(cfg.ID).Set(0)
+	m.Recording.WithLabelValues(cfg.ID).Set(0)
 	m.Reconnects.WithLabelValues(cfg.ID)
 	m.PacketsLost.WithLabelValues(cfg.ID)
 	m.Overflow.WithLabelValues(cfg.ID)
@@ -88,10 +99,29 @@ func (r *Room) Connected() bool {
 	return r.status.Connected
 }
 
+// setStatus changes the live state and keeps what follows from it:
+// the room records exactly while a segment is open.
 func (r *Room) setStatus(fn func(*Status)) {
 	r.mu.Lock()
-	fn(&r.status)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	s := &r.status
+	fn(s)
+	recording := s.Segment != ""
+	switch {
+	case recording && !s.NotRecordingSince.IsZero():
+		s.NotRecordingSince, s.NotRecordingReason = time.Time{}, ""
+		r.metrics.Recording.WithLabelValues(r.cfg.ID).Set(1)
+	case !recording && s.NotRecordingSince.IsZero():
+		s.NotRecordingSince = r.env.Now()
+		r.metrics.Recording.WithLabelValues(r.cfg.ID).Set(0)
+	}
+}
+
+// downSince is when the room stopped recording; zero while it records.
+func (r *Room) downSince() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status.NotRecordingSince
 }
 
 // Run records until ctx is done; it first seals what a crash left open.
@@ -125,27 +155,23 @@ func (r *Room) Run(ctx context.Context) error {
 		r.gap = &catalog.Gap{Room: r.cfg.ID, Start: lastEnd, Reason: reason}
 	}
 
-	backoff := r.cfg.BackoffMin
 	for {
-		began := r.env.Now()
 		err := r.connect(ctx, jobs)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if r.env.Now().Sub(began) > stableAfter {
-			backoff = r.cfg.BackoffMin
-		}
 		msg := Redact(err.Error(), r.cfg.URL)
 		r.metrics.Reconnects.WithLabelValues(r.cfg.ID).Inc()
-		r.setStatus(func(s *Status) { s.Reconnects++; s.LastError = msg })
-		wait := backoff/2 + rand.N(backoff/2+1)
-		r.env.Log.Warn("room feed lost", keyRoom, r.cfg.ID, keyErr, msg, keyRetryIn, wait.Round(time.Millisecond))
+		reason := downReason(err)
+		r.setStatus(func(s *Status) { s.Reconnects++; s.LastError, s.NotRecordingReason = msg, reason })
+		age := r.env.Now().Sub(r.downSince())
+		wait := jittered(retryWait(age, r.cfg), age, r.cfg)
+		r.env.Log.Warn("room feed lost", keyRoom, r.cfg.ID, keyReason, reason, keyErr, msg, keyRetryIn, wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, r.cfg.BackoffMax)
 		if r.abandoned || isWriteError(err) {
 			// A disk that was full may have room again: seal what the failed
 			// writes left, once every queued segment is sealed.

@@ -156,6 +156,9 @@ type RoomConfig struct {
 	URL       Secret   `yaml:"url"`
 	Transport string   `yaml:"transport"`
 	Segment   Duration `yaml:"segment"`
+	// AlertAfter is how long the room may go without recording before the
+	// status alerts (a warning that names the reason).
+	AlertAfter Duration `yaml:"alert_after"`
 }
 
 // DeviceConfig is a row of the devices table; from/to are optional dates or
@@ -246,5 +249,8 @@ func roomDefaults(r *RoomConfig) {
 	}
 	if !r.Segment.set() {
 		r.Segment = Duration{text: "10m", d: room.DefaultSegmentDuration}
+	}
+	if !r.AlertAfter.set() {
+		r.AlertAfter = Duration{text: "1m", d: room.DefaultAlertAfter}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"custodian/ingest/room"
 )
 
 func TestRoomConfigValidation(t *testing.T) {
@@ -55,5 +57,25 @@ func TestRoomConfigValidation(t *testing.T) {
 				t.Errorf("a password from url_file appears in the problems:\n%s", err)
 			}
 		})
+	}
+}
+
+// rooms[].alert_after: how long a room may go without recording before the
+// status alerts; a minute unless set, at least a second.
+func TestRoomAlertAfter(t *testing.T) {
+	base := "station: st1\ndata_dir: " + t.TempDir() + "/data\n"
+	cfg, err := load(t, base+"rooms:\n  - {id: r1, url: rtsp://cam/x}\n  - {id: r2, url: rtsp://cam/y, alert_after: 5s}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Rooms[0].AlertAfter; got.D() != room.DefaultAlertAfter || got.String() != "1m" {
+		t.Errorf("default alert_after %v (%s), want 1m", got.D(), got)
+	}
+	if got := cfg.Rooms[1].AlertAfter.D(); got != 5*time.Second {
+		t.Errorf("alert_after %v, want 5s", got)
+	}
+	_, err = load(t, base+"rooms:\n  - {id: r1, url: rtsp://cam/x, alert_after: 500ms}\n")
+	if err == nil || !strings.Contains(err.Error(), "rooms[0].alert_after: 500ms is shorter than 1s") {
+		t.Errorf("alert_after 500ms: %v", err)
 	}
 }

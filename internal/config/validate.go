@@ -184,6 +184,7 @@ func (c *Config) validateRooms(p *problems) {
 			p.add(at+".transport", "%q: want tcp or udp", r.Transport)
 		}
 		checkDuration(p, at+".segment", r.Segment, MinRoomSegment)
+		checkDuration(p, at+".alert_after", r.AlertAfter, time.Second)
 	}
 }
 
