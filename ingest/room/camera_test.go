@@ -37,6 +37,9 @@ type rtspCamera struct {
 	garbage bool
 	// udp, when set, also serves RTP over UDP.
 	udp bool
+	// qop, when set, demands digest authentication with qop=auth (MD5),
+	// which gortsplib's own client does not answer.
+	qop bool
 }
 
 func newCamera(t *testing.T, user, pass string) *rtspCamera {
@@ -207,13 +210,34 @@ func (c *rtspCamera) audioSent() int {
 func (c *rtspCamera) check(ctx interface {
 	VerifyCredentials(*base.Request, string, string) bool
 }, req *base.Request) bool {
+	if c.qop {
+		return (&qopCamera{user: c.user, pass: c.pass}).valid(req)
+	}
 	return c.user == "" || ctx.VerifyCredentials(req, c.user, c.pass)
+}
+
+// authErr is what a refusal returns beside its response: gortsplib's own
+// challenge replaces a qop camera's when it is liberrors.ErrServerAuth.
+func (c *rtspCamera) authErr() error {
+	if c.qop {
+		return nil
+	}
+	return liberrors.ErrServerAuth{}
+}
+
+// unauthorized is the 401 the camera answers, with its challenge.
+func (c *rtspCamera) unauthorized() *base.Response {
+	res := &base.Response{StatusCode: base.StatusUnauthorized}
+	if c.qop {
+		res.Header = base.Header{"WWW-Authenticate": base.HeaderValue{`Digest realm="cam", nonce="4f1c2e", qop="auth"`}}
+	}
+	return res
 }
 
 // OnDescribe implements gortsplib.ServerHandlerOnDescribe.
 func (c *rtspCamera) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	if !c.check(ctx.Conn, ctx.Request) {
-		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, liberrors.ErrServerAuth{}
+		return c.unauthorized(), nil, c.authErr()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -223,7 +247,7 @@ func (c *rtspCamera) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*bas
 // OnSetup implements gortsplib.ServerHandlerOnSetup.
 func (c *rtspCamera) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	if !c.check(ctx.Conn, ctx.Request) {
-		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, liberrors.ErrServerAuth{}
+		return c.unauthorized(), nil, c.authErr()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

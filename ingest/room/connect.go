@@ -70,14 +70,14 @@ func (r *Room) connect(ctx context.Context, jobs chan<- sealJob) error {
 }
 
 // client is an RTSP client for the room's camera that counts lost packets
-// and decode errors.
+// and decode errors, and answers digest challenges that ask for qop.
 func (r *Room) client(u *base.URL) *gortsplib.Client {
 	transport := gortsplib.TransportTCP
 	if r.cfg.Transport == TransportUDP {
 		transport = gortsplib.TransportUDP
 	}
 	id := r.cfg.ID
-	return &gortsplib.Client{
+	c := &gortsplib.Client{
 		Scheme:        u.Scheme,
 		Host:          u.Host,
 		Transport:     &transport,
@@ -85,6 +85,12 @@ func (r *Room) client(u *base.URL) *gortsplib.Client {
 		OnPacketsLost: func(n uint64) { r.metrics.PacketsLost.WithLabelValues(id).Add(float64(n)) },
 		OnDecodeError: func(error) { r.metrics.DecodeErrors.WithLabelValues(id).Inc() },
 	}
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		auth := newDigestAuth(u.User.Username(), pass)
+		c.OnRequest, c.OnResponse = auth.onRequest, auth.onResponse
+	}
+	return c
 }
 
 // setup asks the camera what it offers and sets up the tracks to record.

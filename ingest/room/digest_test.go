@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
@@ -150,4 +151,20 @@ func FuzzDigestChallenge(f *testing.F) {
 			t.Fatalf("%q -> %q", v, h)
 		}
 	})
+}
+
+// A room whose camera demands qop=auth records (gortsplib's client alone
+// gets 401 forever).
+func TestRoomRecordsFromQopCamera(t *testing.T) {
+	cam := &rtspCamera{t: t, addr: freeAddr(t), user: "officer", pass: "s3cret-pw", qop: true}
+	cam.start()
+	t.Cleanup(cam.close)
+	e := newTestEnv(t)
+	r := New(e.roomConfig("interview-q", cam.url()), e.Env, nil)
+	stop := runRoom(t, r)
+	defer stop()
+	waitFor(t, "connected to a camera that demands qop", 10*time.Second, r.Connected)
+	if strings.Contains(e.log.String(), "s3cret-pw") {
+		t.Error("password logged")
+	}
 }
