@@ -4,6 +4,7 @@
 package archive
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -41,7 +42,14 @@ type Config struct {
 	PartConcurrency int
 	// Transport replaces the HTTP transport (tests record requests with it).
 	Transport http.RoundTripper
+	// WriteStall aborts a request whose connection accepts no byte for
+	// this long (a peer that stopped reading). Default DefaultWriteStall.
+	WriteStall time.Duration
 }
+
+// DefaultWriteStall: no byte accepted by the archive for this long and the
+// request is given up as a network failure, to be retried.
+const DefaultWriteStall = 30 * time.Second
 
 // Part sizes. S3 wants at least 5 MiB for every part but the last, and at
 // most 10,000 parts.
@@ -106,6 +114,7 @@ func New(c Config) (*Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("archive: %w", err)
 		}
+		t.DialContext = stallDialer(cmp.Or(c.WriteStall, DefaultWriteStall))
 		if c.CAFile != "" {
 			pem, err := os.ReadFile(c.CAFile)
 			if err != nil {
