@@ -105,3 +105,12 @@ func (s *Segmenter) startNSFor(t *trackState, dts int64) int64 {
 	}
 	return start
 }
+
+// Tracks are the tracks the Segmenter writes, by index.
+func (s *Segmenter) Tracks() []Track {
+	out := make([]Track, len(s.tracks))
+	for i, t := range s.tracks {
+		out[i] = t.Track
+	}
+	return out
+}
