@@ -167,3 +167,37 @@ func TestSegmenterKeepsAudioBeforeFirstKeyframe(t *testing.T) {
 		t.Errorf("recorded %d audio bytes, sent %d", len(audio), 3*8000)
 	}
 }
+
+// TestSegmenterCutsWhereTheCameraClockGoesBack: from 5 s on, the audio's
+// timestamps are a second behind. That cannot be a duration, so it is a
+// hole of no length: the segment ends and the next starts at the step.
+func TestSegmenterCutsWhereTheCameraClockGoesBack(t *testing.T) {
+	s := fmp4.NewSegmenter(t.TempDir(), "r1", time.Hour, time.Second, fmp4test.Tracks())
+	var closed []*fmp4.Segment
+	for tick := 0; tick < 500; tick++ {
+		for _, u := range fmp4test.Units(tick, t0.Add(time.Duration(tick)*20*time.Millisecond)) {
+			if u.Track == 1 && tick >= 250 {
+				u.PTS -= 8000
+			}
+			c, err := s.Push(u)
+			if err != nil && err != fmp4.ErrNotReady {
+				t.Fatal(err)
+			}
+			if c != nil {
+				closed = append(closed, c)
+			}
+		}
+	}
+	holes := s.TakeHoles()
+	if len(holes) != 1 || !holes[0].Back || holes[0].Video || holes[0].Duration != 0 || !near(holes[0].Start.Sub(t0), 5*time.Second) {
+		t.Fatalf("holes %+v, want one step back of the audio at 5 s", holes)
+	}
+	if len(closed) != 1 {
+		t.Fatalf("%d segments closed, want 1", len(closed))
+	}
+	_, ends := sampleTimes(t, closed[0])
+	if ends[2] != 5*time.Second {
+		t.Errorf("audio before the step ends at %s, want 5s", ends[2])
+	}
+	s.Abandon()
+}
