@@ -18,7 +18,8 @@ type Hole struct {
 	Codec string // the track's Codec name
 	Video bool
 	// Start is the station time the track's last sample before the hole
-	// ended; End is Start plus Duration, the hole on the camera's clock.
+	// ended (the segment's start plus the camera's clock since); End is
+	// Start plus Duration, the hole on the camera's clock.
 	Start, End time.Time
 	Duration   time.Duration
 	// Back is set when the camera's timestamps went backwards; Duration is 0.
@@ -62,7 +63,7 @@ func (s *Segmenter) hole(t *trackState, dts int64) (Hole, bool) {
 	if !back && ticksToNS(missing, t.clockRate) <= int64(s.gapLimit) {
 		return Hole{}, false
 	}
-	start := t.heldAt.Add(time.Duration(ticksToNS(d, t.clockRate)))
+	start := s.mediaAt(ticksToNS(t.heldDTS+d, t.clockRate))
 	h := Hole{Track: t.id - 1, Codec: t.name, Video: t.video, Start: start, End: start, Back: back}
 	if !back {
 		h.Duration = time.Duration(ticksToNS(missing, t.clockRate))

@@ -47,6 +47,11 @@ type Segmenter struct {
 	gapLimit time.Duration
 	holes    []Hole
 	early    []earlyUnit // audio waiting for the first keyframe
+	// anchorAt and anchorNS are the start of the segment a hole closed, on
+	// both clocks, for the next segment's start when anchored.
+	anchorAt time.Time
+	anchorNS int64
+	anchored bool
 	// broken is set when a write failed and the open segment was left on
 	// disk for recovery.
 	broken bool
@@ -73,7 +78,7 @@ func (s *Segmenter) reset() {
 	for _, t := range s.tracks {
 		t.dts, t.held, t.ended = nil, nil, false
 	}
-	s.early = nil
+	s.early, s.anchored = nil, false
 }
 
 // Writing reports whether a segment is open.
@@ -151,7 +156,11 @@ func (s *Segmenter) cut(u Unit, t *trackState, dts int64, startsHere bool) (clos
 	if t.held != nil {
 		if h, ok := s.hole(t, dts); ok {
 			s.holes = append(s.holes, h)
-			closed, err = s.closeHeld()
+			// The next segment's start, this one's end and the hole are
+			// placed by the camera's clock from this segment's start, not
+			// by arrivals: audio and video reach us with different delays.
+			s.anchorAt, s.anchorNS, s.anchored = s.seg.Start, s.startNS, true
+			closed, err = s.closeHeld(true)
 			return closed, true, err
 		}
 	}
@@ -180,24 +189,38 @@ func (s *Segmenter) Close() (*Segment, error) {
 	if s.cur == nil {
 		return nil, nil
 	}
-	return s.closeHeld()
+	return s.closeHeld(false)
 }
 
 // closeHeld ends the open segment after every track's held sample, each
-// with its natural duration or that of its predecessor.
-func (s *Segmenter) closeHeld() (*Segment, error) {
+// with its natural duration or that of its predecessor. Its end is where
+// the last sample ends, by its arrival or, byMedia, by the camera's clock
+// from the segment's start.
+func (s *Segmenter) closeHeld(byMedia bool) (*Segment, error) {
 	end := s.lastAt
+	if byMedia {
+		end = s.seg.Start
+	}
 	for _, t := range s.tracks {
 		if t.held == nil {
 			continue
 		}
 		d := t.heldDuration()
 		s.finishHeld(t, d)
-		if e := t.heldAt.Add(time.Duration(ticksToNS(d, t.clockRate))); e.After(end) {
+		e := t.heldAt.Add(time.Duration(ticksToNS(d, t.clockRate)))
+		if byMedia {
+			e = s.mediaAt(t.endNS)
+		}
+		if e.After(end) {
 			end = e
 		}
 	}
 	return s.finish(end)
+}
+
+// mediaAt is the station time of media time ns in the open segment.
+func (s *Segmenter) mediaAt(ns int64) time.Time {
+	return s.seg.Start.Add(time.Duration(ns - s.startNS))
 }
 
 // finishHeld queues t's held sample with duration d as the track's last in
@@ -236,6 +259,10 @@ func (s *Segmenter) start(u Unit, t *trackState, dts int64) error {
 	// The segment starts before u when audio that came first opens it.
 	lead := time.Duration(ticksToNS(dts, t.clockRate) - startNS)
 	start := u.At.Add(-lead)
+	if s.anchored {
+		start = s.anchorAt.Add(time.Duration(startNS - s.anchorNS))
+		s.anchored = false
+	}
 	name := SegmentName(s.prefix, start)
 	f, err := createSegmentFile(filepath.Join(s.dir, name), init)
 	if err != nil {
