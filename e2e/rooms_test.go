@@ -41,7 +41,8 @@ type gstCamera struct {
 	port       int
 	user, pass string
 	cmd        *exec.Cmd
-	url        string // without credentials
+	url        string   // without credentials
+	extra      []string // more rtsp-server.py arguments
 }
 
 func newGstCamera(t *testing.T, user, pass string) *gstCamera {
@@ -63,6 +64,7 @@ func (c *gstCamera) start() {
 	if c.user != "" {
 		args = append(args, "--user", c.user, "--password", c.pass)
 	}
+	args = append(args, c.extra...)
 	c.cmd = exec.Command(c.python, args...)
 	c.cmd.Stderr = os.Stderr
 	out, err := c.cmd.StdoutPipe()

@@ -9,6 +9,11 @@ interview-room end-to-end tests and bench/rooms.sh.
 
   scripts/rtsp-server.py [--port 0] [--user U --password P] [--alaw]
                          [--bitrate 1000] [--streams 1] [--size 640x360]
+                         [--drop audio:15:18 --drop video:30:42]
+
+--drop TRACK:FROM:TO stops sending TRACK from FROM to TO seconds after the
+stream starts (a valve before the encoder, so the RTP timestamps jump, as
+when a camera's audio or video stalls); repeatable.
 """
 import argparse
 import signal
@@ -32,13 +37,24 @@ def pipeline(args, index):
     # test pattern so no two streams are byte-identical.
     return (
         "( videotestsrc is-live=true pattern={pattern} "
-        "! video/x-raw,width={w},height={h},framerate=25/1 "
+        "! video/x-raw,width={w},height={h},framerate=25/1 ! valve name=vvalve "
         "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=50 bitrate={br} "
         "! rtph264pay name=pay0 pt=96 config-interval=-1 "
         "audiotestsrc is-live=true wave=sine freq={freq} samplesperbuffer=160 "
-        "! audio/x-raw,rate=8000,channels=1 ! {enc} ! {pay} name=pay1 )"
+        "! audio/x-raw,rate=8000,channels=1 ! valve name=avalve ! {enc} ! {pay} name=pay1 )"
     ).format(pattern=PATTERNS[index % len(PATTERNS)], w=width, h=height, br=args.bitrate,
              freq=440 + 10 * index, enc=enc, pay=pay)
+
+
+def schedule_drops(factory, media, drops):
+    """Closes and reopens the valves at the --drop times, counted from now:
+    the shared media is configured when the first client connects."""
+    bin_ = media.get_element()
+    for spec in drops:
+        track, start, end = spec.split(":")
+        valve = bin_.get_by_name({"audio": "avalve", "video": "vvalve"}[track])
+        for at, drop in ((float(start), True), (float(end), False)):
+            GLib.timeout_add(int(at * 1000), lambda v=valve, d=drop: v.set_property("drop", d) or False)
 
 
 def main():
@@ -50,6 +66,7 @@ def main():
     p.add_argument("--bitrate", type=int, default=1000, help="H.264 bitrate in kbit/s")
     p.add_argument("--streams", type=int, default=1, help="serve /stream0../streamN-1 (1: /stream)")
     p.add_argument("--size", default="640x360")
+    p.add_argument("--drop", action="append", default=[], help="TRACK:FROM:TO, e.g. audio:15:18")
     args = p.parse_args()
 
     Gst.init(None)
@@ -74,6 +91,8 @@ def main():
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(pipeline(args, i))
         factory.set_shared(True)  # every client of a path sees the same live stream
+        if args.drop:
+            factory.connect("media-configure", schedule_drops, args.drop)
         if permissions is not None:
             factory.set_permissions(permissions)
         mounts.add_factory(path, factory)

@@ -21,10 +21,22 @@ type trackState struct {
 	heldAt  time.Time
 	lastDur uint32
 
+	// endNS is where the track's last sample in the previous segment ended
+	// (media time, ns), when ended.
+	endNS int64
+	ended bool
+
 	pending []*fmp4.Sample
 	base    uint64 // tfdt of pending[0] in the open segment
 	next    uint64 // tfdt of the next sample appended in the open segment
 	begun   bool   // has a sample in the open segment
+}
+
+// sampleAt is a sample with its decode time and station arrival time.
+type sampleAt struct {
+	smp *fmp4.Sample
+	dts int64
+	at  time.Time
 }
 
 // samples turns a unit into fMP4 samples, their decode times, and whether
@@ -190,14 +202,9 @@ func (s *Segmenter) place(t *trackState, dts int64) {
 // and queues the one held before it.
 func (s *Segmenter) append(t *trackState, smp *fmp4.Sample, dts int64, at time.Time) {
 	if t.held != nil {
-		d := dts - t.heldDTS
-		nat := t.naturalDuration(len(t.held.Payload))
-		if d <= 0 || d > int64(t.clockRate)*5 || (nat > 0 && (d > nat*10)) {
-			d = nat // a jump in the camera's clock or lost packets: keep the track contiguous
-			if d == 0 {
-				d = int64(t.lastDur)
-			}
-		}
+		// The camera's clock, never a normalised duration: Push cut the
+		// segment at any hole or step back before dts.
+		d := max(dts-t.heldDTS, 0)
 		t.held.Duration, t.lastDur = uint32(d), uint32(d)
 		s.enqueue(t, t.held)
 	}

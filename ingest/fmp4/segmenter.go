@@ -42,6 +42,16 @@ type Segmenter struct {
 	lastFlu time.Time
 	lastAt  time.Time
 	newInit bool // parameters changed: cut at the next keyframe
+	// gapLimit is the longest hole in a track a segment may span; holes
+	// found are kept until TakeHoles.
+	gapLimit time.Duration
+	holes    []Hole
+	early    []earlyUnit // audio waiting for the first keyframe
+	// anchorAt and anchorNS are the start of the segment a hole closed, on
+	// both clocks, for the next segment's start when anchored.
+	anchorAt time.Time
+	anchorNS int64
+	anchored bool
 	// broken is set when a write failed and the open segment was left on
 	// disk for recovery.
 	broken bool
@@ -51,7 +61,7 @@ type Segmenter struct {
 // start), each cut at the first keyframe after length, with a fragment
 // written and synced at least every fragment.
 func NewSegmenter(dir, prefix string, length, fragment time.Duration, tracks []Track) *Segmenter {
-	s := &Segmenter{dir: dir, prefix: prefix, length: length, fragment: fragment}
+	s := &Segmenter{dir: dir, prefix: prefix, length: length, fragment: fragment, gapLimit: DefaultGapThreshold}
 	for i, t := range tracks {
 		ts := &trackState{Track: t, id: i + 1}
 		s.tracks = append(s.tracks, ts)
@@ -66,8 +76,9 @@ func NewSegmenter(dir, prefix string, length, fragment time.Duration, tracks []T
 // reset forgets timing state; the next segment starts at a keyframe.
 func (s *Segmenter) reset() {
 	for _, t := range s.tracks {
-		t.dts, t.held = nil, nil
+		t.dts, t.held, t.ended = nil, nil, false
 	}
+	s.early, s.anchored = nil, false
 }
 
 // Writing reports whether a segment is open.
@@ -91,32 +102,39 @@ func (s *Segmenter) Broken() bool { return s.broken }
 // Last is the station time of the last unit written.
 func (s *Segmenter) Last() time.Time { return s.lastAt }
 
-// Push adds one unit. A returned Segment was closed by this unit's cut.
-// ErrNotReady drops a unit that cannot begin a segment; a write error leaves
-// no segment open (the file stays for Repair) and the caller decides.
+// Push adds one unit. A returned Segment was closed by this unit's cut: a
+// keyframe after the segment length, or a hole in the unit's track longer
+// than the gap threshold (see TakeHoles). ErrNotReady drops a unit that
+// cannot begin a segment; a write error leaves no segment open (the file
+// stays for Repair) and the caller decides.
 func (s *Segmenter) Push(u Unit) (*Segment, error) {
 	t := s.tracks[u.Track]
-	samples, dtss, keyframe, err := s.samples(t, u)
-	if err != nil || len(samples) == 0 {
+	smps, dtss, keyframe, err := s.samples(t, u)
+	if err != nil || len(smps) == 0 {
 		return nil, err
 	}
-	var closed *Segment
+	samples := make([]sampleAt, len(smps))
+	for i := range smps {
+		samples[i] = sampleAt{smp: smps[i], dts: dtss[i], at: u.At}
+	}
 	startsHere := keyframe || (s.video == nil && t == s.tracks[0])
-	if s.cur != nil && startsHere && (s.newInit || s.mediaSince(t, dtss[0]) >= s.length) {
-		if closed, err = s.closeAt(u.At, t, dtss[0]); err != nil {
-			return nil, err
-		}
+	closed, afterHole, err := s.cut(u, t, dtss[0], startsHere)
+	if err != nil {
+		return nil, err
 	}
 	if s.cur == nil {
-		if !startsHere {
-			return closed, nil // audio before the first keyframe has no segment yet
+		if !startsHere && !afterHole {
+			if !t.video {
+				s.keepEarly(t, samples) // audio before the first keyframe opens the segment
+			}
+			return closed, nil
 		}
 		if err := s.start(u, t, dtss[0]); err != nil {
 			return closed, err
 		}
 	}
-	for i, smp := range samples {
-		s.append(t, smp, dtss[i], u.At)
+	for _, a := range samples {
+		s.append(t, a.smp, a.dts, a.at)
 	}
 	s.lastAt = u.At
 	if u.At.Sub(s.lastFlu) >= s.fragment {
@@ -125,6 +143,31 @@ func (s *Segmenter) Push(u Unit) (*Segment, error) {
 		}
 	}
 	return closed, nil
+}
+
+// cut closes the open segment before u, a unit of t whose first sample is
+// at dts, when t has a hole before it (afterHole: the next segment starts
+// at u whatever it is) or when the segment is long enough and u can begin
+// the next.
+func (s *Segmenter) cut(u Unit, t *trackState, dts int64, startsHere bool) (closed *Segment, afterHole bool, err error) {
+	if s.cur == nil {
+		return nil, false, nil
+	}
+	if t.held != nil {
+		if h, ok := s.hole(t, dts); ok {
+			s.holes = append(s.holes, h)
+			// The next segment's start, this one's end and the hole are
+			// placed by the camera's clock from this segment's start, not
+			// by arrivals: audio and video reach us with different delays.
+			s.anchorAt, s.anchorNS, s.anchored = s.seg.Start, s.startNS, true
+			closed, err = s.closeHeld(true)
+			return closed, true, err
+		}
+	}
+	if startsHere && (s.newInit || s.mediaSince(t, dts) >= s.length) {
+		closed, err = s.closeAt(u.At, t, dts)
+	}
+	return closed, false, err
 }
 
 // Tick writes the pending fragment when the fragment interval has passed
@@ -146,23 +189,47 @@ func (s *Segmenter) Close() (*Segment, error) {
 	if s.cur == nil {
 		return nil, nil
 	}
+	return s.closeHeld(false)
+}
+
+// closeHeld ends the open segment after every track's held sample, each
+// with its natural duration or that of its predecessor. Its end is where
+// the last sample ends, by its arrival or, byMedia, by the camera's clock
+// from the segment's start.
+func (s *Segmenter) closeHeld(byMedia bool) (*Segment, error) {
 	end := s.lastAt
+	if byMedia {
+		end = s.seg.Start
+	}
 	for _, t := range s.tracks {
 		if t.held == nil {
 			continue
 		}
-		d := t.naturalDuration(len(t.held.Payload))
-		if d == 0 {
-			d = int64(t.lastDur)
+		d := t.heldDuration()
+		s.finishHeld(t, d)
+		e := t.heldAt.Add(time.Duration(ticksToNS(d, t.clockRate)))
+		if byMedia {
+			e = s.mediaAt(t.endNS)
 		}
-		t.held.Duration = uint32(d)
-		s.enqueue(t, t.held)
-		if e := t.heldAt.Add(time.Duration(ticksToNS(d, t.clockRate))); t == s.video || s.video == nil && e.After(end) {
+		if e.After(end) {
 			end = e
 		}
-		t.held = nil
 	}
 	return s.finish(end)
+}
+
+// mediaAt is the station time of media time ns in the open segment.
+func (s *Segmenter) mediaAt(ns int64) time.Time {
+	return s.seg.Start.Add(time.Duration(ns - s.startNS))
+}
+
+// finishHeld queues t's held sample with duration d as the track's last in
+// the open segment.
+func (s *Segmenter) finishHeld(t *trackState, d int64) {
+	t.held.Duration, t.lastDur = uint32(d), uint32(d)
+	s.enqueue(t, t.held)
+	t.endNS, t.ended = ticksToNS(t.heldDTS+d, t.clockRate), true
+	t.held = nil
 }
 
 // Abandon drops the open segment without writing more, as after an error;
@@ -188,20 +255,39 @@ func (s *Segmenter) start(u Unit, t *trackState, dts int64) error {
 	if err != nil {
 		return err
 	}
-	name := SegmentName(s.prefix, u.At)
+	startNS := s.startNSFor(t, dts)
+	// The segment starts before u when audio that came first opens it.
+	lead := time.Duration(ticksToNS(dts, t.clockRate) - startNS)
+	start := u.At.Add(-lead)
+	if s.anchored {
+		start = s.anchorAt.Add(time.Duration(startNS - s.anchorNS))
+		s.anchored = false
+	}
+	name := SegmentName(s.prefix, start)
 	f, err := createSegmentFile(filepath.Join(s.dir, name), init)
 	if err != nil {
 		return err
 	}
 	s.cur, s.newInit = f, false
-	s.seg = Segment{Path: f.path, Name: name, Start: u.At, CameraTime: u.NTP, Codecs: codecs}
-	s.startNS = ticksToNS(dts, t.clockRate)
+	camera := u.NTP
+	if !camera.IsZero() {
+		camera = camera.Add(-lead)
+	}
+	s.seg = Segment{Path: f.path, Name: name, Start: start, CameraTime: camera, Codecs: codecs}
+	s.startNS = startNS
 	s.lastFlu = u.At
 	for _, ts := range s.tracks {
-		ts.pending, ts.begun, ts.base, ts.next = nil, false, 0, 0
+		ts.pending, ts.begun, ts.base, ts.next, ts.ended = nil, false, 0, 0, false
 		if ts.held != nil {
 			// A sample held from the previous segment opens this one.
 			s.place(ts, ts.heldDTS)
+		}
+	}
+	early := s.early
+	s.early = nil
+	for _, e := range early {
+		for _, a := range e.samples {
+			s.append(e.t, a.smp, a.dts, a.at)
 		}
 	}
 	return nil
@@ -242,23 +328,18 @@ func (s *Segmenter) closeAt(at time.Time, cut *trackState, dts int64) (*Segment,
 			continue
 		}
 		if t == cut {
-			d := dts - t.heldDTS
-			if d <= 0 || d > int64(t.clockRate)*5 {
-				d = int64(t.lastDur)
-			}
-			t.held.Duration, t.lastDur = uint32(d), uint32(d)
-			s.enqueue(t, t.held)
-			t.held = nil
+			s.finishHeld(t, dts-t.heldDTS) // positive: cut found no hole before dts
 			continue
 		}
 		if nat := t.naturalDuration(len(t.held.Payload)); nat > 0 {
-			t.held.Duration = uint32(nat)
-			s.enqueue(t, t.held)
-			t.held = nil
+			s.finishHeld(t, nat)
 		}
 		// A held video sample of a second video track moves to the next segment.
 	}
-	return s.finish(at)
+	// End where the next segment will start: audio ending just before the
+	// keyframe opens it.
+	lead := ticksToNS(dts, cut.clockRate) - s.startNSFor(cut, dts)
+	return s.finish(at.Add(-time.Duration(lead)))
 }
 
 // finish writes the last fragment, syncs and closes the file.

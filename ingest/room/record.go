@@ -21,6 +21,13 @@ func (r *Room) record(ctx context.Context, seg *fmp4.Segmenter, queue <-chan fmp
 	var seenOverflow uint64
 	var prev time.Time
 	lastUnit := r.env.Now()
+	live := newLiveness(seg.Tracks(), time.Now())
+	defer func() {
+		// A track still silent when the recording stops was stalled to the end.
+		for _, g := range r.stalledGaps(live, seg.Last()) {
+			jobs <- sealJob{gap: g}
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -38,8 +45,13 @@ func (r *Room) record(ctx context.Context, seg *fmp4.Segmenter, queue <-chan fmp
 			if now.Sub(lastUnit) > r.cfg.StallTimeout {
 				return fmt.Errorf("%w for %s", errStall, r.cfg.StallTimeout)
 			}
+			for _, i := range live.silent(now, r.cfg.StallTimeout) {
+				r.env.Log.Warn("room track stalled while the other flows", keyRoom, r.cfg.ID,
+					keyTrack, trackKind(seg.Tracks()[i].Video()), keyDuration, r.cfg.StallTimeout)
+			}
 		case u := <-queue:
 			lastUnit = time.Now()
+			live.seen(u.Track, lastUnit, u.At)
 			if !prev.IsZero() {
 				if step := clockStep(prev, u.At); step != 0 {
 					return fmt.Errorf("%w by %s", errClockStep, step)
@@ -51,23 +63,34 @@ func (r *Room) record(ctx context.Context, seg *fmp4.Segmenter, queue <-chan fmp
 				seenOverflow = n
 				r.closeSegment(seg, catalog.GapOverflow, jobs)
 			}
-			wasOpen := seg.Writing()
-			closed, err := seg.Push(u)
-			if closed != nil {
-				jobs <- sealJob{seg: closed}
-			}
-			if err != nil && !errors.Is(err, fmp4.ErrNotReady) {
-				if isWriteError(err) {
-					return err
-				}
-				r.metrics.DecodeErrors.WithLabelValues(r.cfg.ID).Inc()
-				r.env.Log.Debug("room unit dropped", keyRoom, r.cfg.ID, keyErr, err)
-			}
-			if seg.Writing() && (!wasOpen || closed != nil) {
-				r.segmentStarted(seg, jobs)
+			if err := r.push(seg, u, jobs); err != nil {
+				return err
 			}
 		}
 	}
+}
+
+// push writes one unit; a hole in its track closes the segment and is a gap.
+func (r *Room) push(seg *fmp4.Segmenter, u fmp4.Unit, jobs chan<- sealJob) error {
+	wasOpen := seg.Writing()
+	closed, err := seg.Push(u)
+	if closed != nil {
+		jobs <- sealJob{seg: closed}
+	}
+	for _, h := range seg.TakeHoles() {
+		jobs <- sealJob{gap: r.holeGap(h)}
+	}
+	if err != nil && !errors.Is(err, fmp4.ErrNotReady) {
+		if isWriteError(err) {
+			return err
+		}
+		r.metrics.DecodeErrors.WithLabelValues(r.cfg.ID).Inc()
+		r.env.Log.Debug("room unit dropped", keyRoom, r.cfg.ID, keyErr, err)
+	}
+	if seg.Writing() && (!wasOpen || closed != nil) {
+		r.segmentStarted(seg, jobs)
+	}
+	return nil
 }
 
 // clockStep returns how far the wall clock jumped between a and b beyond the

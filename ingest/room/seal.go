@@ -72,7 +72,11 @@ func (r *Room) sealGap(g catalog.Gap) {
 		r.countError(ingest.ErrKindCatalog)
 		return
 	}
-	r.env.Log.Warn("room gap", keyRoom, id, keyReason, g.Reason, keyStart, g.Start, keyEnd, g.End, keyDuration, g.Duration().Round(time.Millisecond))
+	args := []any{keyRoom, id, keyReason, g.Reason, keyStart, g.Start, keyEnd, g.End, keyDuration, g.Duration().Round(time.Millisecond)}
+	if k := gapTrack(g); k != "" {
+		args = append(args, keyTrack, k)
+	}
+	r.env.Log.Warn("room gap", args...)
 }
 
 // segmentRecord is the catalog record of a closed segment, linked to the

@@ -18,6 +18,7 @@ const (
 	GapWriteError = "write_error" // the disk refused a write (full, I/O error)
 	GapRestart    = "restart"     // custodian was not running
 	GapCrash      = "crash"       // custodian stopped without closing its segment
+	GapMedia      = "media_gap"   // one track (Gap.Track) sent nothing for longer than the gap threshold
 )
 
 // EventGap is the custody event recorded with every gap.
@@ -29,7 +30,9 @@ type Gap struct {
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
 	Reason string    `json:"reason"`
-	Detail string    `json:"detail,omitempty"`
+	// Detail starts with "audio: " or "video: " when only that track has
+	// the hole (a media_gap, or a stall of one track while the other flows).
+	Detail string `json:"detail,omitempty"`
 }
 
 // Duration is how long the room went unrecorded.
@@ -56,6 +59,9 @@ func (c *Catalog) AddGap(g Gap) error {
 		}
 		detail := fmt.Sprintf("room %s: %s from %s to %s (%s)", g.Room, g.Reason,
 			g.Start.Format(time.RFC3339Nano), g.End.Format(time.RFC3339Nano), g.Duration().Round(time.Millisecond))
+		if g.Detail != "" {
+			detail += "; " + g.Detail
+		}
 		return c.appendEvents(tx, nil, []Event{{Type: EventGap, Detail: detail}})
 	})
 	if err != nil {
