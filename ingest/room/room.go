@@ -69,7 +69,7 @@ func New(cfg Config, env ingest.Env, m *Metrics) *Room {
 	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL), AlertAfter: cfg.AlertAfter,
 		NotRecordingSince: env.Now(), NotRecordingReason: ReasonConnecting}
 	for _, reason := range []string{catalog.GapDisconnect, catalog.GapStall, catalog.GapClockStep,
-		catalog.GapOverflow, catalog.GapWriteError, catalog.GapRestart, catalog.GapCrash} {
+		catalog.GapOverflow, catalog.GapWriteError, catalog.GapRestart, catalog.GapCrash, catalog.GapMedia} {
 		m.Gaps.WithLabelValues(cfg.ID, reason)
 	}
 	m.Connected.WithLabelValues(cfg.ID).Set(0)

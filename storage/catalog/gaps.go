@@ -18,7 +18,7 @@ const (
 	GapWriteError = "write_error" // the disk refused a write (full, I/O error)
 	GapRestart    = "restart"     // custodian was not running
 	GapCrash      = "crash"       // custodian stopped without closing its segment
-	GapMedia      = "media_gap"   // one track (Gap.Track) sent nothing for longer than the gap threshold
+	GapMedia      = "media_gap"   // one track (named in Gap.Detail) sent nothing for longer than the gap threshold
 )
 
 // EventGap is the custody event recorded with every gap.
