@@ -39,6 +39,10 @@ func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "cursor: not from a listing with these filters")
 		return
 	}
+	if f.Session != 0 && errors.Is(err, catalog.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no session %d", f.Session))
+		return
+	}
 	if err != nil {
 		s.log.Error("list recordings", "err", err)
 		writeError(w, http.StatusInternalServerError, "catalog read failed")
@@ -102,6 +106,11 @@ func ParseFilter(q url.Values, loc *time.Location) (catalog.Filter, error) {
 			f.Flag = val
 			if !catalog.ValidFlag(val) {
 				err = fmt.Errorf("flag %q: want one of %s", truncate(val, 40), strings.Join(catalog.Flags, ", "))
+			}
+		case "session":
+			f.Session, err = strconv.ParseUint(val, 10, 64)
+			if err != nil || f.Session == 0 {
+				err = fmt.Errorf("session: want a session id (a positive number)")
 			}
 		case "from":
 			f.From, err = ParseTime(val, loc)

@@ -32,6 +32,8 @@ func ls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fs.Func("flag", "only recordings with this flag ("+strings.Join(catalog.Flags, ", ")+")",
 		func(v string) error { q.Set("flag", v); return nil })
+	fs.Func("session", "an interview session's segments, in order (its whole recording)",
+		func(v string) error { q.Set("session", v); return nil })
 	fs.Func("limit", "list at most this many", func(v string) error { q.Set("limit", v); return nil })
 	if err := parseFlags(fs, args); err != nil {
 		return err

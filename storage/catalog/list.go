@@ -21,7 +21,9 @@ type Filter struct {
 	SourceID string
 	Case     string
 	// Flag selects the recordings that carry it (one of Flags).
-	Flag     string
+	Flag string
+	// Session selects an interview session's segments, in start order.
+	Session  uint64
 	From, To time.Time
 	// After resumes a listing after the last recording of the page that
 	// returned it; nil starts at the beginning.
@@ -39,6 +41,7 @@ func (f Filter) match(r *Recording) bool {
 		f.SourceID != "" && r.SourceID != f.SourceID,
 		f.Case != "" && !slices.Contains(r.Cases, f.Case),
 		f.Flag != "" && !r.HasFlag(f.Flag),
+		f.Session != 0 && !slices.Contains(r.Sessions, f.Session),
 		!f.From.IsZero() && r.StartedAt.Before(f.From),
 		!f.To.IsZero() && !r.StartedAt.Before(f.To):
 		return false
@@ -69,6 +72,17 @@ func (c *Catalog) List(f Filter) ([]Recording, error) {
 func (c *Catalog) ListPage(f Filter) ([]Recording, Cursor, error) {
 	var out []Recording
 	var next Cursor
+	if f.Session != 0 {
+		// A session's segments are its room's: read the room's index.
+		err := c.db.View(func(tx *bolt.Tx) error {
+			s, err := getSession(tx, f.Session)
+			f.Source, f.SourceID = SourceRoom, s.Room
+			return err
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("list recordings: %w", err)
+		}
+	}
 	ix := f.index()
 	err := c.db.View(func(tx *bolt.Tx) error {
 		var last []byte

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -93,5 +94,54 @@ func TestSessionsOpenStopAndLink(t *testing.T) {
 				t.Errorf("second case not kept: %+v", rec)
 			}
 		})
+	}
+}
+
+// A session's segments, and only its, in start order: its whole recording.
+func TestListSession(t *testing.T) {
+	c := openTestCatalog(t)
+	s1, err := c.StartSession(Session{Room: "r1", Case: "C-1", Subject: "S-1", Officers: []string{"111111"}, StartedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StopSession("r1", t0.Add(30*time.Minute), "wang.li"); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := c.StartSession(Session{Room: "r1", Case: "C-2", Subject: "S-2", Officers: []string{"222222"}, StartedAt: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions, _ := c.Sessions("r1", t0.Add(-time.Hour), t0.Add(3*time.Hour))
+	// Segments of 10 minutes, added newest first so order comes from the index.
+	for i := 11; i >= 0; i-- {
+		start := t0.Add(time.Duration(i) * 10 * time.Minute)
+		r := Recording{Source: SourceRoom, SourceID: "r1", Name: fmt.Sprintf("seg%02d", i), SHA256: fmt.Sprintf("%064x", i+1),
+			Size: 1, State: StateStaged, StartedAt: start, EndedAt: start.Add(10 * time.Minute)}
+		LinkSessions(&r, sessions)
+		if _, _, err := c.Add(r, Event{Type: EventIngested}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		id   uint64
+		want []string
+	}{
+		{s1.ID, []string{"seg00", "seg01", "seg02"}},
+		{s2.ID, []string{"seg06", "seg07", "seg08", "seg09", "seg10", "seg11"}},
+	} {
+		recs, err := c.List(Filter{Session: tc.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range recs {
+			names = append(names, r.Name)
+		}
+		if !reflect.DeepEqual(names, tc.want) {
+			t.Errorf("session %d: %v, want %v", tc.id, names, tc.want)
+		}
+	}
+	if _, err := c.List(Filter{Session: 99}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown session: %v", err)
 	}
 }
