@@ -16,6 +16,9 @@ type Rooms interface {
 	// RoomConnected reports whether room is configured and whether its
 	// feed is being recorded right now.
 	RoomConnected(id string) (configured, connected bool)
+	// CutSegment ends the room's running segment at its next keyframe: a
+	// session started or stopped, and a segment belongs to one at most.
+	CutSegment(id string)
 }
 
 // RoomCatalog is what the rooms API reads and writes in the catalog.
@@ -125,6 +128,9 @@ func (h *roomsHandler) start(w http.ResponseWriter, r *http.Request, actor strin
 	}
 	s.StartedBy = actor
 	s, err = h.cat.StartSession(s)
+	if err == nil {
+		h.rooms.CutSegment(room)
+	}
 	if errors.Is(err, catalog.ErrSessionOpen) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("room %s already has an open session; stop it first", room))
 		return
@@ -149,6 +155,9 @@ func (h *roomsHandler) stop(w http.ResponseWriter, r *http.Request, actor string
 		return
 	}
 	s, err := h.cat.StopSession(room, time.Time{}, actor)
+	if err == nil {
+		h.rooms.CutSegment(room)
+	}
 	if errors.Is(err, catalog.ErrNoSession) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("room %s has no open session", room))
 		return

@@ -24,6 +24,8 @@ func (f fakeRooms) RoomConnected(id string) (bool, bool) {
 	return ok, c
 }
 
+func (fakeRooms) CutSegment(string) {}
+
 func TestRoomSessionsAPI(t *testing.T) {
 	cat := catalogtest.Open(t, catalog.Options{})
 	srv := New(Config{Rooms: fakeRooms{"up": true, "down": false}, Location: time.UTC, Token: testToken}, cat, prometheus.NewRegistry(),

@@ -52,6 +52,15 @@ func (rs roomSet) RoomConnected(id string) (configured, connected bool) {
 	return false, false
 }
 
+// CutSegment implements admin.Rooms.
+func (rs roomSet) CutSegment(id string) {
+	for _, r := range rs {
+		if r.ID() == id {
+			r.Cut()
+		}
+	}
+}
+
 // Status lists every room's live state.
 func (rs roomSet) Status() []room.Status {
 	out := make([]room.Status, 0, len(rs))

@@ -55,6 +55,8 @@ type Segmenter struct {
 	// broken is set when a write failed and the open segment was left on
 	// disk for recovery.
 	broken bool
+	// cutAsked: CutNext was called; the next keyframe starts a segment.
+	cutAsked bool
 }
 
 // NewSegmenter writes segments of tracks into dir, named SegmentName(prefix,
@@ -164,10 +166,19 @@ func (s *Segmenter) cut(u Unit, t *trackState, dts int64, startsHere bool) (clos
 			return closed, true, err
 		}
 	}
-	if startsHere && (s.newInit || s.mediaSince(t, dts) >= s.length) {
+	if startsHere && (s.newInit || s.cutAsked || s.mediaSince(t, dts) >= s.length) {
 		closed, err = s.closeAt(u.At, t, dts)
 	}
 	return closed, false, err
+}
+
+// CutNext ends the open segment at the next unit that can begin one (the
+// next video keyframe): an interview session starts or stops, and each
+// segment is to belong to one session at most.
+func (s *Segmenter) CutNext() {
+	if s.cur != nil {
+		s.cutAsked = true
+	}
 }
 
 // Tick writes the pending fragment when the fragment interval has passed
@@ -268,7 +279,7 @@ func (s *Segmenter) start(u Unit, t *trackState, dts int64) error {
 	if err != nil {
 		return err
 	}
-	s.cur, s.newInit = f, false
+	s.cur, s.newInit, s.cutAsked = f, false, false
 	camera := u.NTP
 	if !camera.IsZero() {
 		camera = camera.Add(-lead)

@@ -28,6 +28,8 @@ type Room struct {
 	// abandoned is set by the writer when a segment was left in the open
 	// directory after a write error; the next attempt recovers it first.
 	abandoned bool
+	// cuts asks the writer to end the running segment at the next keyframe.
+	cuts chan struct{}
 
 	mu     sync.Mutex
 	status Status
@@ -65,7 +67,7 @@ func New(cfg Config, env ingest.Env, m *Metrics) *Room {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open")}
+	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open"), cuts: make(chan struct{}, 1)}
 	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL), AlertAfter: cfg.AlertAfter,
 		NotRecordingSince: env.Now(), NotRecordingReason: ReasonConnecting}
 	for _, reason := range []string{catalog.GapDisconnect, catalog.GapStall, catalog.GapClockStep,
@@ -196,4 +198,14 @@ func (r *Room) lastRecorded() time.Time {
 		return time.Time{}
 	}
 	return last.EndedAt
+}
+
+// Cut ends the running segment at its next keyframe (within a GOP), so that
+// an interview session starting or stopping now begins or ends a segment:
+// no segment holds two interviews. A room not recording has nothing to cut.
+func (r *Room) Cut() {
+	select {
+	case r.cuts <- struct{}{}:
+	default: // a cut is pending already
+	}
 }
