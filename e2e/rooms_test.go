@@ -303,11 +303,19 @@ func TestRoomEndToEnd(t *testing.T) {
 		t.Errorf("gaps %+v, want one disconnect", l.Gaps)
 	}
 	if len(l.Sessions) != 1 || l.Sessions[0].EndedAt.IsZero() {
-		t.Errorf("sessions %+v, want one stopped session", l.Sessions)
+		t.Fatalf("sessions %+v, want one stopped session", l.Sessions)
 	}
+	stopped := l.Sessions[0].EndedAt
 	for _, s := range l.Segments {
 		if s.State != "verified" || strings.Join(s.Codecs, ",") != "h264,pcm_mulaw" || len(s.Flags) != 0 {
 			t.Errorf("segment %+v", s)
+		}
+		if !s.StartedAt.Before(stopped) {
+			// The stop cut the segment: what follows belongs to no session.
+			if s.Case != "" || len(s.Holds) != 0 {
+				t.Errorf("segment %s after the session is linked to it: %+v", s.Name, s)
+			}
+			continue
 		}
 		if s.Case != "A-2026-0042" || s.Subject != "P-1" || len(s.Officers) != 2 || len(s.Holds) != 1 || s.Holds[0].Reason != "evidence" || s.Holds[0].Case != "A-2026-0042" {
 			t.Errorf("segment %s not linked to the session: %+v", s.Name, s)
