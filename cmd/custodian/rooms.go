@@ -36,6 +36,7 @@ func buildRooms(cfg *config.Config, env ingest.Env, reg prometheus.Registerer) (
 			Transport:  rc.Transport,
 			Segment:    rc.Segment.D(),
 			AlertAfter: rc.AlertAfter.D(),
+			MaxDrift:   rc.MaxDrift.D(),
 			Dir:        filepath.Join(cfg.DataDir, "rooms", rc.ID),
 		}, env, m))
 	}

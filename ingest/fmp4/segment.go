@@ -32,6 +32,19 @@ type Segment struct {
 	Codecs     []string // one Codec name per track
 	// Recovered is set by Repair: the file was cut back after a crash.
 	Recovered bool
+	// Arrived is how long, on the station's clock, the segment's units took
+	// to arrive, first to last; against End-Start (the camera's media time)
+	// it shows an encoder or clock that drifts. Zero after Repair.
+	Arrived time.Duration
+}
+
+// Drift is how far the camera's media time fell behind (positive) or ran
+// ahead of (negative) the station's clock over the segment.
+func (s Segment) Drift() time.Duration {
+	if s.Arrived == 0 {
+		return 0
+	}
+	return s.Arrived - s.End.Sub(s.Start)
 }
 
 // SegmentName is the file name of a segment of prefix (a room) starting at t.

@@ -57,6 +57,8 @@ type Segmenter struct {
 	broken bool
 	// cutAsked: CutNext was called; the next keyframe starts a segment.
 	cutAsked bool
+	// firstAt is when the open segment's first unit arrived.
+	firstAt time.Time
 }
 
 // NewSegmenter writes segments of tracks into dir, named SegmentName(prefix,
@@ -280,6 +282,7 @@ func (s *Segmenter) start(u Unit, t *trackState, dts int64) error {
 		return err
 	}
 	s.cur, s.newInit, s.cutAsked = f, false, false
+	s.firstAt = u.At
 	camera := u.NTP
 	if !camera.IsZero() {
 		camera = camera.Add(-lead)
@@ -365,6 +368,9 @@ func (s *Segmenter) finish(end time.Time) (*Segment, error) {
 	}
 	c := s.seg
 	c.SHA256, c.Size, c.End = sha, size, end
+	if !s.firstAt.IsZero() && s.lastAt.After(s.firstAt) {
+		c.Arrived = s.lastAt.Sub(s.firstAt)
+	}
 	if c.End.Before(c.Start) {
 		c.End = c.Start
 	}

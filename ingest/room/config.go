@@ -21,6 +21,9 @@ const (
 	// DefaultAlertAfter is how long a room may go without recording before
 	// it is an alert.
 	DefaultAlertAfter = time.Minute
+	// DefaultMaxDrift is how far a segment's media time may differ from
+	// the station time its units took to arrive before it is flagged.
+	DefaultMaxDrift = 2 * time.Second
 	// clockStepLimit is how far the station's wall clock may drift from its
 	// monotonic clock between two units before it counts as a step.
 	clockStepLimit = time.Second
@@ -55,6 +58,9 @@ type Config struct {
 	// AlertAfter is how long the room may go without recording before the
 	// admin status alerts; the room only reports it.
 	AlertAfter time.Duration
+	// MaxDrift: a segment whose camera media time differs from the station
+	// time it took to arrive by more than this is flagged time-drift.
+	MaxDrift time.Duration
 }
 
 func (c *Config) defaults() {
@@ -84,5 +90,8 @@ func (c *Config) defaults() {
 	}
 	if c.AlertAfter <= 0 {
 		c.AlertAfter = DefaultAlertAfter
+	}
+	if c.MaxDrift <= 0 {
+		c.MaxDrift = DefaultMaxDrift
 	}
 }

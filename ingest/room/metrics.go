@@ -12,6 +12,7 @@ type Metrics struct {
 	PacketsLost  *prometheus.CounterVec
 	Overflow     *prometheus.CounterVec
 	DecodeErrors *prometheus.CounterVec
+	TimeDrift    *prometheus.CounterVec
 }
 
 // NewMetrics registers the room metrics with reg (nil: unregistered).
@@ -45,9 +46,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "custodian_room_decode_errors_total",
 			Help: "RTP packets or access units that could not be depacketised or timed.",
 		}, []string{"room"}),
+		TimeDrift: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custodian_room_time_drift_total",
+			Help: "Segments whose camera media time differs from the station time they took to arrive by more than max_drift (flagged time-drift).",
+		}, []string{"room"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Connected, m.Recording, m.Reconnects, m.Gaps, m.PacketsLost, m.Overflow, m.DecodeErrors)
+		reg.MustRegister(m.Connected, m.Recording, m.Reconnects, m.Gaps, m.PacketsLost, m.Overflow, m.DecodeErrors, m.TimeDrift)
 	}
 	return m
 }

@@ -100,6 +100,13 @@ func (r *Room) segmentRecord(s *fmp4.Segment) (catalog.Recording, string) {
 	if s.Recovered {
 		rec.AddFlag(catalog.FlagRecovered)
 	}
+	drift := s.Drift()
+	if drift > r.cfg.MaxDrift || -drift > r.cfg.MaxDrift {
+		rec.AddFlag(catalog.FlagTimeDrift)
+		r.metrics.TimeDrift.WithLabelValues(id).Inc()
+		r.env.Log.Warn("room segment's media time drifts from the station's", keyRoom, id, keySegment, s.Name,
+			"media", s.End.Sub(s.Start).Round(time.Millisecond), "arrived_over", s.Arrived.Round(time.Millisecond))
+	}
 	sessions, err := r.env.Catalog.Sessions(id, rec.StartedAt, rec.EndedAt)
 	if err != nil {
 		r.env.Log.Error("interview sessions unreadable; segment sealed without case link", keyRoom, id, keyErr, err)
@@ -108,6 +115,10 @@ func (r *Room) segmentRecord(s *fmp4.Segment) (catalog.Recording, string) {
 	detail := fmt.Sprintf("room %s segment %s", id, s.Name)
 	if rec.Case != "" {
 		detail += " case " + rec.Case
+	}
+	if rec.HasFlag(catalog.FlagTimeDrift) {
+		detail += fmt.Sprintf(" time-drift: %s of media arrived over %s of station time",
+			s.End.Sub(s.Start).Round(time.Millisecond), s.Arrived.Round(time.Millisecond))
 	}
 	return rec, detail
 }

@@ -159,6 +159,8 @@ type RoomConfig struct {
 	// AlertAfter is how long the room may go without recording before the
 	// status alerts (a warning that names the reason).
 	AlertAfter Duration `yaml:"alert_after"`
+	// MaxDrift flags a segment whose media time and arrival time differ by more.
+	MaxDrift Duration `yaml:"max_drift"`
 }
 
 // DeviceConfig is a row of the devices table; from/to are optional dates or
@@ -252,5 +254,8 @@ func roomDefaults(r *RoomConfig) {
 	}
 	if !r.AlertAfter.set() {
 		r.AlertAfter = Duration{text: "1m", d: room.DefaultAlertAfter}
+	}
+	if !r.MaxDrift.set() {
+		r.MaxDrift = Duration{text: "2s", d: room.DefaultMaxDrift}
 	}
 }

@@ -185,6 +185,7 @@ func (c *Config) validateRooms(p *problems) {
 		}
 		checkDuration(p, at+".segment", r.Segment, MinRoomSegment)
 		checkDuration(p, at+".alert_after", r.AlertAfter, time.Second)
+		checkDuration(p, at+".max_drift", r.MaxDrift, 500*time.Millisecond)
 	}
 }
 

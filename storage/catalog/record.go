@@ -94,11 +94,15 @@ const (
 	// device, name, size and time but other bytes (a reset clock, FAT's
 	// 2-second times, restarted sequence numbers). Content is identity.
 	FlagNameReused = "name-reused"
+	// FlagTimeDrift: an interview segment's media time differs from the
+	// station time its units took to arrive (a lagging encoder, a camera
+	// clock running fast or slow); its ingested event gives the figure.
+	FlagTimeDrift = "time-drift"
 )
 
 // Flags lists every flag, for filters.
 var Flags = []string{FlagUnparsed, FlagUnregistered, FlagOfficerUnknown, FlagClockSuspect, FlagClockOffset,
-	FlagEmpty, FlagNameNotUTF8, FlagRecovered, FlagNameReused}
+	FlagEmpty, FlagNameNotUTF8, FlagRecovered, FlagNameReused, FlagTimeDrift}
 
 // ValidFlag reports whether f is one of Flags.
 func ValidFlag(f string) bool { return slices.Contains(Flags, f) }
