@@ -3,6 +3,7 @@ package upload
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -33,7 +34,17 @@ type schedule struct {
 	// until one succeeds.
 	probing   bool
 	lastCheck time.Time
+	// While paused, the archive is asked cheaply (a HEAD of the bucket)
+	// every probeEvery; its answer ends the pause at once.
+	probes    chan error
+	probeBusy bool
+	lastProbe time.Time
 }
+
+// probeEvery is how often a paused uploader asks whether the archive
+// answers again: an outage costs about this much more than itself,
+// however long the pause has grown.
+const probeEvery = 5 * time.Second
 
 // Run uploads until ctx ends, then waits for the uploads in flight: they
 // stop between requests and stay resumable.
@@ -47,7 +58,8 @@ func (u *Uploader) Run(ctx context.Context) error {
 			done <- u.upload(ctx, r)
 		}()
 	}
-	s := &schedule{inflight: map[uint64]string{}, retryAt: map[uint64]time.Time{}, failures: map[uint64]int{}}
+	s := &schedule{inflight: map[uint64]string{}, retryAt: map[uint64]time.Time{}, failures: map[uint64]int{},
+		probes: make(chan error, 1)}
 
 	// Say at once when the archive is unusable (credentials, bucket without
 	// Object Lock), rather than at the first upload.
@@ -63,6 +75,8 @@ func (u *Uploader) Run(ctx context.Context) error {
 			return nil
 		case o := <-done:
 			u.settle(s, o)
+		case err := <-s.probes:
+			u.probed(s, err)
 		case <-u.wake:
 		case <-timer.C:
 		}
@@ -107,7 +121,8 @@ func (u *Uploader) startDue(ctx context.Context, s *schedule, start func(catalog
 	next := u.cfg.PollInterval
 	now := u.cfg.Now()
 	if now.Before(s.pauseUntil) {
-		return min(next, s.pauseUntil.Sub(now))
+		u.probe(ctx, s, now)
+		return min(next, s.pauseUntil.Sub(now), probeEvery)
 	}
 	queue, err := u.queue()
 	if err != nil {
@@ -142,6 +157,36 @@ func (u *Uploader) startDue(ctx context.Context, s *schedule, start func(catalog
 		u.check(ctx)
 	}
 	return next
+}
+
+// probe asks the archive, in the background, whether it answers again,
+// every probeEvery with some jitter while uploads are paused.
+func (u *Uploader) probe(ctx context.Context, s *schedule, now time.Time) {
+	if s.probeBusy || now.Sub(s.lastProbe) < probeEvery {
+		return
+	}
+	s.probeBusy, s.lastProbe = true, now.Add(rand.N(probeEvery/5))
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		s.probes <- u.store.Check(ctx)
+	}()
+}
+
+// probed takes a probe's answer: an archive that answers ends the pause,
+// and every recording waits no longer than its next round.
+func (u *Uploader) probed(s *schedule, err error) {
+	s.probeBusy = false
+	if err != nil {
+		u.m.Reachable.Set(0)
+		return
+	}
+	u.m.Reachable.Set(1)
+	if !s.pauseUntil.IsZero() {
+		u.log.Info("archive answers again; uploads resume")
+	}
+	s.pauseUntil, s.storeFailures = time.Time{}, 0
+	clear(s.retryAt)
 }
 
 func keyBusy(inflight map[uint64]string, key string) bool {

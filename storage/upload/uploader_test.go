@@ -374,3 +374,41 @@ func TestObjectMetadataEncodesNames(t *testing.T) {
 		t.Errorf("metadata %v", m)
 	}
 }
+
+// After a long outage the pause has grown to MaxBackoff (10 minutes), yet
+// the backlog goes up within seconds of the archive answering again: a
+// paused uploader asks it cheaply every few seconds. Fake time.
+func TestUploaderResumesSecondsAfterALongOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newUploaderEnv(t)
+		var recs []catalog.Recording
+		for i := range 5 {
+			recs = append(recs, e.addVerified(t, "f.MP4", []byte{byte(i), 7, 7}, time.Now()))
+		}
+		e.store.SetDown(true)
+		u := e.uploader(t, func(c *Config) {
+			c.PollInterval = 5 * time.Second
+			c.MinBackoff = 2 * time.Second
+			c.MaxBackoff = 10 * time.Minute
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- u.Run(ctx) }()
+		time.Sleep(40 * time.Minute)
+		synctest.Wait()
+		e.store.SetDown(false)
+		back := time.Now()
+		for !e.allArchived(t, recs...)() {
+			if time.Since(back) > 2*time.Minute {
+				t.Fatal("not all archived two minutes after the archive came back")
+			}
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		if took := time.Since(back); took > 15*time.Second {
+			t.Errorf("the backlog went up %v after the archive came back", took)
+		}
+		cancel()
+		<-done
+	})
+}
