@@ -69,3 +69,25 @@ func TestUploaderHoldDuringUpload(t *testing.T) {
 		t.Fatalf("archived version %+v (%v): no legal hold", info, err)
 	}
 }
+
+// Every upload has a deadline: its size at 1 MiB/s, or at half its share
+// of the bandwidth limit when that is slower, plus two minutes.
+func TestUploadDeadline(t *testing.T) {
+	e := newUploaderEnv(t)
+	for _, tc := range []struct {
+		size, limit int64
+		uploads     int
+		want        time.Duration
+	}{
+		{0, 0, 2, 2 * time.Minute},
+		{600 << 20, 0, 2, 12 * time.Minute},
+		{600 << 20, 6 << 20, 3, 2*time.Minute + 600*time.Second},  // 1 MiB/s: the share's half
+		{60 << 20, 1 << 20, 2, 2*time.Minute + 240*time.Second},   // 256 KiB/s
+		{4 << 30, 100 << 20, 4, 2*time.Minute + 4096*time.Second}, // fast link: 1 MiB/s floor
+	} {
+		u := e.uploader(t, func(c *Config) { c.BandwidthLimit, c.MaxUploads = tc.limit, tc.uploads })
+		if got := u.deadline(tc.size); got != tc.want {
+			t.Errorf("size %d limit %d uploads %d: %v, want %v", tc.size, tc.limit, tc.uploads, got, tc.want)
+		}
+	}
+}

@@ -18,9 +18,13 @@ import (
 
 // upload archives one record: re-verify the staged copy, put it, prove the
 // result, then mark the record archived.
-func (u *Uploader) upload(ctx context.Context, r catalog.Recording) outcome {
+func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 	start := u.cfg.Now()
 	o := outcome{id: r.ID}
+	// No peer holds an upload longer than its size takes at the slowest
+	// rate worth waiting for (each write must also progress: WriteStall).
+	ctx, cancel := context.WithTimeout(parent, u.deadline(r.Size))
+	defer cancel()
 	if err := u.staging.Verify(r.SHA256, r.Size); err != nil {
 		return u.localFailure(r, err)
 	}
@@ -61,8 +65,8 @@ func (u *Uploader) upload(ctx context.Context, r catalog.Recording) outcome {
 		err = u.confirmTags(ctx, info, req.Tags)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			o.err = ctx.Err()
+		if parent.Err() != nil {
+			o.err = parent.Err()
 			return o // shutting down; resumable
 		}
 		if errors.Is(err, digest.ErrMismatch) || archive.KindOf(err) == archive.KindRejected {
@@ -106,6 +110,23 @@ func (u *Uploader) upload(ctx context.Context, r catalog.Recording) outcome {
 	u.log.Info("archived", keyID, r.ID, keySHA, r.SHA256, keyKey, info.Key, keyVersion, info.VersionID,
 		"retain_until", info.RetainUntil.Format(time.RFC3339), "legal_hold", info.LegalHold)
 	return o
+}
+
+// Request deadlines: a fixed allowance for the round trips, then the size
+// at minRate, or, when lower, at half of one upload's share of the
+// configured bandwidth limit (MaxUploads share it).
+const (
+	deadlineBase = 2 * time.Minute
+	minRate      = 1 << 20 // bytes per second
+)
+
+// deadline is how long one upload of size bytes may take in all.
+func (u *Uploader) deadline(size int64) time.Duration {
+	rate := int64(minRate)
+	if l := u.cfg.BandwidthLimit; l > 0 {
+		rate = min(rate, max(l/int64(2*max(u.cfg.MaxUploads, 1)), 1))
+	}
+	return deadlineBase + time.Duration(size/rate)*time.Second
 }
 
 // confirmTags reads an uploaded version's tags back; when they are not
