@@ -19,33 +19,36 @@ const starveAfter = 2 * time.Minute
 // it; a camera passed over for starveAfter is served next. Within a camera,
 // its oldest file goes first.
 type queue struct {
-	mu     sync.Mutex
-	signal chan struct{} // has a value when files may be waiting
-	slots  map[string]*slotQueue
-	queued map[string]bool // paths waiting or copying
-	aged   int             // copies running for a camera that waited starveAfter
+	mu      sync.Mutex
+	signal  chan struct{} // has a value when files may be waiting
+	slots   map[string]*slotQueue
+	waiting map[string]candidate // by path; a slot's entries not here were dropped
+	copying map[string]bool
+	aged    int // copies running for a camera that waited starveAfter
 }
 
 type slotQueue struct {
-	files   []candidate // waiting, oldest first
-	bytes   int64       // of files
+	files   []candidate // oldest first; those no longer waiting are skipped
+	n       int         // files waiting
+	bytes   int64       // of the files waiting
 	busy    int         // copies running
 	docked  time.Time
 	waiting time.Time // since when files wait with none copying; zero: not so
 }
 
 func newQueue() *queue {
-	return &queue{signal: make(chan struct{}, 1), slots: map[string]*slotQueue{}, queued: map[string]bool{}}
+	return &queue{signal: make(chan struct{}, 1), slots: map[string]*slotQueue{},
+		waiting: map[string]candidate{}, copying: map[string]bool{}}
 }
 
 // push adds a ready file unless it is already waiting or copying.
 func (q *queue) push(c candidate, docked, now time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.queued[c.path] {
+	if _, ok := q.waiting[c.path]; ok || q.copying[c.path] {
 		return
 	}
-	q.queued[c.path] = true
+	q.waiting[c.path] = c
 	s := q.slots[c.slot]
 	if s == nil {
 		s = &slotQueue{docked: docked}
@@ -57,6 +60,7 @@ func (q *queue) push(c candidate, docked, now time.Time) {
 		i, _ := slices.BinarySearchFunc(s.files, c, older)
 		s.files = slices.Insert(s.files, i, c)
 	}
+	s.n++
 	s.bytes += c.info.Size()
 	if s.busy == 0 && s.waiting.IsZero() {
 		s.waiting = now
@@ -67,33 +71,39 @@ func (q *queue) push(c candidate, docked, now time.Time) {
 	}
 }
 
+// live reports whether a slot's entry is still the one waiting for its path.
+func (q *queue) live(c candidate) bool {
+	w, ok := q.waiting[c.path]
+	return ok && w.info == c.info
+}
+
 // older orders a camera's files: oldest first, then by path.
 func older(a, b candidate) int {
 	return cmp.Or(a.info.ModTime().Compare(b.info.ModTime()), cmp.Compare(a.path, b.path))
 }
 
-// drop forgets a waiting file that left the camera.
-func (q *queue) drop(path string) {
+// drop forgets a waiting file that left the camera (whose size was size);
+// take skips its entry later, so a camera unplugged with ten thousand files
+// waiting costs ten thousand map deletions, not a search each.
+func (q *queue) drop(slot, path string, size int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for name, s := range q.slots {
-		for i, c := range s.files {
-			if c.path == path {
-				s.files = slices.Delete(s.files, i, i+1)
-				s.bytes -= c.info.Size()
-				delete(q.queued, path)
-				q.tidy(name, s)
-				return
-			}
-		}
+	s := q.slots[slot]
+	if _, ok := q.waiting[path]; !ok || s == nil {
+		return
 	}
+	delete(q.waiting, path)
+	s.n--
+	s.bytes -= size
+	q.tidy(slot, s)
 }
 
-// waiting reports whether path is waiting or copying.
+// has reports whether path is waiting or copying.
 func (q *queue) has(path string) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.queued[path]
+	_, ok := q.waiting[path]
+	return ok || q.copying[path]
 }
 
 // take hands out the next file, or false when none waits. aged says the
@@ -104,7 +114,7 @@ func (q *queue) take(now time.Time) (c candidate, aged, ok bool) {
 	var best *slotQueue
 	var bestName string
 	for name, s := range q.slots {
-		if len(s.files) == 0 {
+		if s.n == 0 {
 			continue
 		}
 		if q.aged == 0 && !s.waiting.IsZero() && now.Sub(s.waiting) >= starveAfter {
@@ -120,15 +130,20 @@ func (q *queue) take(now time.Time) (c candidate, aged, ok bool) {
 	if best == nil {
 		return candidate{}, false, false
 	}
-	c = best.files[0]
+	for c = best.files[0]; !q.live(c); c = best.files[0] {
+		best.files = best.files[1:] // dropped while it waited
+	}
 	best.files = best.files[1:]
+	delete(q.waiting, c.path)
+	q.copying[c.path] = true
+	best.n--
 	best.bytes -= c.info.Size()
 	best.busy++
 	best.waiting = time.Time{}
 	if aged {
 		q.aged++
 	}
-	if len(best.files) > 0 {
+	if best.n > 0 {
 		select {
 		case q.signal <- struct{}{}:
 		default:
@@ -146,7 +161,7 @@ func (s *slotQueue) before(name string, o *slotQueue, oname string) bool {
 func (q *queue) done(c candidate, aged bool, now time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	delete(q.queued, c.path)
+	delete(q.copying, c.path)
 	if aged {
 		q.aged--
 	}
@@ -155,14 +170,14 @@ func (q *queue) done(c candidate, aged bool, now time.Time) {
 		return
 	}
 	s.busy--
-	if s.busy == 0 && len(s.files) > 0 {
+	if s.busy == 0 && s.n > 0 {
 		s.waiting = now
 	}
 	q.tidy(c.slot, s)
 }
 
 func (q *queue) tidy(name string, s *slotQueue) {
-	if len(s.files) == 0 && s.busy == 0 {
+	if s.n == 0 && s.busy == 0 {
 		delete(q.slots, name)
 	}
 }
@@ -171,7 +186,7 @@ func (q *queue) tidy(name string, s *slotQueue) {
 func (q *queue) idle() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.queued) == 0
+	return len(q.waiting) == 0 && len(q.copying) == 0
 }
 
 // wait blocks until files may be waiting, poll has passed, or ctx is done.

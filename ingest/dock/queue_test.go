@@ -65,3 +65,35 @@ func TestQueueLeastFirstNoStarving(t *testing.T) {
 	}
 	q.done(c, true, late)
 }
+
+// A file that leaves the camera while it waits is never handed out, and
+// an unplugged camera's slot is gone once its files are.
+func TestQueueDrop(t *testing.T) {
+	q := newQueue()
+	now := time.Now()
+	for i := range 3 {
+		q.push(queued("cam1", i, 10), now, now)
+	}
+	q.drop("cam1", "cam1/0001", 10)
+	var got []string
+	for {
+		c, aged, ok := q.take(now)
+		if !ok {
+			break
+		}
+		got = append(got, c.path)
+		q.done(c, aged, now)
+	}
+	if len(got) != 2 || got[0] != "cam1/0000" || got[1] != "cam1/0002" || !q.idle() {
+		t.Fatalf("took %v", got)
+	}
+	for i := range 1000 {
+		q.push(queued("cam2", i, 10), now, now)
+	}
+	for i := range 1000 {
+		q.drop("cam2", queued("cam2", i, 10).path, 10)
+	}
+	if _, _, ok := q.take(now); ok || !q.idle() || len(q.slots) != 0 {
+		t.Fatal("an unplugged camera's files are still handed out")
+	}
+}

@@ -307,7 +307,7 @@ func (d *Dock) forget(wk *walkState) {
 			}
 			delete(d.seen, p)
 			delete(d.retry, p)
-			d.queue.drop(p)
+			d.queue.drop(f.slot, p, f.size)
 		}
 	}
 	for name, st := range wk.slots {
