@@ -15,13 +15,11 @@ import (
 // committed with the record), so its record may follow a moment later: a
 // crash in between is settled by resumeReleases at the next start. While
 // the dock runs, its recorder goroutine takes everything waiting in one
-// commit, so copy workers never wait for it; otherwise (Scan) whoever
-// records when nobody else is recording takes everything waiting, again
-// until nothing is. A burst of small files costs one commit per group.
+// commit, so copy workers never wait for it; Scan records what waits when
+// its copies are done. A burst of small files costs one commit per group.
 type releases struct {
 	mu      sync.Mutex
 	pending []release
-	leader  bool
 	wake    chan struct{} // non-nil while the recorder goroutine runs
 }
 
@@ -31,28 +29,20 @@ type release struct {
 	at           time.Time
 }
 
-// recordRelease notes that rec's source at path is gone from the camera.
-// It returns once the release is recorded, or handed to the caller that is
-// recording a group (which then records it too).
+// recordRelease notes that rec's source at path is gone from the camera,
+// for the next flushReleases to record.
 func (d *Dock) recordRelease(rec catalog.Recording, path, detail string) {
 	r := &d.releases
 	r.mu.Lock()
 	r.pending = append(r.pending, release{rec: rec, path: path, detail: detail, at: d.env.Now().UTC()})
-	if r.wake != nil {
-		r.mu.Unlock()
+	wake := r.wake
+	r.mu.Unlock()
+	if wake != nil {
 		select {
-		case r.wake <- struct{}{}:
+		case wake <- struct{}{}:
 		default:
 		}
-		return
 	}
-	if r.leader {
-		r.mu.Unlock()
-		return
-	}
-	r.leader = true
-	r.mu.Unlock()
-	d.flushReleases()
 }
 
 // recordReleases is the recorder goroutine of a running dock: it records
@@ -80,17 +70,13 @@ func (d *Dock) flushReleases() {
 		r.mu.Lock()
 		group := r.pending
 		r.pending = nil
+		r.mu.Unlock()
 		if len(group) == 0 {
-			r.leader = false
-			r.mu.Unlock()
 			return
 		}
-		r.leader = true
-		r.mu.Unlock()
 		if err := d.storeReleases(group); err != nil {
 			r.mu.Lock()
 			r.pending = append(group, r.pending...)
-			r.leader = false
 			r.mu.Unlock()
 			return
 		}
