@@ -90,8 +90,8 @@ func LstatAt(dir *os.File, name string) (fs.FileInfo, error) {
 }
 
 // Remove deletes the file rel if it is still the file want describes (same
-// device and inode): the check and the unlink use one descriptor of its
-// directory, resolved beneath the root.
+// device, inode, size and modification time): the check and the unlink use
+// one descriptor of its directory, resolved beneath the root.
 func (r *Root) Remove(rel string, want fs.FileInfo) error {
 	dir, name, err := r.parent(rel)
 	if err != nil {
@@ -102,7 +102,7 @@ func (r *Root) Remove(rel string, want fs.FileInfo) error {
 	if err := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return r.pathErr("remove", rel, err)
 	}
-	if !SameFile(statInfo{name: name, st: st}, want) {
+	if got := (statInfo{name: name, st: st}); !SameFile(got, want) || got.Size() != want.Size() || !got.ModTime().Equal(want.ModTime()) {
 		return r.pathErr("remove", rel, errors.New("not the file that was copied"))
 	}
 	if err := unix.Unlinkat(dir, name, 0); err != nil {

@@ -96,6 +96,11 @@ func TestRootRemoveOnlyTheCopiedFile(t *testing.T) {
 		t.Fatal("removed a file that was not the one copied")
 	}
 	now, _ := r.Lstat("cam1/a.mp4")
+	os.Chtimes(p, time.Now(), now.ModTime().Add(time.Hour)) // the same inode, written again
+	if err := r.Remove("cam1/a.mp4", now); err == nil {
+		t.Fatal("removed a file changed since it was described")
+	}
+	now, _ = r.Lstat("cam1/a.mp4")
 	if err := r.Remove("cam1/a.mp4", now); err != nil {
 		t.Fatal(err)
 	}

@@ -260,12 +260,8 @@ func (d *Dock) releaseKnown(c candidate, known catalog.Recording) error {
 // first so that a crash between the delete and its record is resolved at the
 // next start (resumeReleases).
 func (d *Dock) release(c candidate, rec catalog.Recording) error {
-	fi, err := c.root.Lstat(c.rel)
-	if err != nil {
-		return err
-	}
-	if !camera.SameFile(fi, c.info) || fi.Size() != rec.Size || !fi.ModTime().Equal(c.info.ModTime()) {
-		return fmt.Errorf("file on the camera is no longer the one copied")
+	if c.info.Size() != rec.Size {
+		return fmt.Errorf("file on the camera is not the size recorded")
 	}
 	if string(rec.PendingRelease) != c.path {
 		if _, err := d.env.Catalog.Update(rec.ID, func(r *catalog.Recording) error {
@@ -275,7 +271,8 @@ func (d *Dock) release(c candidate, rec catalog.Recording) error {
 			return err
 		}
 	}
-	if err := c.root.Remove(c.rel, fi); err != nil {
+	// Only the very file copied (inode, size, time), checked as it is unlinked.
+	if err := c.root.Remove(c.rel, c.info); err != nil {
 		return fmt.Errorf("delete from camera: %w", err)
 	}
 	d.finished(c, true)
