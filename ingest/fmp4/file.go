@@ -8,6 +8,7 @@ import (
 	"hash"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
@@ -24,7 +25,6 @@ type segmentFile struct {
 	hash hash.Hash
 	size int64 // bytes written, hashed and synced
 	seq  uint32
-	buf  seekablebuffer.Buffer
 }
 
 func createSegmentFile(path string, init []byte) (*segmentFile, error) {
@@ -60,13 +60,20 @@ func (s *segmentFile) write(b []byte) error {
 
 func (s *segmentFile) writePart(tracks []*fmp4.PartTrack) error {
 	s.seq++
-	s.buf.Reset()
+	buf := partBuffers.Get().(*seekablebuffer.Buffer)
+	defer partBuffers.Put(buf)
+	buf.Reset()
 	p := fmp4.Part{SequenceNumber: s.seq, Tracks: tracks}
-	if err := p.Marshal(&s.buf); err != nil {
+	if err := p.Marshal(buf); err != nil {
 		return fmt.Errorf("write segment %s: %w", s.path, err)
 	}
-	return s.write(s.buf.Bytes())
+	return s.write(buf.Bytes())
 }
+
+// partBuffers hold fragments while they are marshalled: rooms write one
+// fragment a second each, so a few buffers serve them all instead of one
+// fragment-sized buffer kept by every room.
+var partBuffers = sync.Pool{New: func() any { return new(seekablebuffer.Buffer) }}
 
 // finish syncs and closes the file and returns its hash and size.
 func (s *segmentFile) finish() (sha string, size int64, err error) {
