@@ -26,6 +26,7 @@ type Gap struct {
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
 	Reason string    `json:"reason"`
+	Track  string    `json:"track,omitempty"` // audio or video when only that track had the hole
 	Detail string    `json:"detail,omitempty"`
 }
 

@@ -133,9 +133,9 @@ func printRoom(w io.Writer, r api.RoomResponse, loc *time.Location) {
 	tw.Flush()
 	fmt.Fprintln(w, "\nGAPS")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "START\tEND\tDURATION\tREASON")
+	fmt.Fprintln(tw, "START\tEND\tDURATION\tREASON\tTRACK")
 	for _, g := range r.Gaps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", stamp(g.Start, loc), stamp(g.End, loc), g.Duration().Round(time.Millisecond), g.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", stamp(g.Start, loc), stamp(g.End, loc), g.Duration().Round(time.Millisecond), g.Reason, dash(g.Track))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nSESSIONS")

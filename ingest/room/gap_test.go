@@ -101,12 +101,12 @@ func TestMediaHolesBecomeGaps(t *testing.T) {
 	}
 	for i, w := range want {
 		g := gaps[i]
-		if g.Reason != w.reason || gapTrack(g) != w.track || g.Duration() != w.dur {
-			t.Errorf("gap %d: %s %s for %s, want %s %s for %s", i, g.Reason, gapTrack(g), g.Duration(), w.reason, w.track, w.dur)
+		if g.Reason != w.reason || g.Track != w.track || g.Duration() != w.dur {
+			t.Errorf("gap %d: %s %s for %s, want %s %s for %s", i, g.Reason, g.Track, g.Duration(), w.reason, w.track, w.dur)
 		}
 	}
 	stored, err := w.r.env.Catalog.Gaps("interview-9", time.Time{}, time.Now().Add(time.Hour))
-	if err != nil || len(stored) != 2 || gapTrack(stored[0]) != "audio" || gapTrack(stored[1]) != "video" {
+	if err != nil || len(stored) != 2 || stored[0].Track != "audio" || stored[1].Track != "video" {
 		t.Errorf("catalog gaps %+v, %v", stored, err)
 	}
 	for reason, n := range map[string]float64{catalog.GapMedia: 1, catalog.GapStall: 1} {
@@ -140,7 +140,7 @@ func TestTrackStallWhileOtherFlows(t *testing.T) {
 	if err != context.Canceled {
 		t.Fatalf("record ended with %v while audio flowed, want it still recording", err)
 	}
-	if len(gaps) != 1 || gaps[0].Reason != catalog.GapStall || gapTrack(gaps[0]) != "video" {
+	if len(gaps) != 1 || gaps[0].Reason != catalog.GapStall || gaps[0].Track != "video" {
 		t.Fatalf("gaps %+v, want one video stall", gaps)
 	}
 	if g := gaps[0]; g.Start.Sub(lastVideo) > 100*time.Millisecond || g.Duration() < 2*time.Second {

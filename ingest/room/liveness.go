@@ -2,7 +2,6 @@ package room
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"custodian/ingest/fmp4"
@@ -56,21 +55,11 @@ func trackKind(video bool) string {
 	return "audio"
 }
 
-// gapTrack is the track a gap's Detail names, or "".
-func gapTrack(g catalog.Gap) string {
-	for _, k := range []string{"audio", "video"} {
-		if strings.HasPrefix(g.Detail, k+": ") {
-			return k
-		}
-	}
-	return ""
-}
-
 // holeGap is the gap a hole in one track leaves: a stall of that track
 // when it lasted the stall timeout, else a media_gap.
 func (r *Room) holeGap(h fmp4.Hole) *catalog.Gap {
 	g := &catalog.Gap{Room: r.cfg.ID, Start: h.Start, End: h.End, Reason: catalog.GapMedia,
-		Detail: fmt.Sprintf("%s: %s silent for %s on the camera's clock", trackKind(h.Video), h.Codec, h.Duration)}
+		Track: trackKind(h.Video), Detail: fmt.Sprintf("%s: %s silent for %s on the camera's clock", trackKind(h.Video), h.Codec, h.Duration)}
 	if h.Duration >= r.cfg.StallTimeout {
 		g.Reason = catalog.GapStall
 	}
@@ -92,7 +81,7 @@ func (r *Room) stalledGaps(l *liveness, end time.Time) []*catalog.Gap {
 			end = l.at[i]
 		}
 		out = append(out, &catalog.Gap{Room: r.cfg.ID, Start: l.at[i], End: end, Reason: catalog.GapStall,
-			Detail: trackKind(l.tracks[i].Video()) + ": " + l.tracks[i].Codec() + " silent while the other track flowed"})
+			Track: trackKind(l.tracks[i].Video()), Detail: trackKind(l.tracks[i].Video()) + ": " + l.tracks[i].Codec() + " silent while the other track flowed"})
 	}
 	return out
 }

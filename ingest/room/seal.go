@@ -73,7 +73,7 @@ func (r *Room) sealGap(g catalog.Gap) {
 		return
 	}
 	args := []any{keyRoom, id, keyReason, g.Reason, keyStart, g.Start, keyEnd, g.End, keyDuration, g.Duration().Round(time.Millisecond)}
-	if k := gapTrack(g); k != "" {
+	if k := g.Track; k != "" {
 		args = append(args, keyTrack, k)
 	}
 	r.env.Log.Warn("room gap", args...)

@@ -30,8 +30,10 @@ type Gap struct {
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
 	Reason string    `json:"reason"`
-	// Detail starts with "audio: " or "video: " when only that track has
-	// the hole (a media_gap, or a stall of one track while the other flows).
+	// Track is "audio" or "video" when only that track has the hole (a
+	// media_gap, or a stall of one track while the other flows); empty
+	// when the whole recording stopped.
+	Track  string `json:"track,omitempty"`
 	Detail string `json:"detail,omitempty"`
 }
 
