@@ -16,9 +16,10 @@ type Rooms interface {
 	// RoomConnected reports whether room is configured and whether its
 	// feed is being recorded right now.
 	RoomConnected(id string) (configured, connected bool)
-	// CutSegment ends the room's running segment at its next keyframe: a
-	// session started or stopped, and a segment belongs to one at most.
-	CutSegment(id string)
+	// CutSegment ends the room's running segment at the instant at (its
+	// audio exactly, its video at the next keyframe): a session started or
+	// stopped, and a segment belongs to one at most.
+	CutSegment(id string, at time.Time)
 }
 
 // RoomCatalog is what the rooms API reads and writes in the catalog.
@@ -41,6 +42,7 @@ type roomsHandler struct {
 	loc   *time.Location
 	log   *slog.Logger
 	max   int
+	now   func() time.Time
 }
 
 // roomRoutes serves the interview-room routes; starting and stopping a
@@ -50,7 +52,7 @@ type roomsHandler struct {
 //	POST /api/v1/rooms/{room}/sessions       start an interview session
 //	POST /api/v1/rooms/{room}/sessions/stop  stop the room's open session
 func (s *Server) roomRoutes(cat RoomCatalog) {
-	h := &roomsHandler{cat: cat, rooms: s.cfg.Rooms, loc: s.cfg.Location, log: s.log, max: s.cfg.MaxResults}
+	h := &roomsHandler{cat: cat, rooms: s.cfg.Rooms, loc: s.cfg.Location, log: s.log, max: s.cfg.MaxResults, now: s.cfg.Now}
 	s.mux.HandleFunc("GET /api/v1/rooms/{room}", h.get)
 	s.HandleMutation("POST /api/v1/rooms/{room}/sessions", h.start)
 	s.HandleMutation("POST /api/v1/rooms/{room}/sessions/stop", h.stop)
@@ -126,11 +128,11 @@ func (h *roomsHandler) start(w http.ResponseWriter, r *http.Request, actor strin
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.StartedBy = actor
+	s.StartedBy, s.StartedAt = actor, h.now()
+	// The cut is asked for before the session is written, at its instant:
+	// audio that arrives while the catalog commits is the session's.
+	h.rooms.CutSegment(room, s.StartedAt)
 	s, err = h.cat.StartSession(s)
-	if err == nil {
-		h.rooms.CutSegment(room)
-	}
 	if errors.Is(err, catalog.ErrSessionOpen) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("room %s already has an open session; stop it first", room))
 		return
@@ -154,10 +156,9 @@ func (h *roomsHandler) stop(w http.ResponseWriter, r *http.Request, actor string
 	if !ok {
 		return
 	}
-	s, err := h.cat.StopSession(room, time.Time{}, actor)
-	if err == nil {
-		h.rooms.CutSegment(room)
-	}
+	at := h.now()
+	h.rooms.CutSegment(room, at)
+	s, err := h.cat.StopSession(room, at, actor)
 	if errors.Is(err, catalog.ErrNoSession) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("room %s has no open session", room))
 		return

@@ -24,7 +24,7 @@ func (f fakeRooms) RoomConnected(id string) (bool, bool) {
 	return ok, c
 }
 
-func (fakeRooms) CutSegment(string) {}
+func (fakeRooms) CutSegment(string, time.Time) {}
 
 func TestRoomSessionsAPI(t *testing.T) {
 	cat := catalogtest.Open(t, catalog.Options{})

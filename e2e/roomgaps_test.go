@@ -8,32 +8,38 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"custodian/internal/testenv"
 )
 
-// span is where a stream's packets begin and end in a segment, as ffprobe
-// reads them (seconds from the segment's start).
+// span is where a stream's decoded frames begin and end in a segment, as
+// ffprobe decodes them (seconds from the segment's start, edit lists
+// applied).
 type span struct{ start, end float64 }
 
-// streamSpans is the span of the video and of the audio packets of a segment.
+// streamSpans is the span of the decoded video and audio frames of a segment.
 func streamSpans(t *testing.T, path string) (video, audio span) {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "packet=codec_type,pts_time,duration_time",
-		"-of", "json", path).Output()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries",
+		"frame=media_type,best_effort_timestamp_time,pkt_duration_time", "-of", "json", path).Output()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v", path, err)
 	}
 	var res struct {
-		Packets []struct {
-			Type     string `json:"codec_type"`
-			PTS      string `json:"pts_time"`
-			Duration string `json:"duration_time"`
-		} `json:"packets"`
+		Frames []struct {
+			Type     string `json:"media_type"`
+			PTS      string `json:"best_effort_timestamp_time"`
+			Duration string `json:"pkt_duration_time"`
+		} `json:"frames"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatal(err)
 	}
+	if len(res.Frames) == 0 {
+		t.Fatalf("ffprobe decoded no frame of %s", path)
+	}
 	seen := map[string]bool{}
-	for _, p := range res.Packets {
+	for _, p := range res.Frames {
 		pts, _ := strconv.ParseFloat(p.PTS, 64)
 		d, _ := strconv.ParseFloat(p.Duration, 64)
 		s := &audio
@@ -59,7 +65,7 @@ func within(a, b, tol float64) bool { return a-b <= tol && b-a <= tol }
 func TestRoomMediaGaps(t *testing.T) {
 	for _, tool := range []string{"ffprobe", "ffmpeg"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skip(tool)
+			testenv.Need(t, tool)
 		}
 	}
 	cam := &gstCamera{t: t, python: roomPython(t), extra: []string{"--drop", "audio:15:18", "--drop", "video:30:42"}}

@@ -144,6 +144,8 @@ type roomSegment struct {
 	Flags     []string  `json:"flags"`
 	Codecs    []string  `json:"codecs"`
 	Case      string    `json:"case"`
+	Cases     []string  `json:"cases"`
+	Sessions  []uint64  `json:"sessions"`
 	Subject   string    `json:"subject"`
 	Officers  []string  `json:"officers"`
 	Holds     []struct {
@@ -163,9 +165,10 @@ type roomListing struct {
 	Segments  []roomSegment `json:"segments"`
 	Gaps      []roomGap     `json:"gaps"`
 	Sessions  []struct {
-		ID      uint64    `json:"id"`
-		Case    string    `json:"case"`
-		EndedAt time.Time `json:"ended_at"`
+		ID        uint64    `json:"id"`
+		Case      string    `json:"case"`
+		StartedAt time.Time `json:"started_at"`
+		EndedAt   time.Time `json:"ended_at"`
 	} `json:"sessions"`
 }
 

@@ -40,7 +40,7 @@ func (r testRooms) RoomConnected(id string) (bool, bool) {
 	return ok, c
 }
 
-func (testRooms) CutSegment(string) {}
+func (testRooms) CutSegment(string, time.Time) {}
 
 // goldenStation is a catalog with a camera's recordings, a room segment,
 // a session and a gap, served by a real admin API with real retention.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -54,10 +55,10 @@ func (rs roomSet) RoomConnected(id string) (configured, connected bool) {
 }
 
 // CutSegment implements admin.Rooms.
-func (rs roomSet) CutSegment(id string) {
+func (rs roomSet) CutSegment(id string, at time.Time) {
 	for _, r := range rs {
 		if r.ID() == id {
-			r.Cut()
+			r.Cut(at)
 		}
 	}
 }

@@ -36,6 +36,11 @@ type Segment struct {
 	// to arrive, first to last; against End-Start (the camera's media time)
 	// it shows an encoder or clock that drifts. Zero after Repair.
 	Arrived time.Duration
+	// CutAt is the instant a requested cut (CutNext) asked the segment to
+	// end: its audio ends there, its video at the next keyframe. Zero when
+	// the segment ended otherwise. What it holds after CutAt is video only,
+	// less than a GOP, and belongs with what follows.
+	CutAt time.Time
 }
 
 // Drift is how far the camera's media time fell behind (positive) or ran

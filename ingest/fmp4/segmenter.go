@@ -56,7 +56,10 @@ type Segmenter struct {
 	// disk for recovery.
 	broken bool
 	// cutAsked: CutNext was called; the next keyframe starts a segment.
+	// cutAt is the instant asked for: audio from then on waits in early
+	// for that segment (see holdForCut).
 	cutAsked bool
+	cutAt    time.Time
 	// firstAt is when the open segment's first unit arrived.
 	firstAt time.Time
 }
@@ -121,6 +124,10 @@ func (s *Segmenter) Push(u Unit) (*Segment, error) {
 	for i := range smps {
 		samples[i] = sampleAt{smp: smps[i], dts: dtss[i], at: u.At}
 	}
+	if s.holdForCut(t, u, samples) {
+		s.lastAt = u.At
+		return nil, nil
+	}
 	startsHere := keyframe || (s.video == nil && t == s.tracks[0])
 	closed, afterHole, err := s.cut(u, t, dtss[0], startsHere)
 	if err != nil {
@@ -174,12 +181,18 @@ func (s *Segmenter) cut(u Unit, t *trackState, dts int64, startsHere bool) (clos
 	return closed, false, err
 }
 
-// CutNext ends the open segment at the next unit that can begin one (the
-// next video keyframe): an interview session starts or stops, and each
-// segment is to belong to one session at most.
-func (s *Segmenter) CutNext() {
-	if s.cur != nil {
-		s.cutAsked = true
+// CutNext ends the open segment at the instant at (station time): an
+// interview session starts or stops, and each segment is to belong to one
+// session at most. Video is cut at its next keyframe; audio arriving from
+// at on is kept for the next segment, so its cut is exact. The closed
+// segment's CutAt is at.
+func (s *Segmenter) CutNext(at time.Time) {
+	if s.cur == nil {
+		return
+	}
+	s.cutAsked = true
+	if s.cutAt.IsZero() {
+		s.cutAt = at
 	}
 }
 
@@ -202,6 +215,7 @@ func (s *Segmenter) Close() (*Segment, error) {
 	if s.cur == nil {
 		return nil, nil
 	}
+	s.releaseCut()
 	return s.closeHeld(false)
 }
 
@@ -272,16 +286,21 @@ func (s *Segmenter) start(u Unit, t *trackState, dts int64) error {
 	// The segment starts before u when audio that came first opens it.
 	lead := time.Duration(ticksToNS(dts, t.clockRate) - startNS)
 	start := u.At.Add(-lead)
-	if s.anchored {
+	switch {
+	case s.anchored:
 		start = s.anchorAt.Add(time.Duration(startNS - s.anchorNS))
 		s.anchored = false
+	case !s.cutAt.IsZero() && len(s.early) > 0:
+		// Audio held at a cut opens the segment: it starts when that audio
+		// arrived, at or after the cut, not a jitter earlier.
+		start = s.early[0].samples[0].at
 	}
 	name := SegmentName(s.prefix, start)
 	f, err := createSegmentFile(filepath.Join(s.dir, name), init)
 	if err != nil {
 		return err
 	}
-	s.cur, s.newInit, s.cutAsked = f, false, false
+	s.cur, s.newInit, s.cutAsked, s.cutAt = f, false, false, time.Time{}
 	s.firstAt = u.At
 	camera := u.NTP
 	if !camera.IsZero() {
@@ -345,6 +364,10 @@ func (s *Segmenter) closeAt(at time.Time, cut *trackState, dts int64) (*Segment,
 			s.finishHeld(t, dts-t.heldDTS) // positive: cut found no hole before dts
 			continue
 		}
+		if next, ok := s.heldForCut(t); ok {
+			s.finishHeld(t, next-t.heldDTS) // up to its first sample in the next segment
+			continue
+		}
 		if nat := t.naturalDuration(len(t.held.Payload)); nat > 0 {
 			s.finishHeld(t, nat)
 		}
@@ -353,6 +376,9 @@ func (s *Segmenter) closeAt(at time.Time, cut *trackState, dts int64) (*Segment,
 	// End where the next segment will start: audio ending just before the
 	// keyframe opens it.
 	lead := ticksToNS(dts, cut.clockRate) - s.startNSFor(cut, dts)
+	if !s.cutAt.IsZero() && len(s.early) > 0 {
+		lead = 0 // the next segment starts at its audio, before this one's video ends
+	}
 	return s.finish(at.Add(-time.Duration(lead)))
 }
 
@@ -367,7 +393,7 @@ func (s *Segmenter) finish(end time.Time) (*Segment, error) {
 		return nil, err
 	}
 	c := s.seg
-	c.SHA256, c.Size, c.End = sha, size, end
+	c.SHA256, c.Size, c.End, c.CutAt = sha, size, end, s.cutAt
 	if !s.firstAt.IsZero() && s.lastAt.After(s.firstAt) {
 		c.Arrived = s.lastAt.Sub(s.firstAt)
 	}

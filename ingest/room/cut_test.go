@@ -1,6 +1,7 @@
 package room
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 
 // A session starting or stopping cuts the running segment within one GOP
 // (the in-repo camera sends a keyframe each second), long before the
-// segment length: each segment belongs to one session at most.
+// segment length: each segment belongs to one session at most, and the
+// session's segments are the one between the cuts.
 func TestRoomCutsSegmentOnRequest(t *testing.T) {
 	cam := newCamera(t, "", "")
 	e := newTestEnv(t)
@@ -21,13 +23,35 @@ func TestRoomCutsSegmentOnRequest(t *testing.T) {
 	waitFor(t, "recording", 10*time.Second, func() bool { return r.Status().Segment != "" })
 	time.Sleep(1500 * time.Millisecond)
 	var asked []time.Time
-	for range 2 {
-		asked = append(asked, time.Now())
-		r.Cut()
+	var session catalog.Session
+	for i := range 2 {
+		at := time.Now()
+		asked = append(asked, at)
+		r.Cut(at) // as the admin API does: the cut first, then the session
+		var err error
+		if i == 0 {
+			session, err = e.Catalog.StartSession(catalog.Session{Room: "interview-c", Case: "C-7", Subject: "P-1",
+				Officers: []string{"012345"}, StartedAt: at})
+		} else {
+			_, err = e.Catalog.StopSession("interview-c", at, "test")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(2500 * time.Millisecond)
 	}
 	waitFor(t, "two segments sealed", 10*time.Second, func() bool { return len(roomRecordings(t, e, "interview-c")) >= 2 })
+	stop()
 	recs := roomRecordings(t, e, "interview-c")
+	if len(recs) != 3 {
+		t.Fatalf("%d segments %v, want 3: before, during and after the session", len(recs), spans(recs))
+	}
+	for i, rec := range recs {
+		inSession := i == 1
+		if got := slices.Contains(rec.Sessions, session.ID); got != inSession || len(rec.Cases) > 1 {
+			t.Errorf("segment %d (%s) sessions %v cases %v; in the session: %v", i, spans(recs[i:i+1]), rec.Sessions, rec.Cases, inSession)
+		}
+	}
 	for i, at := range asked {
 		found := false
 		for _, rec := range recs {

@@ -38,8 +38,8 @@ func (r *Room) record(ctx context.Context, seg *fmp4.Segmenter, queue <-chan fmp
 				err = errors.New("stream closed")
 			}
 			return fmt.Errorf("stream: %w", err)
-		case <-r.cuts:
-			seg.CutNext()
+		case at := <-r.cuts:
+			seg.CutNext(at)
 		case now := <-tick.C:
 			if err := seg.Tick(r.env.Now()); err != nil {
 				return err

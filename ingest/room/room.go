@@ -28,8 +28,8 @@ type Room struct {
 	// abandoned is set by the writer when a segment was left in the open
 	// directory after a write error; the next attempt recovers it first.
 	abandoned bool
-	// cuts asks the writer to end the running segment at the next keyframe.
-	cuts chan struct{}
+	// cuts asks the writer to end the running segment at an instant.
+	cuts chan time.Time
 
 	mu     sync.Mutex
 	status Status
@@ -67,7 +67,7 @@ func New(cfg Config, env ingest.Env, m *Metrics) *Room {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open"), cuts: make(chan struct{}, 1)}
+	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open"), cuts: make(chan time.Time, 1)}
 	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL), AlertAfter: cfg.AlertAfter,
 		NotRecordingSince: env.Now(), NotRecordingReason: ReasonConnecting}
 	for _, reason := range []string{catalog.GapDisconnect, catalog.GapStall, catalog.GapClockStep,
@@ -200,12 +200,13 @@ func (r *Room) lastRecorded() time.Time {
 	return last.EndedAt
 }
 
-// Cut ends the running segment at its next keyframe (within a GOP), so that
-// an interview session starting or stopping now begins or ends a segment:
-// no segment holds two interviews. A room not recording has nothing to cut.
-func (r *Room) Cut() {
+// Cut ends the running segment at the instant at: its audio exactly there,
+// its video at the next keyframe (within a GOP), so that an interview
+// session starting or stopping then begins or ends a segment and no
+// segment holds two interviews. A room not recording has nothing to cut.
+func (r *Room) Cut(at time.Time) {
 	select {
-	case r.cuts <- struct{}{}:
+	case r.cuts <- at:
 	default: // a cut is pending already
 	}
 }

@@ -107,11 +107,17 @@ func (r *Room) segmentRecord(s *fmp4.Segment) (catalog.Recording, string) {
 		r.env.Log.Warn("room segment's media time drifts from the station's", keyRoom, id, keySegment, s.Name,
 			"media", s.End.Sub(s.Start).Round(time.Millisecond), "arrived_over", s.Arrived.Round(time.Millisecond))
 	}
-	sessions, err := r.env.Catalog.Sessions(id, rec.StartedAt, rec.EndedAt)
+	// A segment cut for a session's start or stop belongs to the sessions
+	// until the cut: its audio ends there; its video runs on, under a GOP.
+	until := rec.EndedAt
+	if !s.CutAt.IsZero() && s.CutAt.Before(until) {
+		until = s.CutAt.UTC()
+	}
+	sessions, err := r.env.Catalog.Sessions(id, rec.StartedAt, until)
 	if err != nil {
 		r.env.Log.Error("interview sessions unreadable; segment sealed without case link", keyRoom, id, keyErr, err)
 	}
-	catalog.LinkSessions(&rec, sessions)
+	catalog.LinkSessions(&rec, sessions, until)
 	detail := fmt.Sprintf("room %s segment %s", id, s.Name)
 	if rec.Case != "" {
 		detail += " case " + rec.Case

@@ -86,7 +86,7 @@ func TestSessionsOpenStopAndLink(t *testing.T) {
 				t.Errorf("cases %v, want %v", cases, tc.cases)
 			}
 			rec := Recording{StartedAt: tc.from, EndedAt: tc.to}
-			LinkSessions(&rec, got)
+			LinkSessions(&rec, got, rec.EndedAt)
 			if len(tc.cases) > 0 && (rec.Case != tc.cases[0] || !rec.Permanent() || rec.Holds[0].Reason != HoldEvidence || !rec.LegalHold || len(rec.Sessions) != len(tc.cases)) {
 				t.Errorf("linked %+v", rec)
 			}
@@ -117,7 +117,7 @@ func TestListSession(t *testing.T) {
 		start := t0.Add(time.Duration(i) * 10 * time.Minute)
 		r := Recording{Source: SourceRoom, SourceID: "r1", Name: fmt.Sprintf("seg%02d", i), SHA256: fmt.Sprintf("%064x", i+1),
 			Size: 1, State: StateStaged, StartedAt: start, EndedAt: start.Add(10 * time.Minute)}
-		LinkSessions(&r, sessions)
+		LinkSessions(&r, sessions, r.EndedAt)
 		if _, _, err := c.Add(r, Event{Type: EventIngested}); err != nil {
 			t.Fatal(err)
 		}

@@ -191,12 +191,13 @@ func (c *Catalog) OpenSession(room string) (Session, bool, error) {
 }
 
 // LinkSessions fills r's case fields from the sessions that overlap its span
-// [r.StartedAt, r.EndedAt). Each session's case puts the segment in the
+// [r.StartedAt, until): until is r.EndedAt, or earlier when the segment was
+// cut at a session's start or stop and what follows is the next segment's. Each session's case puts the segment in the
 // permanent class as evidence, with the archive's legal hold asked for at
 // upload. Case and Subject name the first session; Cases every case.
-func LinkSessions(r *Recording, sessions []Session) {
+func LinkSessions(r *Recording, sessions []Session, until time.Time) {
 	for _, s := range sessions {
-		if !s.Overlaps(r.StartedAt, r.EndedAt) {
+		if !s.Overlaps(r.StartedAt, until) {
 			continue
 		}
 		if r.Case == "" {
