@@ -142,6 +142,23 @@ func (s *Server) Stop() {
 	s.proc = nil
 }
 
+// Freeze stops the server process (SIGSTOP) without closing anything: its
+// connections stay open and unanswered, as a hung archive's do.
+func (s *Server) Freeze() {
+	s.t.Helper()
+	if err := s.proc.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("freeze minio: %v", err)
+	}
+}
+
+// Thaw lets a frozen server run again (SIGCONT).
+func (s *Server) Thaw() {
+	s.t.Helper()
+	if err := s.proc.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatalf("thaw minio: %v", err)
+	}
+}
+
 // Restart starts the server again on the same address and data.
 func (s *Server) Restart() {
 	s.t.Helper()

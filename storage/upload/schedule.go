@@ -39,12 +39,20 @@ type schedule struct {
 	probes    chan error
 	probeBusy bool
 	lastProbe time.Time
+	// unanswered: the last probe failed (said once in the log).
+	unanswered bool
 }
 
-// probeEvery is how often a paused uploader asks whether the archive
-// answers again: an outage costs about this much more than itself,
-// however long the pause has grown.
-const probeEvery = 5 * time.Second
+// probeEvery is how often the uploader asks the archive whether it
+// answers, while uploads are paused (an outage then costs about this much
+// more than itself, however long the pause has grown) and while uploads
+// are in flight (a frozen archive, whose connections stay open, shows
+// within probeEvery+probeTimeout, not when each upload's deadline ends).
+// probeTimeout is how long a HEAD of the bucket may take.
+const (
+	probeEvery   = 5 * time.Second
+	probeTimeout = 5 * time.Second
+)
 
 // Run uploads until ctx ends, then waits for the uploads in flight: they
 // stop between requests and stay resumable.
@@ -121,8 +129,7 @@ func (u *Uploader) startDue(ctx context.Context, s *schedule, start func(catalog
 	next := u.cfg.PollInterval
 	now := u.cfg.Now()
 	if now.Before(s.pauseUntil) {
-		u.probe(ctx, s, now)
-		return min(next, s.pauseUntil.Sub(now), probeEvery)
+		return min(next, s.pauseUntil.Sub(now), u.probe(ctx, s, now))
 	}
 	queue, err := u.queue()
 	if err != nil {
@@ -133,6 +140,9 @@ func (u *Uploader) startDue(ctx context.Context, s *schedule, start func(catalog
 	limit := u.cfg.MaxUploads
 	if s.probing {
 		limit = 1
+	}
+	if len(s.inflight) > 0 {
+		next = min(next, u.probe(ctx, s, now))
 	}
 	for _, r := range queue {
 		if len(s.inflight) >= limit {
@@ -159,18 +169,23 @@ func (u *Uploader) startDue(ctx context.Context, s *schedule, start func(catalog
 	return next
 }
 
-// probe asks the archive, in the background, whether it answers again,
-// every probeEvery with some jitter while uploads are paused.
-func (u *Uploader) probe(ctx context.Context, s *schedule, now time.Time) {
-	if s.probeBusy || now.Sub(s.lastProbe) < probeEvery {
-		return
+// probe asks the archive, in the background, whether it answers, every
+// probeEvery with some jitter while uploads are paused or in flight. It
+// returns how long until the next probe is due.
+func (u *Uploader) probe(ctx context.Context, s *schedule, now time.Time) time.Duration {
+	if s.probeBusy {
+		return probeEvery // its answer wakes Run
+	}
+	if wait := s.lastProbe.Add(probeEvery).Sub(now); wait > 0 {
+		return wait
 	}
 	s.probeBusy, s.lastProbe = true, now.Add(rand.N(probeEvery/5))
 	go func() {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		defer cancel()
 		s.probes <- u.store.Check(ctx)
 	}()
+	return probeEvery
 }
 
 // probed takes a probe's answer: an archive that answers ends the pause,
@@ -178,10 +193,18 @@ func (u *Uploader) probe(ctx context.Context, s *schedule, now time.Time) {
 func (u *Uploader) probed(s *schedule, err error) {
 	s.probeBusy = false
 	if err != nil {
+		if !s.unanswered && s.pauseUntil.IsZero() {
+			u.log.Warn("archive does not answer; uploads in flight wait for it", keyErr, err, keyKind, archive.KindOf(err))
+		}
+		s.unanswered = true
 		u.m.Reachable.Set(0)
 		return
 	}
 	u.m.Reachable.Set(1)
+	if s.pauseUntil.IsZero() && !s.unanswered {
+		return // a check while uploads flow: nothing waits on it
+	}
+	s.unanswered = false
 	if !s.pauseUntil.IsZero() {
 		u.log.Info("archive answers again; uploads resume")
 	}
