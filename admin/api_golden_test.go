@@ -202,7 +202,7 @@ func TestAPIGolden(t *testing.T) {
 	idle.Health, idle.Clock = nil, nil
 	idle.Status = func() Sources { return Sources{Docks: []api.Dock{}, Rooms: []api.Room{}} }
 	bare := Config{Station: "st01", Version: "v1.0.0-test"}
-	auth := map[string]string{"Authorization": "Bearer " + testToken, ActorHeader: "wang.li"}
+	auth := map[string]string{"Authorization": "Bearer " + wangToken, ActorHeader: "wang.li"}
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -248,7 +248,7 @@ func TestAPIGolden(t *testing.T) {
 				cat = goldenCatalog{}
 			}
 			srv, _ := newTestServer(t, tc.cfg, cat)
-			ts := httptest.NewServer(srv.Handler())
+			ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 			defer ts.Close()
 			code, _, body := tc.call.do(t, ts.URL)
 			if code != tc.code {
