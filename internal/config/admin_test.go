@@ -19,6 +19,8 @@ func TestConfigStorageAndAdmin(t *testing.T) {
 			[]string{"storage.check_interval: 10ms is shorter than 1s"}},
 		{"tls half given", "station: st01\nadmin: {tls_cert_file: /etc/custodian/tls.crt}\n",
 			[]string{"admin.tls_cert_file: give both tls_cert_file and tls_key_file, or neither"}},
+		{"socket relative", "station: st01\nadmin: {socket: run/admin.sock, users_file: /etc/custodian/users}\n",
+			[]string{`admin.socket: "run/admin.sock": want an absolute path`}},
 		{"typo", "station: st01\nstorage: {require_markr: true}\n",
 			[]string{`storage.require_markr: unknown key (line 2); did you mean "require_marker"?`}},
 	}

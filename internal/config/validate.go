@@ -62,6 +62,9 @@ func (c *Config) validateStation(p *problems) {
 	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 		p.add("admin.listen", "%q: want host:port", c.Admin.Listen)
 	}
+	if c.Admin.Socket != "" && !filepath.IsAbs(c.Admin.Socket) {
+		p.add("admin.socket", "%q: want an absolute path", c.Admin.Socket)
+	}
 	if (c.Admin.TLSCertFile == "") != (c.Admin.TLSKeyFile == "") {
 		p.add("admin.tls_cert_file", "give both tls_cert_file and tls_key_file, or neither")
 	}
