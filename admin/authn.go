@@ -35,6 +35,9 @@ var errNoCredentials = errors.New("not logged in: send a bearer token, use the a
 // errBadCredentials says no more than that, whichever part was wrong.
 var errBadCredentials = errors.New("wrong or disabled user or token")
 
+// noUserHash is a bcrypt hash (at bcryptCost) of a secret no one holds.
+const noUserHash = "$2a$11$wNg.82Mv5qN1jmbfh3pmheYOHn37hup5eVKwBckhe2oo208lmlVHS"
+
 // users is who may log in, and the tokens proven so far.
 type users struct {
 	byName   map[string]User
@@ -76,6 +79,8 @@ func (u *users) byToken(tok string) (caller, error) {
 func (u *users) check(name, secret string, sum [sha256.Size]byte) (caller, error) {
 	usr, ok := u.byName[name]
 	if !ok || usr.Disabled {
+		// As slow as a wrong secret, so timing tells no one who exists.
+		_ = bcrypt.CompareHashAndPassword([]byte(noUserHash), []byte(secret))
 		return caller{}, errBadCredentials
 	}
 	u.mu.Lock()

@@ -39,7 +39,8 @@ func FuzzMutation(f *testing.F) {
 	f.Add("..%2f", "../x", `{"text":`)
 	f.Add("18446744073709551616", "a", `{"text":"x"}{"text":"y"}`)
 	f.Add("7", "custodian", `{"text":"\u202e"}`)
-	srv := New(Config{Station: "st01", Token: testToken}, fakeCatalog{}, prometheus.NewRegistry(), nil)
+	f.Add("2", "", `{"text":"no actor header"}`)
+	srv := New(Config{Station: "st01", Token: testToken, Users: testUsers()}, fakeCatalog{}, prometheus.NewRegistry(), nil)
 	h := srv.Handler()
 	f.Fuzz(func(t *testing.T, id, actor, body string) {
 		path := "/api/v1/recordings/" + url.PathEscape(id) + "/notes"
@@ -48,13 +49,15 @@ func FuzzMutation(f *testing.F) {
 			req.URL = u
 		}
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set(ActorHeader, strings.ToValidUTF8(strings.Map(func(r rune) rune {
-			if r < ' ' || r == 0x7f {
-				return -1
-			}
-			return r
-		}, actor), ""))
+		req.Header.Set("Authorization", "Bearer "+wangToken)
+		if actor != "" { // without the header the body reaches the handler
+			req.Header.Set(ActorHeader, strings.ToValidUTF8(strings.Map(func(r rune) rune {
+				if r < ' ' || r == 0x7f {
+					return -1
+				}
+				return r
+			}, actor), ""))
+		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code >= 500 {

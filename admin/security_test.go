@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -382,7 +383,7 @@ func TestTLS(t *testing.T) {
 	cert, _ := x509.ParseCertificate(der)
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	addr := serve(t, Config{Station: "st01", TLS: &tls.Config{MinVersion: tls.VersionTLS12,
+	addr := serve(t, Config{Station: "st01", Users: testUsers(), TLS: &tls.Config{MinVersion: tls.VersionTLS12,
 		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}})
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	res, err := client.Get("https://" + addr + "/healthz")
@@ -395,5 +396,15 @@ func TestTLS(t *testing.T) {
 	}
 	if res, err := http.Get("http://" + addr + "/healthz"); err == nil && res.StatusCode == http.StatusOK {
 		t.Fatal("plain HTTP answered on the TLS port")
+	}
+	// Under TLS the session cookie is never sent in the clear.
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err = client.PostForm("https://"+addr+"/login", url.Values{"name": {"zhao.wei"}, "token": {zhaoToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if c := res.Cookies(); res.StatusCode != http.StatusSeeOther || len(c) != 1 || !c[0].Secure || !c[0].HttpOnly {
+		t.Fatalf("login over TLS: %d, cookies %+v", res.StatusCode, c)
 	}
 }

@@ -64,6 +64,9 @@ func TestNewToken(t *testing.T) {
 	if cost, _ := bcrypt.Cost([]byte(hash)); cost != bcryptCost {
 		t.Errorf("cost %d", cost)
 	}
+	if cost, err := bcrypt.Cost([]byte(noUserHash)); err != nil || cost != bcryptCost {
+		t.Errorf("noUserHash cost %d, %v: an unknown name must cost what a known one does", cost, err)
+	}
 	if _, _, err := NewToken("shared-token"); err == nil {
 		t.Error("made a token for the reserved shared-token")
 	}
