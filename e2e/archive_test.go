@@ -85,6 +85,7 @@ func archRun(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	cmd := exec.Command(archBinary(t), args...)
+	cmd.Env = append(os.Environ(), "CUSTODIAN_TOKEN_FILE="+tokenFile)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
