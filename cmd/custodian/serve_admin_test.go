@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +148,29 @@ func TestServeUnderSystemd(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("no STOPPING=1")
 		}
+	}
+}
+
+// TestListenSocket: a stale socket is replaced, a live one or a file is not.
+func TestListenSocket(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "admin.sock")
+	ln, err := listenSocket(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := listenSocket(p); err == nil || !strings.Contains(err.Error(), "another process answers there") {
+		t.Fatalf("second listener on a live socket: %v", err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close() // a crash leaves the socket file behind
+	if ln, err = listenSocket(p); err != nil {
+		t.Fatalf("stale socket: %v", err)
+	}
+	ln.Close()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o600)
+	if _, err := listenSocket(file); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Fatalf("a file at the path: %v", err)
 	}
 }

@@ -38,8 +38,8 @@ func adminUsers(c config.AdminConfig) ([]admin.User, string, error) {
 }
 
 // listenSocket opens admin.socket for the CLI on this server: a stale
-// socket from a crash is replaced, anything else at the path is refused,
-// and the mode lets the daemon's group connect (0660).
+// socket from a crash is replaced; a live one, or anything else at the
+// path, is refused; the mode lets the daemon's group connect (0660).
 func listenSocket(path string) (net.Listener, error) {
 	if path == "" {
 		return nil, nil
@@ -47,6 +47,10 @@ func listenSocket(path string) (net.Listener, error) {
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode().Type() != fs.ModeSocket {
 			return nil, fmt.Errorf("admin.socket %s: exists and is not a socket", path)
+		}
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("admin.socket %s: another process answers there", path)
 		}
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("admin.socket: %w", err)
