@@ -65,3 +65,34 @@ func FuzzMutation(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCredentials: any Authorization header, cookie or login form is
+// refused or names a real user, never a 5xx, and only the right token
+// reads.
+func FuzzCredentials(f *testing.F) {
+	f.Add("Bearer "+liToken, "", "li.na", "x")
+	f.Add("Bearer li.na:", "custodian_session=", "", "")
+	f.Add("Bearer :::", "custodian_session=abc", "shared-token", testToken)
+	f.Add("Bearer "+testToken, "", "wang.li", "wang.li:li-SECRET")
+	srv := New(Config{Station: "st01", Token: testToken, Users: testUsers()}, fakeCatalog{}, prometheus.NewRegistry(), nil)
+	h := srv.Handler()
+	f.Fuzz(func(t *testing.T, auth, cookie, name, tok string) {
+		req := httptest.NewRequest(http.MethodGet, "http://x/api/v1/recordings", nil)
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Cookie", cookie)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		ok := auth == "Bearer "+liToken || auth == "Bearer "+testToken || auth == "Bearer "+wangToken || auth == "Bearer "+zhaoToken
+		if w.Code >= 500 || (w.Code == http.StatusOK) != ok {
+			t.Fatalf("Authorization %q: %d", auth, w.Code)
+		}
+		form := url.Values{"name": {name}, "token": {tok}}
+		req = httptest.NewRequest(http.MethodPost, "http://x/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code >= 500 || w.Code == http.StatusSeeOther && len(w.Result().Cookies()) != 1 {
+			t.Fatalf("login %q: %d", name, w.Code)
+		}
+	})
+}
