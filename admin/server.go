@@ -135,8 +135,11 @@ func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *S
 	}
 	s := &Server{cfg: cfg, cat: cat, reg: reg, log: log, mux: http.NewServeMux(),
 		users: newUsers(cfg.Users, cfg.Token), sessions: newSessions(cfg.SessionTTL, cfg.Now)}
-	if cfg.Token != "" {
+	switch {
+	case cfg.Token != "":
 		log.Warn(SharedTokenDeprecation)
+	case len(cfg.Users) == 0:
+		log.Warn("admin: no users (admin.users_file) and no token: only /healthz and /metrics answer")
 	}
 	s.page = template.Must(s.newPage()) // embedded; a broken template fails every test
 	s.authFailures = prometheus.NewCounter(prometheus.CounterOpts{
