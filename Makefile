@@ -16,6 +16,7 @@ build:
 # Quick start: local-only daemon on configs/quickstart.yaml.
 run: build
 	mkdir -p var/docks/dock-a
+	test -s var/users || (umask 077 && ./bin/custodian user add "$$(id -un)" --role supervisor --users-file var/users > var/token)
 	./bin/custodian serve --config configs/quickstart.yaml
 
 test: deps vet unit e2e

@@ -202,7 +202,7 @@ func TestAPIGolden(t *testing.T) {
 	idle.Health, idle.Clock = nil, nil
 	idle.Status = func() Sources { return Sources{Docks: []api.Dock{}, Rooms: []api.Room{}} }
 	bare := Config{Station: "st01", Version: "v1.0.0-test"}
-	auth := map[string]string{"Authorization": "Bearer " + testToken, ActorHeader: "wang.li"}
+	auth := map[string]string{"Authorization": "Bearer " + wangToken, ActorHeader: "wang.li"}
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -241,6 +241,12 @@ func TestAPIGolden(t *testing.T) {
 		{"plan", full, nil, call{method: "GET", path: "/api/v1/retention/plan?at=2026-11-21"}, 200},
 		{"report", full, nil, call{method: "GET", path: "/api/v1/report?day=2026-11-21"}, 200},
 		{"audit", full, nil, call{method: "GET", path: "/api/v1/audit/verify"}, 200},
+		{"unauthenticated", full, nil, call{method: "GET", path: "/api/v1/recordings", header: map[string]string{"Authorization": "Bearer nobody:guess"}}, 401},
+		{"viewer_note", full, nil, call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`, header: map[string]string{"Authorization": "Bearer " + zhaoToken}}, 403},
+		{"operator_release", full, nil, call{method: "POST", path: "/api/v1/recordings/1/release", header: map[string]string{"Authorization": "Bearer " + liToken},
+			body: `{"reason":"important-flag","why":"reviewed"}`}, 403},
+		{"forged_actor", full, nil, call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`,
+			header: map[string]string{"Authorization": "Bearer " + liToken, ActorHeader: "wang.li"}}, 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cat := tc.cat
@@ -248,7 +254,7 @@ func TestAPIGolden(t *testing.T) {
 				cat = goldenCatalog{}
 			}
 			srv, _ := newTestServer(t, tc.cfg, cat)
-			ts := httptest.NewServer(srv.Handler())
+			ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 			defer ts.Close()
 			code, _, body := tc.call.do(t, ts.URL)
 			if code != tc.code {

@@ -1,8 +1,7 @@
 package admin
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,9 +15,14 @@ import (
 	"custodian/storage/catalog"
 )
 
-// ActorHeader names the person behind a mutating call, for the custody trail.
-// The token proves the caller may act; the header says who did.
+// ActorHeader was how a caller named themselves for the custody trail. The
+// trail now records who authenticated; a header that names anyone else is
+// refused, so an old client cannot believe it acted in another name.
 const ActorHeader = "X-Custodian-Actor"
+
+// CSRFHeader carries the session's CSRF token on a change made from the
+// status page's session; a form sends it as the field "csrf".
+const CSRFHeader = "X-CSRF-Token"
 
 // MaxActorLen bounds an actor name.
 const MaxActorLen = 64
@@ -27,22 +31,32 @@ const MaxActorLen = 64
 const DefaultMaxBodyBytes = 64 << 10
 
 // MutationHandler serves a state-changing route for an authenticated caller;
-// actor is the validated name to record in the custody trail.
+// actor is the authenticated name to record in the custody trail.
 type MutationHandler func(w http.ResponseWriter, r *http.Request, actor string)
 
 // HandleMutation registers a state-changing route, e.g. "POST
-// /api/v1/holds". Every route that changes anything must come through here:
-// it checks the actor header and bounds the body. The bearer token itself is
-// checked for every non-GET request before routing (see guard), so even a
-// route registered some other way is never open.
-func (s *Server) HandleMutation(pattern string, h MutationHandler) {
+// /api/v1/holds", for callers with at least role. Every route that changes
+// anything must come through here. Authentication itself happens for every
+// request before routing (see guard), so even a route registered some other
+// way is never open.
+func (s *Server) HandleMutation(pattern string, role Role, h MutationHandler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		actor, err := ValidActor(r.Header.Get(ActorHeader))
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
+		p, ok := callerOf(r)
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "not logged in")
 			return
 		}
-		h(w, r, actor)
+		if p.role < role {
+			s.log.Warn("refused admin call above the caller's role", "user", p.name, "role", p.role.String(), "path", r.URL.Path)
+			writeError(w, http.StatusForbidden, fmt.Sprintf("%s needs the %s role; %s is %s", r.URL.Path, role, p.name, p.role))
+			return
+		}
+		if a := r.Header.Get(ActorHeader); a != "" && a != p.name {
+			s.log.Warn("refused admin call naming another actor", "user", p.name, "path", r.URL.Path)
+			writeError(w, http.StatusForbidden, fmt.Sprintf("header %s does not name the authenticated user %s; the custody trail records who authenticated", ActorHeader, p.name))
+			return
+		}
+		h(w, r, p.name)
 	})
 }
 
@@ -52,17 +66,26 @@ func ValidActor(a string) (string, error) {
 	if a == "" {
 		return "", fmt.Errorf("header %s is required: who is making this change?", ActorHeader)
 	}
-	if len(a) > MaxActorLen || a[0] == '.' {
-		return "", fmt.Errorf("header %s: want 1-%d characters, not starting with '.'", ActorHeader, MaxActorLen)
+	if _, err := checkName(a); err != nil {
+		return "", fmt.Errorf("header %s: %w", ActorHeader, err)
+	}
+	return a, nil
+}
+
+// checkName checks a user's name: 1-64 letters, digits, '.', '_', '-' or
+// '@', not starting with '.', and not custodian's own name.
+func checkName(a string) (string, error) {
+	if a == "" || len(a) > MaxActorLen || a[0] == '.' {
+		return "", fmt.Errorf("want 1-%d characters, not starting with '.'", MaxActorLen)
 	}
 	for i := 0; i < len(a); i++ {
 		c := a[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-' || c == '@') {
-			return "", fmt.Errorf("header %s: only letters, digits, '.', '_', '-' and '@'", ActorHeader)
+			return "", errors.New("only letters, digits, '.', '_', '-' and '@'")
 		}
 	}
 	if strings.EqualFold(a, catalog.ActorCustodian) {
-		return "", fmt.Errorf("header %s: %q is reserved for custodian's own events", ActorHeader, a)
+		return "", fmt.Errorf("%q is reserved for custodian's own events", a)
 	}
 	return a, nil
 }
@@ -70,9 +93,18 @@ func ValidActor(a string) (string, error) {
 // readOnly reports whether a method only reads.
 func readOnly(method string) bool { return method == http.MethodGet || method == http.MethodHead }
 
+// public reports whether a request may be answered without a login: the
+// health check and metrics (which name nobody), the page's static files and
+// the login form.
+func public(r *http.Request) bool {
+	p := r.URL.Path
+	return readOnly(r.Method) && (p == "/healthz" || p == "/metrics" || strings.HasPrefix(p, "/static/")) ||
+		p == loginPath && (readOnly(r.Method) || r.Method == http.MethodPost)
+}
+
 // guard wraps the whole surface: it turns a panic into a 500 JSON answer,
-// and lets no request that could change anything past without the bearer
-// token. It never logs the Authorization header or the query string.
+// and lets no request past that is not public or authenticated. It never
+// logs the Authorization header, a cookie or the query string.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -89,32 +121,38 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}()
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if !readOnly(r.Method) {
-			if s.tokenSum == nil {
-				writeError(w, http.StatusForbidden, "changes are disabled: the daemon has no admin.token_file")
-				return
-			}
-			if !s.authorized(r) {
-				s.authFailures.Inc()
-				s.log.Warn("rejected admin call without a valid token", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
-				w.Header().Set("WWW-Authenticate", `Bearer realm="custodian"`)
-				writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
-				return
-			}
 			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		}
-		next.ServeHTTP(w, r)
+		if public(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.refuse(w, r, err)
+			return
+		}
+		if !readOnly(r.Method) && p.role < RoleOperator && r.URL.Path != logoutPath {
+			writeError(w, http.StatusForbidden, p.name+" is a viewer: viewers change nothing")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, p)))
 	})
 }
 
-// authorized compares hashes of the tokens in constant time, so neither the
-// token's bytes nor its length leak through timing.
-func (s *Server) authorized(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || tok == "" {
-		return false
+// refuse answers a request that did not authenticate: the status page
+// sends the browser to the login form, everything else gets a 401.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	s.authFailures.Inc()
+	if !errors.Is(err, errNoCredentials) {
+		s.log.Warn("refused admin call", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err.Error())
 	}
-	sum := sha256.Sum256([]byte(tok))
-	return subtle.ConstantTimeCompare(sum[:], s.tokenSum) == 1
+	if r.URL.Path == "/" && readOnly(r.Method) {
+		http.Redirect(w, r, loginPath, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="custodian"`)
+	writeError(w, http.StatusUnauthorized, err.Error())
 }
 
 // decodeJSON reads a request body into v strictly: JSON only, one value, no

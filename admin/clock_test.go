@@ -82,7 +82,7 @@ func TestClockStatus(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, _ := newTestServer(t, Config{Station: "st01", Clock: func() clock.State { return tc.state }}, openCatalog(t))
-			ts := httptest.NewServer(srv.Handler())
+			ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 			defer ts.Close()
 			st, body := getStatus(t, ts.URL)
 			if st.Clock == nil || st.Clock.Trusted != tc.state.Trusted || st.Clock.Reason != tc.state.Reason || st.Level != tc.level {

@@ -39,7 +39,8 @@ func FuzzMutation(f *testing.F) {
 	f.Add("..%2f", "../x", `{"text":`)
 	f.Add("18446744073709551616", "a", `{"text":"x"}{"text":"y"}`)
 	f.Add("7", "custodian", `{"text":"\u202e"}`)
-	srv := New(Config{Station: "st01", Token: testToken}, fakeCatalog{}, prometheus.NewRegistry(), nil)
+	f.Add("2", "", `{"text":"no actor header"}`)
+	srv := New(Config{Station: "st01", Token: testToken, Users: testUsers()}, fakeCatalog{}, prometheus.NewRegistry(), nil)
 	h := srv.Handler()
 	f.Fuzz(func(t *testing.T, id, actor, body string) {
 		path := "/api/v1/recordings/" + url.PathEscape(id) + "/notes"
@@ -48,17 +49,50 @@ func FuzzMutation(f *testing.F) {
 			req.URL = u
 		}
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set(ActorHeader, strings.ToValidUTF8(strings.Map(func(r rune) rune {
-			if r < ' ' || r == 0x7f {
-				return -1
-			}
-			return r
-		}, actor), ""))
+		req.Header.Set("Authorization", "Bearer "+wangToken)
+		if actor != "" { // without the header the body reaches the handler
+			req.Header.Set(ActorHeader, strings.ToValidUTF8(strings.Map(func(r rune) rune {
+				if r < ' ' || r == 0x7f {
+					return -1
+				}
+				return r
+			}, actor), ""))
+		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code >= 500 {
 			t.Fatalf("%d %s for id %q actor %q body %q", w.Code, w.Body, id, actor, body)
+		}
+	})
+}
+
+// FuzzCredentials: any Authorization header, cookie or login form is
+// refused or names a real user, never a 5xx, and only the right token
+// reads.
+func FuzzCredentials(f *testing.F) {
+	f.Add("Bearer "+liToken, "", "li.na", "x")
+	f.Add("Bearer li.na:", "custodian_session=", "", "")
+	f.Add("Bearer :::", "custodian_session=abc", "shared-token", testToken)
+	f.Add("Bearer "+testToken, "", "wang.li", "wang.li:li-SECRET")
+	srv := New(Config{Station: "st01", Token: testToken, Users: testUsers()}, fakeCatalog{}, prometheus.NewRegistry(), nil)
+	h := srv.Handler()
+	f.Fuzz(func(t *testing.T, auth, cookie, name, tok string) {
+		req := httptest.NewRequest(http.MethodGet, "http://x/api/v1/recordings", nil)
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Cookie", cookie)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		ok := auth == "Bearer "+liToken || auth == "Bearer "+testToken || auth == "Bearer "+wangToken || auth == "Bearer "+zhaoToken
+		if w.Code >= 500 || (w.Code == http.StatusOK) != ok {
+			t.Fatalf("Authorization %q: %d", auth, w.Code)
+		}
+		form := url.Values{"name": {name}, "token": {tok}}
+		req = httptest.NewRequest(http.MethodPost, "http://x/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code >= 500 || w.Code == http.StatusSeeOther && len(w.Result().Cookies()) != 1 {
+			t.Fatalf("login %q: %d", name, w.Code)
 		}
 	})
 }

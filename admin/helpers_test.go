@@ -2,10 +2,14 @@ package admin
 
 import (
 	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"custodian/hardware/clock"
 	"custodian/hardware/disk"
@@ -76,5 +80,45 @@ func openCatalog(t *testing.T) *catalog.Catalog {
 func newTestServer(t *testing.T, cfg Config, cat Catalog) (*Server, *testlog.Buffer) {
 	t.Helper()
 	logs := &testlog.Buffer{}
+	if cfg.Users == nil {
+		cfg.Users = testUsers()
+	}
 	return New(cfg, cat, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(logs, nil))), logs
+}
+
+// The test users' tokens: no output may contain their secrets either.
+const (
+	wangToken = "wang.li:wang-SECRET-9b7e5d3c1a2f4e6d8c0b"  // supervisor
+	liToken   = "li.na:li-SECRET-1c3e5a7b9d2f4e6a8c0e"      // operator
+	zhaoToken = "zhao.wei:zhao-SECRET-5e7a9c1b3d2f4a6e8c0d" // viewer
+	offToken  = "chen.jie:chen-SECRET-7d9b1e3c5a2f4e6a8c0f" // disabled supervisor
+)
+
+// testUsers are the users of every test server, hashed at bcrypt's
+// cheapest cost so that tests stay fast.
+var testUsers = sync.OnceValue(func() []User {
+	var users []User
+	for _, u := range []struct {
+		tok      string
+		role     Role
+		disabled bool
+	}{{wangToken, RoleSupervisor, false}, {liToken, RoleOperator, false}, {zhaoToken, RoleViewer, false}, {offToken, RoleSupervisor, true}} {
+		name, secret, _ := strings.Cut(u.tok, ":")
+		h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
+		if err != nil {
+			panic(err)
+		}
+		users = append(users, User{Name: name, Role: u.role, Hash: string(h), Disabled: u.disabled})
+	}
+	return users
+})
+
+// asUser sends every request that carries no credentials with tok.
+func asUser(h http.Handler, tok string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer "+tok)
+		}
+		h.ServeHTTP(w, r)
+	})
 }

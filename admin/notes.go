@@ -22,8 +22,8 @@ const MaxNoteLen = 1000
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/recordings/{id}", s.recording)
-	s.HandleMutation("POST /api/v1/notes", s.note)
-	s.HandleMutation("POST /api/v1/recordings/{id}/notes", s.note)
+	s.HandleMutation("POST /api/v1/notes", RoleOperator, s.note)
+	s.HandleMutation("POST /api/v1/recordings/{id}/notes", RoleOperator, s.note)
 	s.retentionRoutes()
 	// Anything else is answered in JSON too.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {

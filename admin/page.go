@@ -27,8 +27,9 @@ const RefreshSeconds = 10
 const recentEvents = 25
 
 // pageCSP allows nothing but our own stylesheet: the page has no scripts,
-// loads nothing from elsewhere and cannot be framed.
-const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+// loads nothing from elsewhere, cannot be framed, and its one form (log
+// out) posts only here.
+const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // pageRoom is a room as the page shows it: what its recorder reports, and
 // whether an interview session is open there.
@@ -65,6 +66,11 @@ type pageData struct {
 	Alerts           []api.Alert
 	Events           []catalog.Event
 	CatalogError     string
+	// User and Role are who is logged in; CSRF is their session's token for
+	// the log out form, empty when they came with a bearer token.
+	User, Role, CSRF string
+	// Deprecated warns that the shared token is still configured.
+	Deprecated string
 
 	sources Sources // for the status API
 }
@@ -123,6 +129,15 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := s.pageData()
+	if p, ok := callerOf(r); ok {
+		d.User, d.Role = p.name, p.role.String()
+		if p.session != nil {
+			d.CSRF = p.session.csrf
+		}
+	}
+	if s.cfg.Token != "" {
+		d.Deprecated = SharedTokenDeprecation
+	}
 	var buf bytes.Buffer
 	if err := s.page.Execute(&buf, d); err != nil {
 		s.log.Error("render status page", "err", err)

@@ -103,7 +103,7 @@ func TestStatusPage(t *testing.T) {
 	populate(t, cat)
 	srv, _ := newTestServer(t, pageConfig(), cat)
 	daemonMetrics(t, srv)
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 	defer ts.Close()
 
 	res, body := getPage(t, ts.URL+"/")
@@ -163,7 +163,7 @@ func TestStatusPage(t *testing.T) {
 // TestStatusPageEmpty is a fresh station: nothing configured, nothing sampled.
 func TestStatusPageEmpty(t *testing.T) {
 	srv, _ := newTestServer(t, Config{Station: "st01"}, openCatalog(t))
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 	defer ts.Close()
 	res, body := getPage(t, ts.URL+"/")
 	if res.StatusCode != http.StatusOK {
@@ -185,7 +185,7 @@ func TestStatusPageChromium(t *testing.T) {
 	populate(t, cat)
 	srv, _ := newTestServer(t, pageConfig(), cat)
 	daemonMetrics(t, srv)
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 	defer ts.Close()
 
 	artifacts, err := filepath.Abs(filepath.Join("..", "test-artifacts"))
@@ -271,7 +271,7 @@ func TestFailedPartsAlert(t *testing.T) {
 			{Name: "uploader", Kind: "uploader", Error: "boom", Since: since},
 		}}
 	}}, openCatalog(t))
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 	defer ts.Close()
 	st, body := getStatus(t, ts.URL)
 	if len(st.Failures) != 2 || st.Failures[0].Restarts != 2 || st.Level != disk.LevelCritical {
@@ -295,7 +295,7 @@ func TestRetentionRuleShown(t *testing.T) {
 	since := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	rule := &api.Rule{Rule: "standard=6mo local_keep=7d grace=7d min_free=0 timezone=Asia/Shanghai local-only", Since: since}
 	srv, _ := newTestServer(t, Config{Station: "st01", Location: time.UTC, Rule: rule}, openCatalog(t))
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 	defer ts.Close()
 	_, body := getPage(t, ts.URL+"/api/v1/status")
 	var st api.Status

@@ -86,7 +86,7 @@ func walk(t *testing.T, base, q string) [][]uint64 {
 // limit and at most MaxResults, and filters that skip records still fill it.
 func TestRecordingsPages(t *testing.T) {
 	srv, _ := newTestServer(t, Config{Station: "st01", MaxResults: 3}, pagedCatalog(t))
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 	defer ts.Close()
 	for _, tc := range []struct {
 		query string
@@ -120,7 +120,7 @@ func TestRecordingsPages(t *testing.T) {
 // 400 that says why.
 func TestRecordingsBadCursorAndFlag(t *testing.T) {
 	srv, _ := newTestServer(t, Config{Station: "st01", MaxResults: 3}, pagedCatalog(t))
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 	defer ts.Close()
 	code, _, body := call{method: "GET", path: "/api/v1/recordings?officer=2&limit=1"}.do(t, ts.URL)
 	var p page
@@ -161,7 +161,7 @@ func TestRecordingsPastDefaultCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, _ := newTestServer(t, Config{Station: "st01"}, cat)
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 	defer ts.Close()
 	pages := walk(t, ts.URL, "")
 	if len(pages) != 2 || len(pages[0]) != DefaultMaxResults || len(pages[1]) != 50 || pages[1][49] != uint64(n) {

@@ -31,10 +31,10 @@ func (s *Server) retentionRoutes() {
 	if s.cfg.Retention == nil {
 		return
 	}
-	s.HandleMutation("POST /api/v1/holds", s.hold)
-	s.HandleMutation("POST /api/v1/cases/{case}/links", s.hold)
-	s.HandleMutation("POST /api/v1/recordings/{id}/release", s.release)
-	s.HandleMutation("POST /api/v1/recordings/{id}/restore", s.restore)
+	s.HandleMutation("POST /api/v1/holds", RoleOperator, s.hold)
+	s.HandleMutation("POST /api/v1/cases/{case}/links", RoleOperator, s.hold)
+	s.HandleMutation("POST /api/v1/recordings/{id}/release", RoleSupervisor, s.release)
+	s.HandleMutation("POST /api/v1/recordings/{id}/restore", RoleSupervisor, s.restore)
 	s.mux.HandleFunc("GET /api/v1/cases/{case}", s.caseShow)
 	s.mux.HandleFunc("GET /api/v1/retention/plan", s.plan)
 	s.mux.HandleFunc("GET /api/v1/report", s.report)

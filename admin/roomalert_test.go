@@ -26,7 +26,7 @@ func TestRoomNotRecordingAlert(t *testing.T) {
 	}
 	srv, _ := newTestServer(t, Config{Station: "st01", Location: time.UTC, Now: func() time.Time { return now },
 		Status: func() Sources { return Sources{Rooms: rooms} }}, openCatalog(t))
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
 	defer ts.Close()
 	st, body := getStatus(t, ts.URL)
 	want := []api.Alert{

@@ -54,8 +54,8 @@ type roomsHandler struct {
 func (s *Server) roomRoutes(cat RoomCatalog) {
 	h := &roomsHandler{cat: cat, rooms: s.cfg.Rooms, loc: s.cfg.Location, log: s.log, max: s.cfg.MaxResults, now: s.cfg.Now}
 	s.mux.HandleFunc("GET /api/v1/rooms/{room}", h.get)
-	s.HandleMutation("POST /api/v1/rooms/{room}/sessions", h.start)
-	s.HandleMutation("POST /api/v1/rooms/{room}/sessions/stop", h.stop)
+	s.HandleMutation("POST /api/v1/rooms/{room}/sessions", RoleOperator, h.start)
+	s.HandleMutation("POST /api/v1/rooms/{room}/sessions/stop", RoleOperator, h.stop)
 }
 
 func (h *roomsHandler) room(w http.ResponseWriter, r *http.Request) (string, bool) {

@@ -28,13 +28,12 @@ func (fakeRooms) CutSegment(string, time.Time) {}
 
 func TestRoomSessionsAPI(t *testing.T) {
 	cat := catalogtest.Open(t, catalog.Options{})
-	srv := New(Config{Rooms: fakeRooms{"up": true, "down": false}, Location: time.UTC, Token: testToken}, cat, prometheus.NewRegistry(),
+	srv := New(Config{Rooms: fakeRooms{"up": true, "down": false}, Location: time.UTC, Users: testUsers()}, cat, prometheus.NewRegistry(),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	h := srv.Handler()
 	do := func(method, path, body string) (int, string) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set(ActorHeader, "officer.li")
+		req.Header.Set("Authorization", "Bearer "+liToken)
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +118,9 @@ func TestMutationsNeedToken(t *testing.T) {
 		"basic auth":       "Basic " + testToken,
 		"empty bearer":     "Bearer ",
 		"token alone":      testToken,
+		"user token alone": strings.TrimPrefix(wangToken, "wang.li:"),
+		"other's secret":   "wang.li:" + strings.TrimPrefix(liToken, "li.na:"),
+		"disabled user":    "Bearer " + offToken,
 	}
 	for _, m := range mutations {
 		for name, auth := range bad {
@@ -130,7 +134,7 @@ func TestMutationsNeedToken(t *testing.T) {
 				if code != http.StatusUnauthorized {
 					t.Fatalf("%d %s, want 401", code, body)
 				}
-				if jsonError(t, h, body) != "missing or wrong bearer token" || h.Get("WWW-Authenticate") == "" {
+				if msg := jsonError(t, h, body); msg != errBadCredentials.Error() && msg != errNoCredentials.Error() || h.Get("WWW-Authenticate") == "" {
 					t.Errorf("body %q, WWW-Authenticate %q", body, h.Get("WWW-Authenticate"))
 				}
 			})
@@ -141,7 +145,7 @@ func TestMutationsNeedToken(t *testing.T) {
 	}
 	// The right token and a name record the note with that name.
 	c := call{method: "POST", path: "/api/v1/recordings/2/notes", body: `{"text":"reviewed with the case officer 案件"}`,
-		header: map[string]string{"Authorization": "Bearer " + testToken, ActorHeader: "wang.li"}}
+		header: map[string]string{"Authorization": "Bearer " + wangToken, ActorHeader: "wang.li"}}
 	code, _, body := c.do(t, ts.URL)
 	if code != http.StatusCreated {
 		t.Fatalf("authorised note: %d %s", code, body)
@@ -160,15 +164,21 @@ func TestMutationsNeedToken(t *testing.T) {
 	}
 }
 
-func TestMutationsDisabledWithoutToken(t *testing.T) {
-	ts, cat, _ := securedServer(t, "")
+// TestNothingOpenWithoutUsers: a daemon with neither users nor the shared
+// token answers nothing but the public routes.
+func TestNothingOpenWithoutUsers(t *testing.T) {
+	cat := openCatalog(t)
+	populate(t, cat)
+	srv, _ := newTestServer(t, Config{Station: "st01", Users: []User{}}, cat)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
 	before := eventCount(t, cat)
-	for _, m := range mutations {
+	for _, m := range append(mutations, call{method: "GET", path: "/api/v1/recordings"}) {
 		c := m
 		c.header = map[string]string{"Authorization": "Bearer ", ActorHeader: "wang.li"}
 		code, h, body := c.do(t, ts.URL)
-		if code != http.StatusForbidden {
-			t.Errorf("%s %s: %d, want 403", m.method, m.path, code)
+		if code != http.StatusUnauthorized {
+			t.Errorf("%s %s: %d, want 401", m.method, m.path, code)
 		}
 		jsonError(t, h, body)
 	}
@@ -181,7 +191,7 @@ func TestBadRequests(t *testing.T) {
 	ts, cat, _ := securedServer(t, testToken)
 	before := eventCount(t, cat)
 	auth := func(actor string) map[string]string {
-		return map[string]string{"Authorization": "Bearer " + testToken, ActorHeader: actor}
+		return map[string]string{"Authorization": "Bearer " + wangToken, ActorHeader: actor}
 	}
 	tests := []struct {
 		name string
@@ -189,19 +199,18 @@ func TestBadRequests(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"no actor", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`, header: auth("")}, 400, "header X-Custodian-Actor is required: who is making this change?"},
-		{"actor traversal", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`, header: auth("../../etc")}, 400, "header X-Custodian-Actor: want 1-64 characters, not starting with '.'"},
-		{"actor with space", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`, header: auth("wang li")}, 400, "header X-Custodian-Actor: only letters, digits, '.', '_', '-' and '@'"},
-		{"actor too long", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`, header: auth(strings.Repeat("a", 65))}, 400, "header X-Custodian-Actor: want 1-64 characters, not starting with '.'"},
-		{"actor impersonates custodian", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`, header: auth("Custodian")}, 400, `header X-Custodian-Actor: "Custodian" is reserved for custodian's own events`},
-		{"not JSON", call{method: "POST", path: "/api/v1/notes", body: `text=x`, header: map[string]string{"Authorization": "Bearer " + testToken, ActorHeader: "wang.li", "Content-Type": "application/x-www-form-urlencoded"}}, 415, "want Content-Type: application/json"},
+		{"actor traversal", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`, header: auth("../../etc")}, 403, "header X-Custodian-Actor does not name the authenticated user wang.li; the custody trail records who authenticated"},
+		{"actor with space", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`, header: auth("wang li")}, 403, "header X-Custodian-Actor does not name the authenticated user wang.li; the custody trail records who authenticated"},
+		{"actor too long", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`, header: auth(strings.Repeat("a", 65))}, 403, "header X-Custodian-Actor does not name the authenticated user wang.li; the custody trail records who authenticated"},
+		{"actor impersonates custodian", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}`, header: auth("Custodian")}, 403, "header X-Custodian-Actor does not name the authenticated user wang.li; the custody trail records who authenticated"},
+		{"not JSON", call{method: "POST", path: "/api/v1/notes", body: `text=x`, header: map[string]string{"Authorization": "Bearer " + wangToken, ActorHeader: "wang.li", "Content-Type": "application/x-www-form-urlencoded"}}, 415, "want Content-Type: application/json"},
 		{"malformed JSON", call{method: "POST", path: "/api/v1/notes", body: `{"text":`, header: auth("wang.li")}, 400, "malformed JSON: unexpected EOF"},
 		{"syntax error", call{method: "POST", path: "/api/v1/notes", body: `{"text" "x"}`, header: auth("wang.li")}, 400, "malformed JSON: syntax error at byte 9"},
 		{"wrong type", call{method: "POST", path: "/api/v1/notes", body: `{"text":42}`, header: auth("wang.li")}, 400, `malformed JSON: field "text": want string`},
 		{"unknown field", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x","admin":true}`, header: auth("wang.li")}, 400, `malformed JSON: unknown field "admin"`},
 		{"two values", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"}{"text":"y"}`, header: auth("wang.li")}, 400, "malformed JSON: more than one JSON value"},
 		{"trailing garbage", call{method: "POST", path: "/api/v1/notes", body: `{"text":"x"} ]`, header: auth("wang.li")}, 400, "malformed JSON: trailing data after the JSON value"},
-		{"empty body", call{method: "POST", path: "/api/v1/notes", header: map[string]string{"Authorization": "Bearer " + testToken, ActorHeader: "wang.li", "Content-Type": "application/json"}}, 400, "empty body: want a JSON object"},
+		{"empty body", call{method: "POST", path: "/api/v1/notes", header: map[string]string{"Authorization": "Bearer " + wangToken, ActorHeader: "wang.li", "Content-Type": "application/json"}}, 400, "empty body: want a JSON object"},
 		{"oversized body", call{method: "POST", path: "/api/v1/notes", body: `{"text":"` + strings.Repeat("a", 5000) + `"}`, header: auth("wang.li")}, 413, "body larger than 4096 bytes"},
 		{"note too long", call{method: "POST", path: "/api/v1/notes", body: `{"text":"` + strings.Repeat("a", 1001) + `"}`, header: auth("wang.li")}, 400, "text: longer than 1000 bytes"},
 		{"empty note", call{method: "POST", path: "/api/v1/notes", body: `{"text":"  "}`, header: auth("wang.li")}, 400, "text: required"},
@@ -226,6 +235,9 @@ func TestBadRequests(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.c.header == nil {
+				tc.c.header = map[string]string{"Authorization": "Bearer " + zhaoToken}
+			}
 			code, h, body := tc.c.do(t, ts.URL)
 			if code != tc.code {
 				t.Fatalf("%d %s, want %d", code, body, tc.code)
@@ -252,36 +264,36 @@ func TestSecretsNeverShown(t *testing.T) {
 	ts, _, logs := securedServer(t, testToken)
 	var seen strings.Builder
 	calls := append([]call{}, mutations...)
-	for _, auth := range []string{"Bearer " + testToken, "Bearer wrong-" + "guess", ""} {
+	for _, auth := range []string{"Bearer " + testToken, "Bearer " + wangToken, "Bearer wrong-" + "guess", ""} {
 		for _, m := range calls {
 			c := m
-			c.header = map[string]string{"Authorization": auth, ActorHeader: "wang.li"}
+			c.header = map[string]string{"Authorization": auth}
 			_, h, body := c.do(t, ts.URL)
 			seen.WriteString(body)
 			for k, v := range h {
 				seen.WriteString(k + ": " + strings.Join(v, ",") + "\n")
 			}
 		}
-		c := call{method: "POST", path: "/api/v1/notes", body: `{"text":`, header: map[string]string{"Authorization": auth, ActorHeader: "wang.li"}}
+		c := call{method: "POST", path: "/api/v1/notes", body: `{"text":`, header: map[string]string{"Authorization": auth}}
 		_, _, body := c.do(t, ts.URL)
 		seen.WriteString(body)
 	}
 	for _, p := range []string{"/", "/metrics", "/api/v1/status", "/api/v1/recordings", "/healthz", "/test/panic", "/nope"} {
-		_, _, body := call{method: "GET", path: p}.do(t, ts.URL)
+		_, _, body := call{method: "GET", path: p, header: map[string]string{"Authorization": "Bearer " + wangToken}}.do(t, ts.URL)
 		seen.WriteString(body)
 	}
 	if !strings.Contains(seen.String(), "custodian_admin_auth_failures_total 14") {
 		t.Errorf("auth failures not counted")
 	}
 	for what, text := range map[string]string{"responses": seen.String(), "logs": logs.String()} {
-		if strings.Contains(text, testToken) || strings.Contains(text, testToken[4:20]) {
+		if strings.Contains(text, testToken) || strings.Contains(text, testToken[4:20]) || strings.Contains(text, wangToken[8:]) {
 			t.Errorf("the admin token appears in %s", what)
 		}
 		if strings.Contains(text, "wrong-guess") {
 			t.Errorf("a presented token appears in %s", what)
 		}
 	}
-	if !strings.Contains(logs.String(), "rejected admin call without a valid token") || !strings.Contains(logs.String(), "panic serving admin request") {
+	if !strings.Contains(logs.String(), "refused admin call") || !strings.Contains(logs.String(), "panic serving admin request") {
 		t.Errorf("logs lack the refusals and the panic:\n%s", logs.String())
 	}
 }
@@ -371,7 +383,7 @@ func TestTLS(t *testing.T) {
 	cert, _ := x509.ParseCertificate(der)
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	addr := serve(t, Config{Station: "st01", TLS: &tls.Config{MinVersion: tls.VersionTLS12,
+	addr := serve(t, Config{Station: "st01", Users: testUsers(), TLS: &tls.Config{MinVersion: tls.VersionTLS12,
 		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}})
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	res, err := client.Get("https://" + addr + "/healthz")
@@ -384,5 +396,15 @@ func TestTLS(t *testing.T) {
 	}
 	if res, err := http.Get("http://" + addr + "/healthz"); err == nil && res.StatusCode == http.StatusOK {
 		t.Fatal("plain HTTP answered on the TLS port")
+	}
+	// Under TLS the session cookie is never sent in the clear.
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err = client.PostForm("https://"+addr+"/login", url.Values{"name": {"zhao.wei"}, "token": {zhaoToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if c := res.Cookies(); res.StatusCode != http.StatusSeeOther || len(c) != 1 || !c[0].Secure || !c[0].HttpOnly {
+		t.Fatalf("login over TLS: %d, cookies %+v", res.StatusCode, c)
 	}
 }

@@ -4,7 +4,6 @@ package admin
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -61,8 +60,16 @@ type Config struct {
 	// Retention serves holds, releases, cases, plans and reports; nil
 	// leaves those routes out.
 	Retention Retention
-	// Token is the bearer token of mutating calls; empty disables them.
+	// Users may log in (admin.users_file).
+	Users []User
+	// Token is the deprecated shared bearer token (admin.token_file): it acts
+	// as the supervisor SharedTokenUser. Empty turns it off.
 	Token string
+	// AccountName is the local account of an admin socket peer's uid;
+	// AccountName (the system's user database) by default.
+	AccountName func(uid uint32) (string, error)
+	// SessionTTL is how long a status page login lasts.
+	SessionTTL time.Duration
 	// TLS, when set, serves HTTPS.
 	TLS *tls.Config
 	// MaxBodyBytes bounds a request body.
@@ -92,7 +99,8 @@ type Server struct {
 	mux  *http.ServeMux
 	page *template.Template
 
-	tokenSum     []byte // SHA-256 of the token; nil when mutations are off
+	users        *users
+	sessions     *sessions
 	authFailures prometheus.Counter
 }
 
@@ -116,18 +124,27 @@ func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *S
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
+	if cfg.AccountName == nil {
+		cfg.AccountName = AccountName
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, cat: cat, reg: reg, log: log, mux: http.NewServeMux()}
-	if cfg.Token != "" {
-		sum := sha256.Sum256([]byte(cfg.Token))
-		s.tokenSum = sum[:]
+	s := &Server{cfg: cfg, cat: cat, reg: reg, log: log, mux: http.NewServeMux(),
+		users: newUsers(cfg.Users, cfg.Token), sessions: newSessions(cfg.SessionTTL, cfg.Now)}
+	switch {
+	case cfg.Token != "":
+		log.Warn(SharedTokenDeprecation)
+	case len(cfg.Users) == 0:
+		log.Warn("admin: no users (admin.users_file) and no token: only /healthz and /metrics answer")
 	}
 	s.page = template.Must(s.newPage()) // embedded; a broken template fails every test
 	s.authFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "custodian_admin_auth_failures_total",
-		Help: "Mutating admin API calls refused for a missing or wrong bearer token.",
+		Help: "Admin calls and logins refused for missing, wrong or disabled credentials.",
 	})
 	reg.MustRegister(newCollector(cat, cfg.Health), s.authFailures)
 	if cfg.Clock != nil {
@@ -136,6 +153,7 @@ func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *S
 	s.mux.HandleFunc("GET /{$}", s.statusPage)
 	s.mux.Handle("GET /static/", staticFiles())
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.loginRoutes()
 	s.mux.HandleFunc("GET /api/v1/recordings", s.recordings)
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
 	if rc, ok := cat.(RoomCatalog); ok && cfg.Rooms != nil {
@@ -149,9 +167,17 @@ func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *S
 // Handler is the whole admin surface, guarded.
 func (s *Server) Handler() http.Handler { return s.guard(s.mux) }
 
-// Serve answers on ln until ctx is done, then shuts down within a few seconds.
+// SharedTokenDeprecation is logged at start and shown on the status page
+// while the shared token is configured.
+const SharedTokenDeprecation = "admin.token_file is deprecated and will be removed in the next release: " +
+	"everyone holding it acts as the supervisor " + SharedTokenUser + "; give each person a user (custodian user add) in admin.users_file"
+
+// Serve answers on ln until ctx is done, then shuts down within a few
+// seconds. On a Unix socket (admin.socket) the kernel says who connected,
+// and that account's custodian user is the caller; TLS is for TCP only.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	if s.cfg.TLS != nil {
+	_, unix := ln.(*net.UnixListener)
+	if s.cfg.TLS != nil && !unix {
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
 	srv := &http.Server{
@@ -162,6 +188,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if unix {
+		srv.ConnContext = withPeer
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -69,7 +69,7 @@ func (n *notifySocket) waitMsg(t *testing.T, prefix string, timeout time.Duratio
 
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	res, err := http.Get(url)
+	res, err := apiGet(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,9 @@ func httpPost(t *testing.T, url, token, actor, body string) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	req.Header.Set("X-Custodian-Actor", actor)
+	if actor != "" {
+		req.Header.Set("X-Custodian-Actor", actor)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -114,13 +116,13 @@ func TestAdminEndToEnd(t *testing.T) {
 	cfg := fmt.Sprintf(`station: st01
 data_dir: %s
 timezone: Asia/Shanghai
-admin: {listen: "%s", token_file: %s}
+admin: {listen: "%s", token_file: %s, users_file: %s}
 storage: {require_marker: true, check_interval: 1s}
 %sdocks:
   - {id: dock-a, path: %s, settle: 1s, scan_interval: 1s}
 devices:
   - {serial: "J0000001", officer: "100001"}
-`, data, addr, tokenFile, anyClock, dock)
+`, data, addr, tokenFile, usersFile, anyClock, dock)
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -195,12 +197,18 @@ devices:
 	if code, body := httpPost(t, base+"/api/v1/notes", "wrong-token-123456", "wang.li", `{"text":"shift check"}`); code != 401 {
 		t.Fatalf("note with a wrong token: %d %s", code, body)
 	}
-	if code, body := httpPost(t, base+"/api/v1/recordings/1/notes", adminToken, "wang.li", `{"text":"reviewed on dock"}`); code != 201 {
+	// The deprecated shared token still acts, as the supervisor shared-token,
+	// and no header makes it anyone else.
+	if code, body := httpPost(t, base+"/api/v1/recordings/1/notes", adminToken, "wang.li", `{"text":"forged name"}`); code != 403 {
+		t.Fatalf("shared token naming wang.li: %d %s", code, body)
+	}
+	if code, body := httpPost(t, base+"/api/v1/recordings/1/notes", adminToken, "", `{"text":"reviewed on dock"}`); code != 201 {
 		t.Fatalf("note with the token: %d %s", code, body)
 	}
 	_, page = httpGet(t, base+"/")
-	if !strings.Contains(page, "reviewed on dock") || !strings.Contains(page, "wang.li") {
-		t.Fatal("the note is not in the custody events on the page")
+	if !strings.Contains(page, "reviewed on dock") || !strings.Contains(page, "shared-token") || strings.Contains(page, "forged name") ||
+		!strings.Contains(page, "admin.token_file is deprecated") {
+		t.Fatal("the note is not in the custody events on the page as shared-token, or the deprecation is not shown")
 	}
 
 	// The data disk vanishes under the running daemon: health turns
@@ -247,7 +255,10 @@ devices:
 			t.Errorf("the admin token appears in the %s", what)
 		}
 	}
-	if !bytes.Contains([]byte(logs.String()), []byte("rejected admin call without a valid token")) {
+	if !bytes.Contains([]byte(logs.String()), []byte("refused admin call")) {
 		t.Error("refused calls are not logged")
+	}
+	if !strings.Contains(logs.String(), "admin.token_file is deprecated") {
+		t.Error("the shared token's deprecation is not logged at start")
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,7 +58,7 @@ func newArchSetup(t *testing.T, srv *miniotest.Server, bucket string) archSetup 
 	cfg := fmt.Sprintf(`station: st01
 data_dir: %s
 timezone: Asia/Shanghai
-admin: {listen: %s}
+admin: {listen: %s, users_file: %s}
 log: {level: debug}
 %sdocks:
   - {id: dock-a, path: %s, profile: gat947, settle: 1s, scan_interval: 1s}
@@ -75,7 +74,7 @@ archive:
   part_size: 5MiB
 retention:
   standard: 6mo
-`, filepath.Join(dir, "data"), s.admin, anyClock, s.dock, srv.Endpoint, bucket, access, secret)
+`, filepath.Join(dir, "data"), s.admin, usersFile, anyClock, s.dock, srv.Endpoint, bucket, access, secret)
 	if err := os.WriteFile(s.config, []byte(cfg), 0o640); err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +85,7 @@ func archRun(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	cmd := exec.Command(archBinary(t), args...)
+	cmd.Env = append(os.Environ(), "CUSTODIAN_TOKEN_FILE="+tokenFile)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
@@ -93,7 +93,7 @@ func archRun(t *testing.T, args ...string) (string, error) {
 
 func archListArchived(t *testing.T, adminAddr string) []api.Recording {
 	t.Helper()
-	resp, err := http.Get("http://" + adminAddr + "/api/v1/recordings")
+	resp, err := apiGet("http://" + adminAddr + "/api/v1/recordings")
 	if err != nil {
 		return nil
 	}

@@ -40,7 +40,7 @@ func newDockRig(t *testing.T, extra string) *dockRig {
 	cfg := fmt.Sprintf(`station: st01
 data_dir: %s
 timezone: Asia/Shanghai
-admin: {listen: %s}
+admin: {listen: %s, users_file: %s}
 %sdocks:
   - id: dock-a
     path: %s
@@ -51,7 +51,7 @@ admin: {listen: %s}
 devices:
   - {serial: "J0000001", officer: "100001"}
   - {serial: "J0000002", officer: "100002"}
-%s`, r.data, r.addr, anyClock, r.dock, extra)
+%s`, r.data, r.addr, usersFile, anyClock, r.dock, extra)
 	if err := os.WriteFile(r.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,25 @@ import (
 // binary is the custodian built once for the whole run.
 var binary string
 
+// The rigs' admin user, made once with the real `custodian user add`:
+// every rig's config names usersFile, and the harness's CLI runs and API
+// reads authenticate with the token, as a station's supervisor would.
+var (
+	usersFile, tokenFile, token string
+)
+
+// e2eUser is the supervisor the rigs act as.
+const e2eUser = "e2e.admin"
+
+// addUser adds name with role to the users file and returns its token.
+func addUser(name, role string) (string, error) {
+	out, err := exec.Command(binary, "user", "add", name, "--role", role, "--users-file", usersFile).Output()
+	if err != nil {
+		return "", fmt.Errorf("user add %s: %w", name, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "custodian-e2e-")
 	if err != nil {
@@ -39,6 +58,14 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "build custodian: %v\n%s", err, out)
 			os.Exit(1)
 		}
+	}
+	usersFile, tokenFile = filepath.Join(dir, "users"), filepath.Join(dir, "token")
+	if token, err = addUser(e2eUser, "supervisor"); err == nil {
+		err = os.WriteFile(tokenFile, []byte(token+"\n"), 0o600)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -147,6 +174,7 @@ func cli(t *testing.T, args ...string) []byte {
 	defer cancel()
 	var out, errb bytes.Buffer
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), "CUSTODIAN_TOKEN_FILE="+tokenFile)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("custodian %v: %v\n%s", args, err, errb.String())
@@ -192,6 +220,16 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// apiGet reads the admin API or page as the rigs' supervisor.
+func apiGet(url string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return http.DefaultClient.Do(req)
 }
 
 // runExpectFail runs a command that should fail and returns its output.

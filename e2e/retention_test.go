@@ -76,7 +76,7 @@ retention:
   standard: 6mo
 `, srv.Endpoint, access, secret))
 	cfgText, _ := os.ReadFile(r.config)
-	cfgText = []byte(strings.Replace(string(cfgText), "admin: {listen: "+r.addr+"}", "admin: {listen: "+r.addr+", token_file: "+token+"}", 1))
+	cfgText = []byte(strings.Replace(string(cfgText), "admin: {listen: "+r.addr+", users_file: "+usersFile+"}", "admin: {listen: "+r.addr+", users_file: "+usersFile+", token_file: "+token+"}", 1))
 	os.WriteFile(r.config, cfgText, 0o644)
 
 	cli(t, "archive", "init", "--config", r.config)
@@ -119,9 +119,9 @@ retention:
 		t.Fatal("legal hold on an unheld recording")
 	}
 
-	// Hold with a case, through the CLI and the token.
+	// Hold with a case, through the CLI and the supervisor's token file.
 	id := fmt.Sprint(plain.ID)
-	cli(t, "hold", "--config", r.config, "--by", "admin1", "--reason", "evidence", "--case", "C2026-0042",
+	cli(t, "hold", "--config", r.config, "--reason", "evidence", "--case", "C2026-0042",
 		"--why", "used as evidence in the case file", "--id", id)
 	if !legalHold(plain) {
 		t.Fatal("no legal hold after custodian hold")
@@ -130,21 +130,21 @@ retention:
 	if !strings.Contains(show, plain.ArchiveKey) {
 		t.Fatalf("case show lacks the archive key:\n%s", show)
 	}
-	// Without --why, or with a wrong token, nothing changes.
-	cliFail(t, "release", "--config", r.config, "--by", "admin2", "--reason", "evidence", "--id", id)
+	// Without --why, or with a wrong (shared) token, nothing changes.
+	cliFail(t, "release", "--config", r.config, "--reason", "evidence", "--id", id)
 	os.WriteFile(token, []byte("wrong-token-0123456789abcdef"), 0o600)
-	if out := cliFail(t, "release", "--config", r.config, "--by", "x", "--reason", "evidence", "--why", "w", "--id", id); !strings.Contains(out, "401") {
+	if out := cliFail(t, "release", "--config", r.config, "--reason", "evidence", "--why", "w", "--id", id); !strings.Contains(out, "401") {
 		t.Fatalf("wrong token: %s", out)
 	}
 	os.WriteFile(token, []byte("e2e-token-0123456789abcdef"), 0o600)
 	if !legalHold(plain) {
 		t.Fatal("legal hold lost to a refused call")
 	}
-	cli(t, "release", "--config", r.config, "--by", "admin2", "--reason", "evidence", "--why", "case closed without charges", "--id", id)
+	cli(t, "release", "--config", r.config, "--reason", "evidence", "--why", "case closed without charges", "--id", id)
 	if legalHold(plain) {
 		t.Fatal("legal hold still on after the release")
 	}
-	cli(t, "release", "--config", r.config, "--by", "admin2", "--reason", "important-flag", "--why", "reviewed: routine patrol", "--id", fmt.Sprint(imp.ID))
+	cli(t, "release", "--config", r.config, "--reason", "important-flag", "--why", "reviewed: routine patrol", "--id", fmt.Sprint(imp.ID))
 	if legalHold(imp) {
 		t.Fatal("legal hold still on after review of the important flag")
 	}

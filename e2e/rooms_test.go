@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,7 +125,7 @@ func newRoomRig(t *testing.T, room, url string) *roomRig {
 	if err := os.WriteFile(token, []byte("rooms-e2e-token-0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := "station: st01\ndata_dir: " + r.data + "\nadmin: {listen: " + r.addr + ", token_file: " + token + "}\n" + anyClock +
+	cfg := "station: st01\ndata_dir: " + r.data + "\nadmin: {listen: " + r.addr + ", token_file: " + token + ", users_file: " + usersFile + "}\n" + anyClock +
 		"rooms:\n  - id: " + room + "\n    url_file: " + urlFile + "\n    transport: tcp\n    segment: 10s\n"
 	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -191,7 +190,7 @@ type roomStatus struct {
 
 func (r *roomRig) status(t *testing.T) (rooms []roomStatus, raw string) {
 	t.Helper()
-	res, err := http.Get("http://" + r.addr + "/api/v1/status")
+	res, err := apiGet("http://" + r.addr + "/api/v1/status")
 	if err != nil {
 		t.Fatal(err)
 	}

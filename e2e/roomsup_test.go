@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/json"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +26,7 @@ type roomSupStatus struct {
 
 func (r *roomRig) get(t *testing.T, path string) string {
 	t.Helper()
-	res, err := http.Get("http://" + r.addr + path)
+	res, err := apiGet("http://" + r.addr + path)
 	if err != nil {
 		t.Fatal(err)
 	}

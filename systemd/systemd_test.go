@@ -76,7 +76,8 @@ func TestUnitSettings(t *testing.T) {
 	for _, want := range []string{
 		"Type=notify", "WatchdogSec=", "Restart=on-failure", "User=custodian", "StateDirectory=custodian",
 		"ProtectSystem=strict", "ReadWritePaths=/var/lib/custodian", "NoNewPrivileges=yes",
-		"RequiresMountsFor=/var/lib/custodian", "LoadCredential=admin-token:", "LoadCredential=s3-secret:",
+		"RequiresMountsFor=/var/lib/custodian", "LoadCredential=admin-token:", "LoadCredential=s3-secret:", "LoadCredential=users:",
+		"RuntimeDirectory=custodian\n", "RuntimeDirectoryMode=0750\n",
 		"CapabilityBoundingSet=\n", "SystemCallFilter=@system-service",
 		"SystemCallFilter=adjtimex\n", // the station clock's NTP state, read-only
 	} {

@@ -62,6 +62,12 @@ func newGoldenStation(t *testing.T) *goldenStation {
 	if err := os.WriteFile(tokenFile, []byte(cliToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The commands authenticate as wang.li with a token file of their own.
+	userToken := filepath.Join(dir, "wang.li.token")
+	if err := os.WriteFile(userToken, []byte(cliUserToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(tokenFileEnv, userToken)
 	s := &goldenStation{dir: dir, config: filepath.Join(dir, "custodian.yaml")}
 	y := "station: st01\ntimezone: Asia/Shanghai\ndata_dir: " + filepath.Join(dir, "data") +
 		"\nadmin: {listen: \"" + ln.Addr().String() + "\", token_file: \"" + tokenFile + "\"}\n" +
@@ -86,7 +92,7 @@ func newGoldenStation(t *testing.T) *goldenStation {
 	log := slog.New(slog.DiscardHandler)
 	keeper := retention.New(retention.Config{Policy: cfg.RetentionPolicy(), Rooms: []string{"room-1", "room-2"}, Devices: cfg.DeviceTable(), Now: now},
 		s.cat, stage, nil, log, nil)
-	srv := admin.New(admin.Config{Station: cfg.Station, Version: "test", Location: cfg.Location(), Now: now, Token: cliToken,
+	srv := admin.New(admin.Config{Station: cfg.Station, Version: "test", Location: cfg.Location(), Now: now, Token: cliToken, Users: cliUsers(t),
 		Retention: retentionAPI{keeper, s.cat, nil, "st01"}, Rooms: testRooms{"room-1": true, "room-2": false},
 		Health: func() disk.Report {
 			return disk.Report{Time: goldenNow, Level: disk.LevelOK, Volumes: []disk.VolumeHealth{{Role: "staging", Level: disk.LevelOK,

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/user"
 	"strings"
 	"syscall"
 	"time"
@@ -25,35 +24,82 @@ import (
 )
 
 // apiClient is how every subcommand talks to the running daemon: the base URL
-// comes from admin.listen, HTTPS is trusted through admin.tls_cert_file, and
-// mutating calls carry the token from admin.token_file and the caller's name.
+// comes from admin.listen, HTTPS is trusted through admin.tls_cert_file.
+// Every call is authenticated: by the caller's token file, or on the
+// server itself by their Linux account through admin.socket.
 type apiClient struct {
 	base   string
 	listen string
 	http   *http.Client
-	token  string // empty for a read-only client
-	actor  string
+	token  string // empty on the socket, or without credentials
+	socket bool   // the admin socket vouches for the caller
+	actor  string // sent only when the caller named themselves (--by)
 }
 
 // apiTimeout bounds one API call.
 const apiTimeout = 30 * time.Second
 
-// newClient builds a read-only client; withToken adds what mutating calls need.
+// tokenFileEnv names the caller's token file when --token-file is not given.
+const tokenFileEnv = "CUSTODIAN_TOKEN_FILE"
+
+// newClient builds a client with the caller's credentials: the token file
+// in $CUSTODIAN_TOKEN_FILE, else the admin socket when it is there, else
+// the deprecated shared token when this account may read it.
 func newClient(cfg *config.Config) (*apiClient, error) {
 	c := &apiClient{base: apiBase(cfg.Admin.Listen), listen: cfg.Admin.Listen, http: &http.Client{Timeout: apiTimeout}}
-	if cfg.Admin.TLSCertFile != "" {
-		pem, err := os.ReadFile(cfg.Admin.TLSCertFile)
-		if err != nil {
-			return nil, fmt.Errorf("admin.tls_cert_file: %w", err)
+	if f := os.Getenv(tokenFileEnv); f != "" {
+		return c, c.useTokenFile(cfg, f)
+	}
+	if p := cfg.Admin.Socket; p != "" {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Type() == os.ModeSocket {
+			c.useSocket(p)
+			return c, nil
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("admin.tls_cert_file %s: no PEM certificate", cfg.Admin.TLSCertFile)
-		}
-		c.base = "https" + strings.TrimPrefix(c.base, "http")
-		c.http.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	if err := c.useTLS(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Admin.TokenFile != "" {
+		c.token, _ = cfg.Admin.ReadToken() // not ours to read: go without
 	}
 	return c, nil
+}
+
+// useTokenFile authenticates with the token in path, over TCP.
+func (c *apiClient) useTokenFile(cfg *config.Config, path string) error {
+	tok, err := config.ReadTokenFile(path)
+	if err != nil {
+		return err
+	}
+	c.token, c.socket = tok, false
+	c.base, c.http = apiBase(cfg.Admin.Listen), &http.Client{Timeout: apiTimeout}
+	return c.useTLS(cfg)
+}
+
+// useSocket talks to the daemon through its admin socket.
+func (c *apiClient) useSocket(path string) {
+	c.socket, c.base, c.listen = true, "http://custodian", path
+	c.http.Transport = &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}
+}
+
+// useTLS trusts admin.tls_cert_file for HTTPS.
+func (c *apiClient) useTLS(cfg *config.Config) error {
+	if cfg.Admin.TLSCertFile == "" {
+		return nil
+	}
+	pem, err := os.ReadFile(cfg.Admin.TLSCertFile)
+	if err != nil {
+		return fmt.Errorf("admin.tls_cert_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("admin.tls_cert_file %s: no PEM certificate", cfg.Admin.TLSCertFile)
+	}
+	c.base = "https" + strings.TrimPrefix(c.base, "http")
+	c.http.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	return nil
 }
 
 // readClient parses a read-only subcommand's flags (--config, --json and
@@ -64,6 +110,7 @@ func readClient(name string, args []string, stderr io.Writer, nargs int, setup f
 	fs.SetOutput(stderr)
 	config := fs.String("config", defaultConfigPath, "config file")
 	asJSON := fs.Bool("json", false, "print JSON")
+	tokenFile := fs.String("token-file", "", "file holding your API token (default $"+tokenFileEnv+", else the admin socket)")
 	if setup != nil {
 		setup(fs)
 	}
@@ -81,43 +128,28 @@ func readClient(name string, args []string, stderr io.Writer, nargs int, setup f
 		return nil, nil, false, nil, err
 	}
 	c, err := newClient(cfg)
+	if err == nil && *tokenFile != "" {
+		err = c.useTokenFile(cfg, *tokenFile)
+	}
 	if err != nil {
 		return nil, nil, false, nil, err
 	}
 	return cfg, c, *asJSON, fs.Args(), nil
 }
 
-// withToken makes the client able to change things, in actor's name.
-func (c *apiClient) withToken(cfg *config.Config, actor string) error {
-	if cfg.Admin.TokenFile == "" {
-		return errors.New("admin.token_file is not set: the daemon accepts no changes")
+// withToken makes sure the client can change things. The daemon records
+// the authenticated user; actor, when given, must be that user's name.
+func (c *apiClient) withToken(actor string) error {
+	if c.token == "" && !c.socket {
+		return usageError{fmt.Errorf("no credentials: give --token-file or $%s, or on the server use admin.socket", tokenFileEnv)}
 	}
-	tok, err := cfg.Admin.ReadToken()
-	if err != nil {
-		return err
-	}
-	if actor == "" {
-		actor = callerName()
-	}
-	if actor, err = admin.ValidActor(actor); err != nil {
-		return usageError{fmt.Errorf("--actor: %w", err)}
-	}
-	c.token, c.actor = tok, actor
-	return nil
-}
-
-// callerName is the person at the terminal: the sudo caller before root,
-// else the account the command runs as.
-func callerName() string {
-	for _, k := range []string{"SUDO_USER", "USER", "LOGNAME"} {
-		if v := os.Getenv(k); v != "" && v != "root" {
-			return v
+	if actor != "" {
+		if _, err := admin.ValidActor(actor); err != nil {
+			return usageError{fmt.Errorf("--by: %w", err)}
 		}
 	}
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return ""
+	c.actor = actor
+	return nil
 }
 
 // apiError is an error answer of the admin API.
@@ -160,11 +192,10 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if method != http.MethodGet && method != http.MethodHead {
-		if c.token == "" {
-			return errors.New("internal: mutating call on a read-only client")
-		}
+	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.actor != "" && method != http.MethodGet && method != http.MethodHead {
 		req.Header.Set(admin.ActorHeader, c.actor)
 	}
 	res, err := c.http.Do(req)

@@ -22,13 +22,15 @@ import (
 // decisionFlags are the flags every recorded decision takes.
 type decisionFlags struct {
 	config, by, why, reason, caseNo, officer, room, from, to string
+	tokenFile                                                string
 	ids                                                      []uint64
 	json                                                     bool
 }
 
 func (d *decisionFlags) register(fs *flag.FlagSet, selectors bool) {
 	fs.StringVar(&d.config, "config", defaultConfigPath, "config file")
-	fs.StringVar(&d.by, "by", "", "who decides (recorded in the custody trail; default: the login name)")
+	fs.StringVar(&d.by, "by", "", "your custodian user name, checked by the daemon (the trail records who authenticated)")
+	fs.StringVar(&d.tokenFile, "token-file", "", "file holding your API token (default $"+tokenFileEnv+", else the admin socket)")
 	fs.StringVar(&d.why, "why", "", "why (required, recorded in the custody trail)")
 	fs.BoolVar(&d.json, "json", false, "print JSON")
 	fs.Func("id", "recording id (repeatable)", func(v string) error {
@@ -63,10 +65,13 @@ func mutator(name string, args []string, stderr io.Writer, d *decisionFlags, set
 		return nil, err
 	}
 	c, err := newClient(cfg)
+	if err == nil && d.tokenFile != "" {
+		err = c.useTokenFile(cfg, d.tokenFile)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return c, c.withToken(cfg, d.by)
+	return c, c.withToken(d.by)
 }
 
 // hold: custodian hold --reason R --why TEXT [--case C] (--id ID... | --officer N --from T --to T | --room R --from T --to T)

@@ -32,7 +32,8 @@ func interview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	configPath := fs.String("config", defaultConfigPath, "config file")
 	room := fs.String("room", "", "room id (required)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	by := fs.String("by", "", "who starts or stops it (recorded in the custody trail; default: the login name)")
+	by := fs.String("by", "", "your custodian user name, checked by the daemon (the trail records who authenticated)")
+	tokenFile := fs.String("token-file", "", "file holding your API token (default $"+tokenFileEnv+", else the admin socket)")
 	var req api.StartSessionRequest
 	if verb == "start" {
 		fs.StringVar(&req.Case, "case", "", "case number (required)")
@@ -60,10 +61,13 @@ func interview(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		body = struct{}{}
 	}
 	c, err := newClient(cfg)
+	if err == nil && *tokenFile != "" {
+		err = c.useTokenFile(cfg, *tokenFile)
+	}
 	if err != nil {
 		return err
 	}
-	if err := c.withToken(cfg, *by); err != nil {
+	if err := c.withToken(*by); err != nil {
 		return err
 	}
 	var resp api.SessionResponse

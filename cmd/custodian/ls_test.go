@@ -73,7 +73,8 @@ func newListStation(t *testing.T, n, maxResults int) *listStation {
 	if added, err := cat.AddBatch(recs, catalog.Event{Type: catalog.EventIngested}); err != nil || added != n {
 		t.Fatalf("added %d of %d: %v", added, n, err)
 	}
-	srv := admin.New(admin.Config{Station: "st01", Version: "test", Location: time.UTC, Now: now, MaxResults: maxResults},
+	asCLIUser(t)
+	srv := admin.New(admin.Config{Station: "st01", Version: "test", Location: time.UTC, Now: now, MaxResults: maxResults, Users: cliUsers(t)},
 		cat, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)

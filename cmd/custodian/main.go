@@ -55,6 +55,7 @@ commands:
   report    report --day YYYY-MM-DD: the daily completeness report
   audit     audit verify: check the hash chain of the custody trail
   interview start|stop   open or close an interview session in a room
+  user      user add NAME --role R | user list | user disable NAME: who may use the admin API
   version   print the version
 
 Run 'custodian <command> -h' for a command's flags.
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return audit(ctx, args[1:], stdout, stderr)
 	case "interview":
 		return interview(ctx, args[1:], stdout, stderr)
+	case "user":
+		return userCmd(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "custodian", version)
 		return nil

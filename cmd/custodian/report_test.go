@@ -29,7 +29,7 @@ func TestServeReportsWhoDidNotDock(t *testing.T) {
 	ln.Close() // serve listens here; nothing else on loopback takes it meanwhile
 	data := filepath.Join(dir, "data")
 	cfg := filepath.Join(dir, "custodian.yaml")
-	y := "station: st01\ntimezone: UTC\ndata_dir: " + data + "\nadmin: {listen: \"" + listen + "\"}\n" +
+	y := "station: st01\ntimezone: UTC\ndata_dir: " + data + "\nadmin: {listen: \"" + listen + "\", users_file: " + asCLIUser(t) + "}\n" +
 		"devices:\n  - {serial: J0000001, officer: \"100001\"}\n  - {serial: J0000002, officer: \"100002\"}\n" +
 		"  - {serial: J0000003, officer: \"100003\", to: 2026-11-01}\n"
 	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {

@@ -86,14 +86,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, ln, err := buildAdmin(cfg, st, arch, keeper, watched{monitor, stationClock}, docks, rooms, sup, reg, log)
+	srv, ln, sock, err := buildAdmin(cfg, st, arch, keeper, watched{monitor, stationClock}, docks, rooms, sup, reg, log)
 	if err != nil {
 		return err
 	}
 
 	sd := newNotifier(os.Getenv, log)
 	base := []part{
-		{name: "admin", kind: "admin", vital: true, run: func(ctx context.Context) error { return srv.Serve(ctx, ln) }},
+		{name: "admin", kind: "admin", vital: true, run: func(ctx context.Context) error { return serveAdmin(ctx, srv, ln, sock) }},
 		{name: "storage monitor", kind: "monitor", run: monitor.Run},
 		{name: "clock", kind: "clock", run: stationClock.Run},
 		{name: "watchdog", kind: "watchdog", run: func(ctx context.Context) error {
@@ -224,21 +224,23 @@ type watched struct {
 // buildAdmin listens on the admin address and builds the API and status
 // page over every part of the daemon.
 func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retention.Manager, hw watched,
-	docks []*dock.Dock, rooms roomSet, sup *supervisor, reg *prometheus.Registry, log *slog.Logger) (*admin.Server, net.Listener, error) {
-	var token string
-	if cfg.Admin.TokenFile != "" {
-		var err error
-		if token, err = cfg.Admin.ReadToken(); err != nil {
-			return nil, nil, configError{err}
-		}
+	docks []*dock.Dock, rooms roomSet, sup *supervisor, reg *prometheus.Registry, log *slog.Logger) (*admin.Server, net.Listener, net.Listener, error) {
+	users, token, err := adminUsers(cfg.Admin)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	tlsConfig, err := adminTLS(cfg.Admin)
 	if err != nil {
-		return nil, nil, configError{err}
+		return nil, nil, nil, configError{err}
 	}
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
-		return nil, nil, fmt.Errorf("admin listen: %w", err)
+		return nil, nil, nil, fmt.Errorf("admin listen: %w", err)
+	}
+	sock, err := listenSocket(cfg.Admin.Socket)
+	if err != nil {
+		ln.Close()
+		return nil, nil, nil, err
 	}
 	srv := admin.New(admin.Config{
 		Station:   cfg.Station,
@@ -246,6 +248,7 @@ func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 		Location:  cfg.Location(),
 		Health:    hw.disk.Report,
 		Clock:     hw.clock.State,
+		Users:     users,
 		Token:     token,
 		Retention: retentionAPI{keeper, st.cat, arch.store, cfg.Station},
 		Rule:      &st.rule,
@@ -253,7 +256,7 @@ func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 		Status:    sources(docks, rooms, st.report, sup),
 		Rooms:     rooms,
 	}, st.cat, reg, log)
-	return srv, ln, nil
+	return srv, ln, sock, nil
 }
 
 // processing are the parts that move what was taken in: uploads, retention,

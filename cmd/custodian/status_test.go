@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"custodian/admin"
 	"custodian/admin/api"
 	"custodian/hardware/disk"
@@ -21,6 +23,36 @@ import (
 )
 
 const cliToken = "cli-test-token-0123456789abcdef"
+
+// cliUserToken is the token of the test user wang.li, a supervisor.
+const cliUserToken = "wang.li:cli-user-SECRET-0123456789abcdef"
+
+// asCLIUser makes the commands of this test authenticate as wang.li, with
+// a token file; it returns the path of a users file that lists wang.li.
+func asCLIUser(t *testing.T) (usersFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	if err := os.WriteFile(tok, []byte(cliUserToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(tokenFileEnv, tok)
+	usersFile = filepath.Join(dir, "users")
+	if err := os.WriteFile(usersFile, []byte(admin.FormatUser(cliUsers(t)[0])+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return usersFile
+}
+
+// cliUsers are the users of the test daemons.
+func cliUsers(t *testing.T) []admin.User {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(strings.TrimPrefix(cliUserToken, "wang.li:")), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []admin.User{{Name: "wang.li", Role: admin.RoleSupervisor, Hash: string(h)}}
+}
 
 // startAdmin serves a real admin API on a loopback port and returns a config
 // file that points at it.
@@ -32,7 +64,7 @@ func startAdmin(t *testing.T, token string) (configPath string, cat *catalog.Cat
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cat.Close() })
-	srv := admin.New(admin.Config{Station: "st01", Version: "test", Token: token,
+	srv := admin.New(admin.Config{Station: "st01", Version: "test", Token: token, Users: cliUsers(t),
 		Health: func() disk.Report {
 			return disk.Report{Level: disk.LevelWarning, Volumes: []disk.VolumeHealth{{
 				Role: "staging", Level: disk.LevelWarning, TotalBytes: 100 << 30, FreeBytes: 10 << 30, Device: "sdb1",
@@ -103,19 +135,31 @@ func TestStatusNotRunning(t *testing.T) {
 }
 
 func TestClientMutations(t *testing.T) {
-	cfgPath, cat := startAdmin(t, cliToken)
+	cfgPath, cat := startAdmin(t, "")
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Admin.TokenFile = ""
 	c, err := newClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.post(t.Context(), "/api/v1/notes", api.NoteRequest{Text: "x"}, nil); err == nil || !strings.Contains(err.Error(), "read-only client") {
-		t.Fatalf("read-only client posted: %v", err)
+	if err := c.withToken(""); exitCode(err) != exitUsage || !strings.Contains(err.Error(), "no credentials") {
+		t.Fatalf("client without credentials: %v", err)
 	}
-	if err := c.withToken(cfg, "wang.li"); err != nil {
+	if err := c.get(t.Context(), "/api/v1/status", nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("read without credentials: %v", err)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(cliUserToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(tokenFileEnv, tokenFile)
+	if c, err = newClient(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.withToken(""); err != nil {
 		t.Fatal(err)
 	}
 	var resp api.NoteResponse
@@ -132,13 +176,24 @@ func TestClientMutations(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 404 || err.Error() != "admin API: 404 Not Found: recording 42 not found" {
 		t.Fatalf("err %v", err)
 	}
+	// Naming someone else changes nothing.
+	if err := c.withToken("li.na"); err != nil {
+		t.Fatal(err)
+	}
+	err = c.post(t.Context(), "/api/v1/notes", api.NoteRequest{Text: "x"}, nil)
+	if !errors.As(err, &ae) || ae.Status != 403 {
+		t.Fatalf("forged --by: %v", err)
+	}
 	c.token = "wrong-token-0000000000"
 	err = c.post(t.Context(), "/api/v1/notes", api.NoteRequest{Text: "x"}, nil)
 	if !errors.As(err, &ae) || ae.Status != 401 || strings.Contains(err.Error(), c.token) {
 		t.Fatalf("err %v", err)
 	}
-	if err := c.withToken(cfg, "bad actor"); exitCode(err) != exitUsage {
+	if err := c.withToken("bad actor"); exitCode(err) != exitUsage {
 		t.Fatalf("bad actor: %v", err)
+	}
+	if n, _ := cat.VerifyEvents(); n != 1 {
+		t.Fatalf("%d events, want the one note", n)
 	}
 }
 

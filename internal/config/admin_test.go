@@ -19,6 +19,9 @@ func TestConfigStorageAndAdmin(t *testing.T) {
 			[]string{"storage.check_interval: 10ms is shorter than 1s"}},
 		{"tls half given", "station: st01\nadmin: {tls_cert_file: /etc/custodian/tls.crt}\n",
 			[]string{"admin.tls_cert_file: give both tls_cert_file and tls_key_file, or neither"}},
+		{"socket", "station: st01\nadmin: {socket: ./var/admin.sock, users_file: /etc/custodian/users}\n", nil},
+		{"socket too long", "station: st01\nadmin: {socket: /run/" + strings.Repeat("x", 103) + "}\n",
+			[]string{"admin.socket: longer than 107 bytes, the most a Unix socket's path may have"}},
 		{"typo", "station: st01\nstorage: {require_markr: true}\n",
 			[]string{`storage.require_markr: unknown key (line 2); did you mean "require_marker"?`}},
 	}

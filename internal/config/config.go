@@ -78,8 +78,16 @@ type RetentionConfig struct {
 // AdminConfig is the admin HTTP surface.
 type AdminConfig struct {
 	Listen string `yaml:"listen"`
-	// TokenFile holds the bearer token every mutating API call must carry
-	// (under systemd: a LoadCredential path). Without it the API is read-only.
+	// UsersFile lists who may use the API and status page, one user a
+	// line: "name role bcrypt-hash" (custodian user add writes it). A secret
+	// file: only its owner may read it (under systemd: a LoadCredential path).
+	UsersFile string `yaml:"users_file"`
+	// Socket is a Unix socket where the CLI on this server authenticates by
+	// its Linux account (SO_PEERCRED): the custodian user of the same name.
+	// Mode 0660, so the daemon's group may connect.
+	Socket string `yaml:"socket"`
+	// TokenFile holds the deprecated shared bearer token: it acts as the
+	// supervisor "shared-token". Kept for one release; use UsersFile.
 	TokenFile string `yaml:"token_file"`
 	// TLSCertFile and TLSKeyFile, both or neither, switch the API to HTTPS.
 	TLSCertFile string `yaml:"tls_cert_file"`

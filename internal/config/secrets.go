@@ -135,3 +135,24 @@ func (a AdminConfig) ReadToken() (string, error) {
 	}
 	return tok, nil
 }
+
+// ReadUsersFile reads admin.users_file, refusing it while others may read
+// it. Like the token it is read apart from Load: under systemd the file (a
+// credential) exists only while the daemon runs. The error never quotes it.
+func (a AdminConfig) ReadUsersFile() ([]byte, error) {
+	b, err := readPrivate(a.UsersFile)
+	if err != nil {
+		return nil, fmt.Errorf("admin.users_file %w", err)
+	}
+	return b, nil
+}
+
+// ReadTokenFile reads a person's API token from a file only they may read
+// (the CLI's --token-file). The error names the file, never its content.
+func ReadTokenFile(path string) (string, error) {
+	tok, err := AdminConfig{TokenFile: path}.ReadToken()
+	if err != nil {
+		return "", errors.New(strings.Replace(err.Error(), "admin.token_file", "token file", 1))
+	}
+	return tok, nil
+}

@@ -153,3 +153,23 @@ func TestSecretFilesMustBePrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestReadUsersFile: the users file holds hashes; others may not read it.
+func TestReadUsersFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, mode := range map[string]os.FileMode{"open": 0o640, "private": 0o600} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("wang.li supervisor $2a$11$Sup3rS3cret\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(dir, name), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := AdminConfig{UsersFile: filepath.Join(dir, "open")}.ReadUsersFile()
+	if err == nil || !strings.HasPrefix(err.Error(), "admin.users_file "+dir+"/open: mode 0640") || strings.Contains(err.Error(), "Sup3r") {
+		t.Errorf("group-readable users file: %v", err)
+	}
+	if b, err := (AdminConfig{UsersFile: filepath.Join(dir, "private")}).ReadUsersFile(); err != nil || !strings.Contains(string(b), "wang.li") {
+		t.Errorf("private users file: %v", err)
+	}
+}

@@ -48,6 +48,10 @@ func (c *Config) validate() problems {
 
 const badID = "%q: want 1-32 letters, digits, '.', '_' or '-'"
 
+// maxSocketPath is the longest Unix socket path Linux takes (sun_path less
+// its terminating NUL).
+const maxSocketPath = 107
+
 // validateStation checks the keys of the station itself: id, disks, admin
 // API and log.
 func (c *Config) validateStation(p *problems) {
@@ -61,6 +65,9 @@ func (c *Config) validateStation(p *problems) {
 	}
 	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 		p.add("admin.listen", "%q: want host:port", c.Admin.Listen)
+	}
+	if len(c.Admin.Socket) > maxSocketPath {
+		p.add("admin.socket", "longer than %d bytes, the most a Unix socket's path may have", maxSocketPath)
 	}
 	if (c.Admin.TLSCertFile == "") != (c.Admin.TLSKeyFile == "") {
 		p.add("admin.tls_cert_file", "give both tls_cert_file and tls_key_file, or neither")
