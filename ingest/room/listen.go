@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
@@ -171,4 +173,29 @@ func (h pushHandler) OnDecodeError(ctx *gortsplib.ServerHandlerOnDecodeErrorCtx)
 func publisherOf(ss *gortsplib.ServerSession) *publisher {
 	p, _ := ss.UserData().(*publisher)
 	return p
+}
+
+// Servers builds one Server per address the rooms that listen listen on,
+// in address order; rooms that are pulled need none.
+func Servers(rooms []*Room, log *slog.Logger) ([]*Server, error) {
+	byAddr := map[string][]*Room{}
+	for _, r := range rooms {
+		if r.cfg.Listen == "" {
+			continue
+		}
+		addr, _, err := ListenAddr(r.cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("room %s: listen: %w", r.cfg.ID, err)
+		}
+		byAddr[addr] = append(byAddr[addr], r)
+	}
+	var out []*Server
+	for _, addr := range slices.Sorted(maps.Keys(byAddr)) {
+		s, err := NewServer(addr, byAddr[addr], log)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
