@@ -36,6 +36,9 @@ type rtspCamera struct {
 	sent   int // audio bytes sent
 	// garbage, when set, replaces every video payload with random bytes.
 	garbage bool
+	// sdpParams, when set, keeps SPS and PPS out of the stream: only the
+	// SDP has them, as with ffmpeg.
+	sdpParams bool
 	// udp, when set, also serves RTP over UDP.
 	udp bool
 	// qop, when set, demands digest authentication with qop=auth (MD5),
@@ -190,6 +193,9 @@ func (c *rtspCamera) feed(write func(*description.Media, *rtp.Packet), stop chan
 			au := [][]byte{append([]byte{0x41, 0x9a, byte(frame)}, make([]byte, 1500)...)}
 			if frame%25 == 0 {
 				au = [][]byte{fmp4test.SPS, fmp4test.PPS, append([]byte{0x65, 0x88, 0x84, byte(frame)}, make([]byte, 3000)...)}
+				if c.sdpParams {
+					au = au[2:]
+				}
 			}
 			pkts, err := venc.Encode(au)
 			if err != nil {

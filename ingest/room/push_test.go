@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -29,7 +30,11 @@ type pusher struct {
 
 func startPush(t *testing.T, url string) (*pusher, error) {
 	t.Helper()
-	src := &rtspCamera{t: t}
+	return startPushFrom(t, url, &rtspCamera{t: t})
+}
+
+func startPushFrom(t *testing.T, url string, src *rtspCamera) (*pusher, error) {
+	t.Helper()
 	src.video, src.audio = testMedias()
 	tcp := gortsplib.TransportTCP
 	c := &gortsplib.Client{Transport: &tcp}
@@ -225,5 +230,42 @@ func TestPushSecondRecorderRefused(t *testing.T) {
 	})
 	if st := g.room.Status(); !st.Connected || st.Reconnects != 0 {
 		t.Errorf("status %+v, want the first push recording still", st)
+	}
+}
+
+// ffmpeg keeps H.264's SPS and PPS in the SDP only: its keyframes are
+// recorded all the same.
+func TestPushParamsInSDPOnly(t *testing.T) {
+	g := newPushRig(t)
+	if _, err := startPushFrom(t, g.url("recorder", pushSecret, "/room-3"), &rtspCamera{t: t, sdpParams: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a sealed segment", 10*time.Second, func() bool { return len(roomRecordings(t, g.testEnv, "room-3")) >= 1 })
+	recs := roomRecordings(t, g.testEnv, "room-3")
+	ffprobeSegment(t, g.Staging.Path(recs[0].SHA256))
+}
+
+func TestParamSetsFill(t *testing.T) {
+	sps, pps, idr, p := []byte{0x67, 1}, []byte{0x68, 2}, []byte{0x65, 3}, []byte{0x41, 4}
+	ps := newParamSets(false, sps, pps)
+	show := func(au [][]byte) string { return fmt.Sprintf("%x", au) }
+	for _, tc := range []struct{ in, want [][]byte }{
+		{[][]byte{idr}, [][]byte{sps, pps, idr}},
+		{[][]byte{p}, [][]byte{p}},
+		{[][]byte{sps, pps, idr}, [][]byte{sps, pps, idr}},
+		{[][]byte{{0x67, 9}, idr}, [][]byte{pps, {0x67, 9}, idr}}, // a new SPS in band
+		{[][]byte{idr}, [][]byte{{0x67, 9}, pps, idr}},            // ... is used from then on
+	} {
+		if got := show(ps.fill(tc.in)); got != show(tc.want) {
+			t.Errorf("fill(%s) = %s, want %s", show(tc.in), got, show(tc.want))
+		}
+	}
+	vps, hsps, hpps, irap := []byte{32 << 1, 1}, []byte{33 << 1, 2}, []byte{34 << 1, 3}, []byte{19 << 1, 4}
+	h := newParamSets(true, vps, hsps, hpps)
+	if got, want := show(h.fill([][]byte{irap})), show([][]byte{vps, hsps, hpps, irap}); got != want {
+		t.Errorf("h265 fill = %s, want %s", got, want)
+	}
+	if got := show(newParamSets(false, nil, nil).fill([][]byte{idr})); got != show([][]byte{idr}) {
+		t.Errorf("fill without parameter sets = %s", got)
 	}
 }

@@ -64,13 +64,18 @@ func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio boo
 		if err != nil {
 			return nil, fmt.Errorf("h264 depacketiser: %w", err)
 		}
-		rt.track = fmp4.H264(f.SafeParams())
+		sps, pps := f.SafeParams()
+		rt.track = fmp4.H264(sps, pps)
+		params := newParamSets(false, sps, pps)
 		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
 			au, err := dec.Decode(p)
 			if errors.Is(err, rtph264.ErrMorePacketsNeeded) || errors.Is(err, rtph264.ErrNonStartingPacketAndNoPrevious) {
 				return nil, nil, nil
 			}
-			return au, nil, err
+			if err != nil {
+				return nil, nil, err
+			}
+			return params.fill(au), nil, nil
 		}
 	case *format.H265:
 		if haveVideo {
@@ -80,13 +85,18 @@ func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio boo
 		if err != nil {
 			return nil, fmt.Errorf("h265 depacketiser: %w", err)
 		}
-		rt.track = fmp4.H265(f.SafeParams())
+		vps, sps, pps := f.SafeParams()
+		rt.track = fmp4.H265(vps, sps, pps)
+		params := newParamSets(true, vps, sps, pps)
 		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
 			au, err := dec.Decode(p)
 			if errors.Is(err, rtph265.ErrMorePacketsNeeded) || errors.Is(err, rtph265.ErrNonStartingPacketAndNoPrevious) {
 				return nil, nil, nil
 			}
-			return au, nil, err
+			if err != nil {
+				return nil, nil, err
+			}
+			return params.fill(au), nil, nil
 		}
 	case *format.G711:
 		if haveAudio {
