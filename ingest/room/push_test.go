@@ -269,3 +269,21 @@ func TestParamSetsFill(t *testing.T) {
 		t.Errorf("fill without parameter sets = %s", got)
 	}
 }
+
+// Video comes first in every segment, whatever order the SDP has.
+func TestPickTracksVideoFirst(t *testing.T) {
+	audioFirst := "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=cam\r\nt=0 0\r\n" +
+		"m=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=control:trackID=0\r\n" +
+		"m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n"
+	desc, err := parseSDP([]byte(audioFirst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := pickTracks(desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tracks) != 2 || tracks[0].track.Codec() != "h264" || tracks[1].track.Codec() != "pcm_mulaw" {
+		t.Fatalf("tracks %v, want h264 then pcm_mulaw", tracks)
+	}
+}

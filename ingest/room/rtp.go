@@ -28,7 +28,10 @@ type rtpTrack struct {
 }
 
 // pickTracks chooses the first video and the first audio stream custodian
-// can store without transcoding: H.264/H.265 video, G.711 or AAC audio.
+// can store without transcoding: H.264/H.265 video, G.711 or AAC audio;
+// video first, whatever order the SDP has them in (GStreamer's pushes
+// announce audio first), so that every segment of a room lists its tracks
+// alike.
 func pickTracks(desc *description.Session) ([]*rtpTrack, error) {
 	var out []*rtpTrack
 	var haveVideo, haveAudio bool
@@ -49,6 +52,9 @@ func pickTracks(desc *description.Session) ([]*rtpTrack, error) {
 	}
 	if len(out) == 0 {
 		return nil, ErrNoMedia
+	}
+	if len(out) == 2 && !out[0].track.Video() {
+		out[0], out[1] = out[1], out[0]
 	}
 	return out, nil
 }
