@@ -12,6 +12,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/pion/rtp"
 
 	"custodian/storage/catalog"
@@ -105,7 +106,8 @@ func (g *pushRig) url(user, pass, path string) string {
 func TestPushRecordsSegments(t *testing.T) {
 	g := newPushRig(t)
 	st := g.room.Status()
-	if st.Listen != "rtsp://"+g.addr+"/room-3" || st.URL != "" || st.Connected || st.NotRecordingReason != ReasonWaiting {
+	if st.Listen != "rtsp://"+g.addr+"/room-3" || st.URL != "" || st.Connected || st.NotRecordingReason != ReasonWaiting ||
+		st.NotRecordingSince.IsZero() {
 		t.Fatalf("status before any push %+v, want waiting for recorder", st)
 	}
 	p, err := startPush(t, g.url("recorder", pushSecret, "/room-3"))
@@ -285,5 +287,47 @@ func TestPickTracksVideoFirst(t *testing.T) {
 	}
 	if len(tracks) != 2 || tracks[0].track.Codec() != "h264" || tracks[1].track.Codec() != "pcm_mulaw" {
 		t.Fatalf("tracks %v, want h264 then pcm_mulaw", tracks)
+	}
+}
+
+// A recorder that offers nothing custodian can record is refused, and the
+// room says why.
+func TestPushRefusesUnrecordableMedia(t *testing.T) {
+	g := newPushRig(t)
+	tcp := gortsplib.TransportTCP
+	c := &gortsplib.Client{Transport: &tcp}
+	mjpeg := &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{&format.MJPEG{}}}
+	err := c.StartRecording(g.url("recorder", pushSecret, "/room-3"), &description.Session{Medias: []*description.Media{mjpeg}})
+	if err == nil {
+		c.Close()
+		t.Fatal("an MJPEG push was taken")
+	}
+	if st := g.room.Status(); st.NotRecordingReason != ReasonNoMedia || !strings.Contains(st.LastError, ErrNoMedia.Error()) {
+		t.Errorf("status %+v, want no media", st)
+	}
+}
+
+// The rooms that listen share one server per address; two rooms on one
+// path cannot.
+func TestServers(t *testing.T) {
+	e := newTestEnv(t)
+	mk := func(id, listen string) *Room {
+		cfg := e.roomConfig(id, "")
+		cfg.Listen = listen
+		if listen == "" {
+			cfg.URL = "rtsp://cam/x"
+		}
+		return New(cfg, e.Env, nil)
+	}
+	a, b, c, pulled := mk("a", "rtsp://0.0.0.0:8554/a"), mk("b", "rtsp://0.0.0.0:8554/b"), mk("c", "rtsp://127.0.0.1:9554/c"), mk("p", "")
+	srvs, err := Servers([]*Room{a, pulled, c, b}, e.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srvs) != 2 || srvs[0].Addr() != "0.0.0.0:8554" || len(srvs[0].rooms) != 2 || srvs[1].Addr() != "127.0.0.1:9554" {
+		t.Fatalf("servers %+v", srvs)
+	}
+	if _, err := Servers([]*Room{a, mk("a2", "rtsp://0.0.0.0:8554/a")}, e.Log); err == nil || !strings.Contains(err.Error(), "both listen on /a") {
+		t.Errorf("two rooms on one path: %v", err)
 	}
 }
