@@ -61,6 +61,7 @@ fuzz:
 	$(GO) test ./hardware/disk -run '^$$' -fuzz FuzzUnescapeMount -fuzztime 30s
 	$(GO) test ./ingest/room -run '^$$' -fuzz FuzzDescribe -fuzztime 30s
 	$(GO) test ./ingest/room -run '^$$' -fuzz FuzzDepacketize -fuzztime 30s
+	$(GO) test ./ingest/room -run '^$$' -fuzz FuzzParseCredentials -fuzztime 30s
 
 clean:
 	rm -rf bin var

@@ -108,6 +108,8 @@ func sampleStatus() Sources {
 			{ID: "room-1", URL: "rtsp://cam1/live", Connected: true, Since: testTime.Add(-time.Hour), Segment: "room-1_20261121T073000Z.mp4",
 				Codecs: []string{"h264", "aac"}, Reconnects: 2, Sealed: 11},
 			{ID: "room-2", URL: "rtsp://cam2/live", LastError: "dial tcp 10.0.0.9:554: connection refused", Reconnects: 40},
+			{ID: "room-3", Listen: "rtsp://0.0.0.0:8554/room-3", Reconnects: 1, LastError: "stream: torn down by 10.0.0.7:40474",
+				NotRecordingSince: testTime.Add(-30 * time.Second), NotRecordingReason: "waiting for recorder"},
 		},
 		Reconcile: api.Reconcile{PartialRemoved: []string{"tmp-1"}, Orphans: []string{"dddd"}, Verified: []uint64{3}, Missing: []uint64{6}},
 	}

@@ -38,6 +38,11 @@ if ! ls /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1 ||
    ! gst-inspect-1.0 x264enc >/dev/null 2>&1; then
   missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
 fi
+# Recorders that push (e2e/push_test.go) are played by GStreamer's
+# rtspclientsink, a plugin of its own package.
+if ! gst-inspect-1.0 rtspclientsink >/dev/null 2>&1; then
+  missing+=(gstreamer1.0-rtsp)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "deps: apt-get install ${missing[*]}"

@@ -126,7 +126,8 @@ type Slot struct {
 // Segment is the segment being written, empty while the room records none.
 type Room struct {
 	ID         string    `json:"id"`
-	URL        string    `json:"url"`
+	URL        string    `json:"url"`              // without credentials; empty for a room that listens
+	Listen     string    `json:"listen,omitempty"` // where the room's recorder pushes to
 	Connected  bool      `json:"connected"`
 	Since      time.Time `json:"since,omitzero"`
 	Segment    string    `json:"segment,omitempty"`
@@ -136,7 +137,7 @@ type Room struct {
 	Sealed     int       `json:"sealed"`
 	// NotRecordingSince is when the room stopped recording (or began to
 	// try), zero while it records; NotRecordingReason says why: auth
-	// refused, unreachable, no media, connecting or other. After
+	// refused, unreachable, no media, connecting, waiting for recorder or other. After
 	// AlertAfter without recording the room is an alert.
 	NotRecordingSince  time.Time     `json:"not_recording_since,omitzero"`
 	NotRecordingReason string        `json:"not_recording_reason,omitempty"`

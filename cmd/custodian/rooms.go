@@ -14,8 +14,10 @@ import (
 // roomSet is the daemon's interview-room recorders.
 type roomSet []*room.Room
 
-// buildRooms reads each room's URL (url_file is read here, once, at start)
-// and builds its recorder under <data_dir>/rooms/<id>.
+// buildRooms reads each room's URL or, for a room that listens, the
+// credentials its recorder pushes with (url_file and credentials_file are
+// read here, once, at start) and builds its recorder under
+// <data_dir>/rooms/<id>.
 func buildRooms(cfg *config.Config, env ingest.Env, reg prometheus.Registerer) (roomSet, error) {
 	sec, err := cfg.ReadSecrets()
 	if err != nil {
@@ -34,6 +36,8 @@ func buildRooms(cfg *config.Config, env ingest.Env, reg prometheus.Registerer) (
 		out = append(out, room.New(room.Config{
 			ID:         rc.ID,
 			URL:        string(sec.RoomURLs[rc.ID]),
+			Listen:     rc.Listen,
+			Publisher:  sec.RoomCredentials[rc.ID],
 			Transport:  rc.Transport,
 			Segment:    rc.Segment.D(),
 			AlertAfter: rc.AlertAfter.D(),

@@ -22,6 +22,7 @@ import (
 	"custodian/admin"
 	"custodian/ingest"
 	"custodian/ingest/dock"
+	"custodian/ingest/room"
 	"custodian/internal/config"
 	"custodian/retention"
 	"custodian/storage/catalog"
@@ -86,6 +87,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	pushes, err := room.Servers(rooms, log)
+	if err != nil {
+		return err
+	}
 	srv, ln, sock, err := buildAdmin(cfg, st, arch, keeper, watched{monitor, stationClock}, docks, rooms, sup, reg, log)
 	if err != nil {
 		return err
@@ -103,7 +108,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	log.Info("custodian started", "version", version, "station", cfg.Station,
 		"docks", len(docks), "rooms", len(rooms), "archive", arch.uploader != nil, "admin", ln.Addr().String(), "data_dir", cfg.DataDir)
 	sd.Ready(fmt.Sprintf("running: %d docks, %d rooms, admin on %s", len(docks), len(rooms), ln.Addr()))
-	err = sup.run(ctx, base, processing(cfg, st, arch, keeper, reg, log), intake(docks, rooms))
+	err = sup.run(ctx, base, processing(cfg, st, arch, keeper, reg, log), intake(docks, rooms, pushes))
 	log.Info("custodian stopped")
 	return err
 }
@@ -284,15 +289,20 @@ func processing(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 	return parts
 }
 
-// intake are the sources: docks and interview rooms. They stop first, so
-// nothing new arrives while the rest shuts down.
-func intake(docks []*dock.Dock, rooms roomSet) []part {
+// intake are the sources: docks, interview rooms and the RTSP servers the
+// rooms whose recorders push listen with. They stop first, so nothing new
+// arrives while the rest shuts down. A push server that fails is a room
+// that cannot record.
+func intake(docks []*dock.Dock, rooms roomSet, pushes []*room.Server) []part {
 	var parts []part
 	for _, d := range docks {
 		parts = append(parts, part{name: "dock " + d.ID(), kind: "dock", run: d.Run})
 	}
 	for _, r := range rooms {
 		parts = append(parts, part{name: "room " + r.ID(), kind: "room", run: r.Run})
+	}
+	for _, s := range pushes {
+		parts = append(parts, part{name: "room push server " + s.Addr(), kind: "room", run: s.Run})
 	}
 	return parts
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
+	"github.com/pion/rtp"
 )
 
 // rtspCamera is an in-repo RTSP camera: a gortsplib server that serves H.264
@@ -35,6 +36,9 @@ type rtspCamera struct {
 	sent   int // audio bytes sent
 	// garbage, when set, replaces every video payload with random bytes.
 	garbage bool
+	// sdpParams, when set, keeps SPS and PPS out of the stream: only the
+	// SDP has them, as with ffmpeg.
+	sdpParams bool
 	// udp, when set, also serves RTP over UDP.
 	udp bool
 	// qop, when set, demands digest authentication with qop=auth (MD5),
@@ -105,17 +109,24 @@ func (c *rtspCamera) start() {
 	if err := c.server.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	c.video = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{&format.H264{
-		PayloadTyp: 96, SPS: fmp4test.SPS, PPS: fmp4test.PPS, PacketizationMode: 1}}}
-	c.audio = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{
-		PayloadTyp: 0, MULaw: true, SampleRate: 8000, ChannelCount: 1}}}
+	c.video, c.audio = testMedias()
 	c.stream = &gortsplib.ServerStream{Server: c.server, Desc: &description.Session{Medias: []*description.Media{c.video, c.audio}}}
 	if err := c.stream.Initialize(); err != nil {
 		c.t.Fatal(err)
 	}
 	c.stop = make(chan struct{})
 	c.wg.Add(1)
-	go c.feed(c.stream, c.stop)
+	stream := c.stream
+	go c.feed(func(m *description.Media, p *rtp.Packet) { stream.WritePacketRTP(m, p) }, c.stop)
+}
+
+// testMedias are the camera's video and audio: H.264 and G.711 mu-law.
+func testMedias() (video, audio *description.Media) {
+	video = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{&format.H264{
+		PayloadTyp: 96, SPS: fmp4test.SPS, PPS: fmp4test.PPS, PacketizationMode: 1}}}
+	audio = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{
+		PayloadTyp: 0, MULaw: true, SampleRate: 8000, ChannelCount: 1}}}
+	return video, audio
 }
 
 // close stops the camera; start brings it back on the same address.
@@ -134,7 +145,8 @@ func (c *rtspCamera) close() {
 	server.Close()
 }
 
-func (c *rtspCamera) feed(stream *gortsplib.ServerStream, stop chan struct{}) {
+// feed sends the camera's media through write until stop is closed.
+func (c *rtspCamera) feed(write func(*description.Media, *rtp.Packet), stop chan struct{}) {
 	defer c.wg.Done()
 	venc, err := c.video.Formats[0].(*format.H264).CreateEncoder()
 	if err != nil {
@@ -172,7 +184,7 @@ func (c *rtspCamera) feed(stream *gortsplib.ServerStream, stop chan struct{}) {
 		}
 		for _, p := range pkts {
 			p.Timestamp += uint32(n * 160)
-			stream.WritePacketRTP(c.audio, p)
+			write(c.audio, p)
 		}
 		// Video: 25 fps, from the elapsed time.
 		for ; time.Duration(frame)*40*time.Millisecond <= elapsed; frame++ {
@@ -181,6 +193,9 @@ func (c *rtspCamera) feed(stream *gortsplib.ServerStream, stop chan struct{}) {
 			au := [][]byte{append([]byte{0x41, 0x9a, byte(frame)}, make([]byte, 1500)...)}
 			if frame%25 == 0 {
 				au = [][]byte{fmp4test.SPS, fmp4test.PPS, append([]byte{0x65, 0x88, 0x84, byte(frame)}, make([]byte, 3000)...)}
+				if c.sdpParams {
+					au = au[2:]
+				}
 			}
 			pkts, err := venc.Encode(au)
 			if err != nil {
@@ -195,7 +210,7 @@ func (c *rtspCamera) feed(stream *gortsplib.ServerStream, stop chan struct{}) {
 						p.Payload[i] = byte(rand.Uint32())
 					}
 				}
-				stream.WritePacketRTP(c.video, p)
+				write(c.video, p)
 			}
 		}
 	}

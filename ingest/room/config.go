@@ -40,8 +40,15 @@ type Config struct {
 	ID string
 	// URL is rtsp:// or rtsps://, possibly with user:password. It is a
 	// secret: custodian never logs it, only Redacted(URL).
-	URL       string
-	Transport string // tcp (default) or udp
+	URL string
+	// Listen, for a room whose recorder pushes its stream (RTSP ANNOUNCE
+	// and RECORD) rather than being pulled, is the rtsp:// URL custodian
+	// takes it on: host:port and the room's path, never credentials. URL is
+	// then empty. The rooms that listen on one host:port share a Server.
+	Listen string
+	// Publisher is what the pushing recorder must authenticate with.
+	Publisher Credentials
+	Transport string // tcp (default) or udp; a push is taken over TCP
 	Segment   time.Duration
 	Fragment  time.Duration
 	// Dir is the room's directory (<data_dir>/rooms/<id>); open segments live

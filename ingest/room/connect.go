@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/pion/rtp"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -57,11 +59,20 @@ func (r *Room) connect(ctx context.Context, jobs chan<- sealJob) error {
 	if _, err := c.Play(nil); err != nil {
 		return fmt.Errorf("play: %w", err)
 	}
-	plain := r.connected(tracks)
+	return r.capture(ctx, tracks, queue, &overflow, waitc, &waited, jobs,
+		keyURL, Redacted(r.cfg.URL), keyTransport, r.cfg.Transport)
+}
+
+// capture records one live session, pulled from a camera or pushed by a
+// recorder, whose units arrive on queue, until it ends (waitc), fails or
+// ctx is done; where says in the log where it comes from.
+func (r *Room) capture(ctx context.Context, tracks []*rtpTrack, queue <-chan fmp4.Unit, overflow *atomic.Uint64,
+	waitc <-chan error, waited *bool, jobs chan<- sealJob, where ...any) error {
+	plain := r.connected(tracks, where)
 	defer r.disconnected()
 
 	seg := fmp4.NewSegmenter(r.openDir, r.cfg.ID, r.cfg.Segment, r.cfg.Fragment, plain)
-	err = r.record(ctx, seg, queue, &overflow, waitc, &waited, jobs)
+	err := r.record(ctx, seg, queue, overflow, waitc, waited, jobs)
 	r.closeSegment(seg, gapReason(err), jobs)
 	if ctx.Err() != nil {
 		return nil
@@ -112,7 +123,7 @@ func setup(c *gortsplib.Client, u *base.URL) ([]*rtpTrack, error) {
 }
 
 // connected shows the room as recording and returns the tracks to write.
-func (r *Room) connected(tracks []*rtpTrack) []fmp4.Track {
+func (r *Room) connected(tracks []*rtpTrack, where []any) []fmp4.Track {
 	var codecs []string
 	var plain []fmp4.Track
 	for _, t := range tracks {
@@ -121,7 +132,8 @@ func (r *Room) connected(tracks []*rtpTrack) []fmp4.Track {
 	}
 	r.metrics.Connected.WithLabelValues(r.cfg.ID).Set(1)
 	r.setStatus(func(s *Status) { s.Connected, s.Since, s.Codecs, s.LastError = true, r.env.Now(), codecs, "" })
-	r.env.Log.Info("room connected", keyRoom, r.cfg.ID, keyURL, Redacted(r.cfg.URL), keyCodecs, strings.Join(codecs, ","), keyTransport, r.cfg.Transport)
+	args := append([]any{keyRoom, r.cfg.ID}, where...)
+	r.env.Log.Info("room connected", append(args, keyCodecs, strings.Join(codecs, ","))...)
 	return plain
 }
 
@@ -143,10 +155,22 @@ func gapReason(err error) string {
 	return catalog.GapDisconnect
 }
 
+// packetClock reads a packet's timestamps: a gortsplib Client or
+// ServerSession.
+type packetClock interface {
+	PacketPTS2(*description.Media, *rtp.Packet) (int64, bool)
+	PacketNTP(*description.Media, *rtp.Packet) (time.Time, bool)
+}
+
+var (
+	_ packetClock = (*gortsplib.Client)(nil)
+	_ packetClock = (*gortsplib.ServerSession)(nil)
+)
+
 // onPacket is the RTP callback of one track: depacketise and hand over,
 // never block. A full queue drops the unit and counts it; the writer turns
 // the count into a gap.
-func (r *Room) onPacket(c *gortsplib.Client, i int, t *rtpTrack, queue chan<- fmp4.Unit, overflow *atomic.Uint64, overflowed prometheus.Counter) func(*rtp.Packet) {
+func (r *Room) onPacket(c packetClock, i int, t *rtpTrack, queue chan<- fmp4.Unit, overflow *atomic.Uint64, overflowed prometheus.Counter) func(*rtp.Packet) {
 	return func(pkt *rtp.Packet) {
 		// The timestamp decoder must see every packet: it starts a track
 		// only on a packet that can begin decoding (an IDR, SPS or PPS), and

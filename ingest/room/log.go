@@ -20,4 +20,6 @@ const (
 	keyStart     = "start"
 	keyEnd       = "end"
 	keyDuration  = "duration"
+	keyListen    = "listen"
+	keyRemote    = "remote" // a pushing recorder's ip:port
 )

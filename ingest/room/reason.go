@@ -17,6 +17,8 @@ const (
 	ReasonUnreachable = "unreachable"  // no connection: refused, no route, no name, timed out
 	ReasonNoMedia     = "no media"     // connected, but nothing recordable arrives
 	ReasonOther       = "other"        // the last error says what
+	// ReasonWaiting: the room listens and no recorder pushes to it.
+	ReasonWaiting = "waiting for recorder"
 )
 
 // downReason classifies the error that ended an attempt to record.

@@ -30,16 +30,20 @@ type Room struct {
 	abandoned bool
 	// cuts asks the writer to end the running segment at an instant.
 	cuts chan time.Time
+	// pushes hands a pushing recorder from the Server to Run (push mode).
+	pushes chan *publisher
 
 	mu     sync.Mutex
 	status Status
 	gap    *catalog.Gap // the hole being recorded until the next segment starts
+	pub    *publisher   // the recorder pushing to the room, from handover to its end
 }
 
 // Status is the live state of a room for the admin API.
 type Status struct {
 	ID         string    `json:"id"`
-	URL        string    `json:"url"` // redacted
+	URL        string    `json:"url"`              // redacted; empty for a room that listens
+	Listen     string    `json:"listen,omitempty"` // where a pushing recorder sends the stream
 	Connected  bool      `json:"connected"`
 	Since      time.Time `json:"since,omitzero"`
 	Segment    string    `json:"segment,omitempty"`
@@ -67,9 +71,14 @@ func New(cfg Config, env ingest.Env, m *Metrics) *Room {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open"), cuts: make(chan time.Time, 1)}
-	r.status = Status{ID: cfg.ID, URL: Redacted(cfg.URL), AlertAfter: cfg.AlertAfter,
-		NotRecordingSince: env.Now(), NotRecordingReason: ReasonConnecting}
+	r := &Room{cfg: cfg, env: env, metrics: m, openDir: filepath.Join(cfg.Dir, "open"),
+		cuts: make(chan time.Time, 1), pushes: make(chan *publisher)}
+	r.status = Status{ID: cfg.ID, AlertAfter: cfg.AlertAfter, NotRecordingSince: env.Now(), NotRecordingReason: ReasonConnecting}
+	if cfg.Listen != "" {
+		r.status.Listen, r.status.NotRecordingReason = cfg.Listen, ReasonWaiting
+	} else {
+		r.status.URL = Redacted(cfg.URL)
+	}
 	for _, reason := range []string{catalog.GapDisconnect, catalog.GapStall, catalog.GapClockStep,
 		catalog.GapOverflow, catalog.GapWriteError, catalog.GapRestart, catalog.GapCrash, catalog.GapMedia} {
 		m.Gaps.WithLabelValues(cfg.ID, reason)
@@ -157,6 +166,9 @@ func (r *Room) Run(ctx context.Context) error {
 		r.gap = &catalog.Gap{Room: r.cfg.ID, Start: lastEnd, Reason: reason}
 	}
 
+	if r.cfg.Listen != "" {
+		return r.listen(ctx, jobs)
+	}
 	for {
 		err := r.connect(ctx, jobs)
 		if ctx.Err() != nil {
@@ -174,16 +186,38 @@ func (r *Room) Run(ctx context.Context) error {
 			return nil
 		case <-time.After(wait):
 		}
-		if r.abandoned || isWriteError(err) {
-			// A disk that was full may have room again: seal what the failed
-			// writes left, once every queued segment is sealed.
-			done := make(chan struct{})
-			jobs <- sealJob{done: done}
-			<-done
-			r.recoverOpen(jobs)
-			r.abandoned = false
-		}
+		r.afterWriteError(err, jobs)
 	}
+}
+
+// listen records, in push mode, every recorder that pushes to the room, one
+// after the other; between them the room waits, not recording.
+func (r *Room) listen(ctx context.Context, jobs chan sealJob) error {
+	for {
+		err := r.accept(ctx, jobs)
+		if ctx.Err() != nil {
+			return nil
+		}
+		msg := err.Error() // the credentials never reach an error
+		r.metrics.Reconnects.WithLabelValues(r.cfg.ID).Inc()
+		r.setStatus(func(s *Status) { s.Reconnects++; s.LastError, s.NotRecordingReason = msg, ReasonWaiting })
+		r.env.Log.Warn("room recorder left", keyRoom, r.cfg.ID, keyErr, msg)
+		r.afterWriteError(err, jobs)
+	}
+}
+
+// afterWriteError seals, after a write error, what the failed writes
+// left (a disk that was full may have room again), once every queued
+// segment is sealed.
+func (r *Room) afterWriteError(err error, jobs chan sealJob) {
+	if !r.abandoned && !isWriteError(err) {
+		return
+	}
+	done := make(chan struct{})
+	jobs <- sealJob{done: done}
+	<-done
+	r.recoverOpen(jobs)
+	r.abandoned = false
 }
 
 // lastRecorded is the end of the newest segment of this room in the

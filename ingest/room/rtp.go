@@ -28,7 +28,10 @@ type rtpTrack struct {
 }
 
 // pickTracks chooses the first video and the first audio stream custodian
-// can store without transcoding: H.264/H.265 video, G.711 or AAC audio.
+// can store without transcoding: H.264/H.265 video, G.711 or AAC audio;
+// video first, whatever order the SDP has them in (GStreamer's pushes
+// announce audio first), so that every segment of a room lists its tracks
+// alike.
 func pickTracks(desc *description.Session) ([]*rtpTrack, error) {
 	var out []*rtpTrack
 	var haveVideo, haveAudio bool
@@ -50,6 +53,9 @@ func pickTracks(desc *description.Session) ([]*rtpTrack, error) {
 	if len(out) == 0 {
 		return nil, ErrNoMedia
 	}
+	if len(out) == 2 && !out[0].track.Video() {
+		out[0], out[1] = out[1], out[0]
+	}
 	return out, nil
 }
 
@@ -60,33 +66,15 @@ func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio boo
 		if haveVideo {
 			return nil, nil
 		}
-		dec, err := f.CreateDecoder()
-		if err != nil {
-			return nil, fmt.Errorf("h264 depacketiser: %w", err)
-		}
-		rt.track = fmp4.H264(f.SafeParams())
-		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
-			au, err := dec.Decode(p)
-			if errors.Is(err, rtph264.ErrMorePacketsNeeded) || errors.Is(err, rtph264.ErrNonStartingPacketAndNoPrevious) {
-				return nil, nil, nil
-			}
-			return au, nil, err
+		if err := h264Track(rt, f); err != nil {
+			return nil, err
 		}
 	case *format.H265:
 		if haveVideo {
 			return nil, nil
 		}
-		dec, err := f.CreateDecoder()
-		if err != nil {
-			return nil, fmt.Errorf("h265 depacketiser: %w", err)
-		}
-		rt.track = fmp4.H265(f.SafeParams())
-		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
-			au, err := dec.Decode(p)
-			if errors.Is(err, rtph265.ErrMorePacketsNeeded) || errors.Is(err, rtph265.ErrNonStartingPacketAndNoPrevious) {
-				return nil, nil, nil
-			}
-			return au, nil, err
+		if err := h265Track(rt, f); err != nil {
+			return nil, err
 		}
 	case *format.G711:
 		if haveAudio {
@@ -124,6 +112,50 @@ func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio boo
 		return nil, fmt.Errorf("%s: invalid clock rate %d", rt.track.Codec(), rt.track.ClockRate())
 	}
 	return rt, nil
+}
+
+// h264Track sets rt up for H.264; keyframes get the parameter sets they lack.
+func h264Track(rt *rtpTrack, f *format.H264) error {
+	dec, err := f.CreateDecoder()
+	if err != nil {
+		return fmt.Errorf("h264 depacketiser: %w", err)
+	}
+	sps, pps := f.SafeParams()
+	rt.track = fmp4.H264(sps, pps)
+	params := newParamSets(false, sps, pps)
+	rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
+		au, err := dec.Decode(p)
+		if errors.Is(err, rtph264.ErrMorePacketsNeeded) || errors.Is(err, rtph264.ErrNonStartingPacketAndNoPrevious) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return params.fill(au), nil, nil
+	}
+	return nil
+}
+
+// h265Track sets rt up for H.265; keyframes get the parameter sets they lack.
+func h265Track(rt *rtpTrack, f *format.H265) error {
+	dec, err := f.CreateDecoder()
+	if err != nil {
+		return fmt.Errorf("h265 depacketiser: %w", err)
+	}
+	vps, sps, pps := f.SafeParams()
+	rt.track = fmp4.H265(vps, sps, pps)
+	params := newParamSets(true, vps, sps, pps)
+	rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
+		au, err := dec.Decode(p)
+		if errors.Is(err, rtph265.ErrMorePacketsNeeded) || errors.Is(err, rtph265.ErrNonStartingPacketAndNoPrevious) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return params.fill(au), nil, nil
+	}
+	return nil
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }

@@ -158,12 +158,18 @@ type DockConfig struct {
 // RoomConfig is one interview room's RTSP feed. The URL carries the
 // camera's credentials, so production configs name a file holding it
 // (url_file, read by ReadSecrets); url is for tests without secrets.
+// A room whose recorder pushes its stream has listen instead, and the
+// user:password the recorder must present in credentials_file.
 type RoomConfig struct {
-	ID        string   `yaml:"id"`
-	URLFile   string   `yaml:"url_file"`
-	URL       Secret   `yaml:"url"`
-	Transport string   `yaml:"transport"`
-	Segment   Duration `yaml:"segment"`
+	ID      string `yaml:"id"`
+	URLFile string `yaml:"url_file"`
+	URL     Secret `yaml:"url"`
+	// Listen is rtsp://host:port/path, where the recorder pushes (ANNOUNCE,
+	// RECORD); the rooms on one host:port share one RTSP server.
+	Listen          string   `yaml:"listen"`
+	CredentialsFile string   `yaml:"credentials_file"`
+	Transport       string   `yaml:"transport"`
+	Segment         Duration `yaml:"segment"`
 	// AlertAfter is how long the room may go without recording before the
 	// status alerts (a warning that names the reason).
 	AlertAfter Duration `yaml:"alert_after"`

@@ -32,6 +32,7 @@ func TestReferenceConfig(t *testing.T) {
 	os.WriteFile(filepath.Join(secrets, "s3-secret"), []byte("secret\n"), 0o600)
 	os.MkdirAll(filepath.Join(secrets, "rooms"), 0o700)
 	os.WriteFile(filepath.Join(secrets, "rooms", "interview-1.url"), []byte("rtsp://user:pw@127.0.0.1:8554/cam\n"), 0o600)
+	os.WriteFile(filepath.Join(secrets, "rooms", "interview-2.credentials"), []byte("recorder:pw\n"), 0o600)
 	text := strings.NewReplacer("/srv/custodian/docks/dock-a", dock, "/etc/custodian", secrets).Replace(string(b))
 	got, err := load(t, text)
 	if err != nil {
@@ -43,8 +44,10 @@ func TestReferenceConfig(t *testing.T) {
 	want.Station = "st01"
 	want.Docks = []DockConfig{{ID: "dock-a", Path: dock}}
 	dockDefaults(&want.Docks[0])
-	want.Rooms = []RoomConfig{{ID: "interview-1", URLFile: secrets + "/rooms/interview-1.url"}}
+	want.Rooms = []RoomConfig{{ID: "interview-1", URLFile: secrets + "/rooms/interview-1.url"},
+		{ID: "interview-2", Listen: "rtsp://0.0.0.0:8554/interview-2", CredentialsFile: secrets + "/rooms/interview-2.credentials"}}
 	roomDefaults(&want.Rooms[0])
+	roomDefaults(&want.Rooms[1])
 	want.Archive = &ArchiveConfig{Endpoint: "127.0.0.1:9000", Bucket: "evidence",
 		AccessKeyFile: secrets + "/s3-access", SecretKeyFile: secrets + "/s3-secret"}
 	archiveDefaults(want.Archive)

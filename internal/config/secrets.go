@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"custodian/ingest/room"
 )
 
 // Secrets are what the files a config names hold: read apart from parsing,
@@ -16,9 +18,13 @@ type Secrets struct {
 	ArchiveAccessKey, ArchiveSecretKey Secret
 	// RoomURLs are the rooms' RTSP URLs by room id, from url_file or url.
 	RoomURLs map[string]Secret
+	// RoomCredentials are what the recorders of the rooms that listen push
+	// with, by room id, from credentials_file.
+	RoomCredentials map[string]room.Credentials
 }
 
-// ReadSecrets reads the archive's key files and the rooms' url_file. The
+// ReadSecrets reads the archive's key files and the rooms' url_file and
+// credentials_file. The
 // error lists every problem by key path and never holds a file's content.
 func (c *Config) ReadSecrets() (Secrets, error) {
 	s, p := c.readSecrets()
@@ -45,7 +51,18 @@ func (c *Config) readSecrets() (Secrets, problems) {
 		s.ArchiveSecretKey = read("secret_key_file", a.SecretKeyFile)
 	}
 	s.RoomURLs = make(map[string]Secret, len(c.Rooms))
+	s.RoomCredentials = map[string]room.Credentials{}
 	for i, r := range c.Rooms {
+		if r.Listen != "" && r.CredentialsFile != "" {
+			at := fmt.Sprintf("rooms[%d].credentials_file", i)
+			if b, err := readPrivate(r.CredentialsFile); err != nil {
+				p.add(at, "%v", err)
+			} else if cred, err := room.ParseCredentials(b); err != nil {
+				p.add(at, "%s: %v", r.CredentialsFile, err)
+			} else {
+				s.RoomCredentials[r.ID] = cred
+			}
+		}
 		if r.URLFile == "" || r.URL != "" {
 			s.RoomURLs[r.ID] = r.URL
 			continue

@@ -62,15 +62,19 @@ func TestParseReadsNoSecrets(t *testing.T) {
 func TestSecretsNeverShown(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "s"), []byte("Sup3rS3cret\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "c"), []byte("recorder:pw1\n"), 0o600)
 	cfg, err := load(t, "station: st01\ndata_dir: "+dir+"/d\n"+
 		"archive: {endpoint: 'h:9000', bucket: evidence, access_key_file: "+dir+"/s, secret_key_file: "+dir+"/s}\n"+
-		"rooms: [{id: r1, url: 'rtsp://officer:pw1@10.0.0.5/live'}]\n")
+		"rooms: [{id: r1, url: 'rtsp://officer:pw1@10.0.0.5/live'}, {id: r2, listen: 'rtsp://0.0.0.0:8554/r2', credentials_file: "+dir+"/c}]\n")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sec, err := cfg.ReadSecrets()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if sec.RoomCredentials["r2"].Password != "pw1" {
+		t.Fatal("r2's credentials not read")
 	}
 	show := func(how, s string) {
 		if strings.Contains(s, "Sup3rS3cret") || strings.Contains(s, "pw1") {

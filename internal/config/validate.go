@@ -171,28 +171,83 @@ func overlaps(a, b string) bool {
 	return a == b || strings.HasPrefix(a, b+sep) || strings.HasPrefix(b, a+sep)
 }
 
-// validateRooms checks the rooms; a url_file is checked by ReadSecrets.
+// validateRooms checks the rooms; a url_file and a credentials_file are
+// checked by ReadSecrets.
 func (c *Config) validateRooms(p *problems) {
 	ids := idSet{list: "rooms", kind: "room", seen: map[string]int{}}
+	listens := listenSet{admin: c.Admin.Listen, paths: map[string]int{}, hosts: map[string]hostUse{}}
 	for i, r := range c.Rooms {
 		at := fmt.Sprintf("rooms[%d]", i)
 		ids.check(p, i, r.ID)
+		given := 0
+		for _, v := range []string{string(r.URL), r.URLFile, r.Listen} {
+			if v != "" {
+				given++
+			}
+		}
 		switch {
-		case r.URL != "" && r.URLFile != "":
-			p.add(at, "give exactly one of url and url_file")
-		case r.URL == "" && r.URLFile == "":
-			p.add(at+".url_file", "required (or url, for tests without secrets)")
+		case given > 1:
+			p.add(at, "give exactly one of url, url_file and listen")
+		case given == 0:
+			p.add(at+".url_file", "required (or listen, for a recorder that pushes; or url, for tests without secrets)")
 		case r.URL != "":
 			if msg := checkRoomURL(r.URL); msg != "" {
 				p.add(at+".url", "%s", msg)
 			}
+		case r.Listen != "":
+			listens.check(p, i, r.Listen)
+		}
+		switch {
+		case r.Listen != "" && r.CredentialsFile == "":
+			p.add(at+".credentials_file", "required with listen (the user:password the recorder pushes with)")
+		case r.Listen == "" && r.CredentialsFile != "":
+			p.add(at+".credentials_file", "only with listen (a camera's credentials are in its URL)")
 		}
 		if r.Transport != room.TransportTCP && r.Transport != room.TransportUDP {
 			p.add(at+".transport", "%q: want tcp or udp", r.Transport)
+		} else if r.Listen != "" && r.Transport != room.TransportTCP {
+			p.add(at+".transport", "%q: a push is taken over tcp only", r.Transport)
 		}
 		checkDuration(p, at+".segment", r.Segment, MinRoomSegment)
 		checkDuration(p, at+".alert_after", r.AlertAfter, time.Second)
 		checkDuration(p, at+".max_drift", r.MaxDrift, 500*time.Millisecond)
+	}
+}
+
+// listenSet checks the rooms' listen URLs against each other: one room
+// per path of an address, one host per port (two hosts on one port could
+// not both be bound), and not the admin API's port.
+type listenSet struct {
+	admin string
+	paths map[string]int     // addr+path -> room index
+	hosts map[string]hostUse // port -> the first room's host
+}
+
+type hostUse struct {
+	host string
+	room int
+}
+
+func (l *listenSet) check(p *problems, i int, listen string) {
+	at := fmt.Sprintf("rooms[%d].listen", i)
+	addr, path, err := room.ListenAddr(listen)
+	if err != nil {
+		p.add(at, "%v", err)
+		return
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if _, adminPort, err := net.SplitHostPort(l.admin); err == nil && adminPort == port {
+		p.add(at, "port %s is the admin API's (admin.listen)", port)
+	}
+	if u, ok := l.hosts[port]; ok && u.host != host {
+		p.add(at, "port %s is listened on at %q by rooms[%d]; rooms that share a port share its host", port, u.host, u.room)
+	} else if !ok {
+		l.hosts[port] = hostUse{host, i}
+	}
+	if j, dup := l.paths[addr+path]; dup {
+		p.add(at, "%s is also rooms[%d]'s: each room needs its own path", listen, j)
+	} else {
+		l.paths[addr+path] = i
 	}
 }
 
