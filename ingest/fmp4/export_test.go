@@ -25,3 +25,6 @@ func Inspect(r io.ReaderAt, size int64) (good int64, media time.Duration, err er
 	c, err := inspect(r, size)
 	return c.good, c.media, err
 }
+
+// ParseName is the start time recovery reads from a segment's name.
+var ParseName = parseName

@@ -57,9 +57,23 @@ func SegmentName(prefix string, t time.Time) string {
 	return fmt.Sprintf("%s_%s.%s", prefix, t.UTC().Format(stampLayout), Ext)
 }
 
-// parseName is the start time SegmentName put in name, if it did.
+// numberedName is SegmentName with "-n" after the time: the n-th segment
+// to start in the same millisecond (an encoder that restarts sends new
+// parameters right after its first keyframe).
+func numberedName(prefix string, t time.Time, n int) string {
+	if n < 2 {
+		return SegmentName(prefix, t)
+	}
+	return fmt.Sprintf("%s_%s-%d.%s", prefix, t.UTC().Format(stampLayout), n, Ext)
+}
+
+// parseName is the start time SegmentName or numberedName put in name, if
+// it did.
 func parseName(prefix, name string) (time.Time, bool) {
 	stamp := strings.TrimSuffix(strings.TrimPrefix(name, prefix+"_"), "."+Ext)
+	if i := strings.LastIndexByte(stamp, '-'); i > 0 {
+		stamp = stamp[:i]
+	}
 	t, err := time.Parse(stampLayout, stamp)
 	return t, err == nil
 }

@@ -2,6 +2,7 @@ package fmp4
 
 import (
 	"errors"
+	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -62,6 +63,8 @@ type Segmenter struct {
 	cutAt    time.Time
 	// firstAt is when the open segment's first unit arrived.
 	firstAt time.Time
+	// lastName is the name of the last segment started.
+	lastName string
 }
 
 // NewSegmenter writes segments of tracks into dir, named SegmentName(prefix,
@@ -295,8 +298,7 @@ func (s *Segmenter) start(u Unit, t *trackState, dts int64) error {
 		// arrived, at or after the cut, not a jitter earlier.
 		start = s.early[0].samples[0].at
 	}
-	name := SegmentName(s.prefix, start)
-	f, err := createSegmentFile(filepath.Join(s.dir, name), init)
+	f, name, err := s.create(start, init)
 	if err != nil {
 		return err
 	}
@@ -401,4 +403,24 @@ func (s *Segmenter) finish(end time.Time) (*Segment, error) {
 		c.End = c.Start
 	}
 	return &c, nil
+}
+
+// create makes the file of a segment starting at start, with a name no
+// segment of this room had: two can start in the same millisecond, and
+// the first may still be in the directory or already in the catalog.
+func (s *Segmenter) create(start time.Time, init []byte) (*segmentFile, string, error) {
+	for n := 1; ; n++ {
+		name := numberedName(s.prefix, start, n)
+		if name == s.lastName {
+			continue
+		}
+		f, err := createSegmentFile(filepath.Join(s.dir, name), init)
+		if errors.Is(err, fs.ErrExist) && n < 100 {
+			continue
+		}
+		if err == nil {
+			s.lastName = name
+		}
+		return f, name, err
+	}
 }
