@@ -249,7 +249,7 @@ func (a *Client) Put(ctx context.Context, req PutRequest) (ObjectInfo, error) {
 	} else if err != nil && !errors.Is(err, ErrObjectNotFound) {
 		return ObjectInfo{}, err
 	}
-	if req.Size <= a.partSize && (req.Resume == nil || req.Resume.UploadID == "") {
+	if req.Size <= a.partSizeFor(req) && (req.Resume == nil || req.Resume.UploadID == "") {
 		return a.putSingle(ctx, req)
 	}
 	return a.putMultipart(ctx, req)
@@ -284,7 +284,7 @@ func (a *Client) putSingle(ctx context.Context, req PutRequest) (ObjectInfo, err
 	// An x-amz-checksum-* header is what AWS requires with lock parameters,
 	// and the server checks the body against it.
 	opts.UserMetadata[headerChecksumSHA256] = base64.StdEncoding.EncodeToString(sum)
-	body := io.NewSectionReader(req.Body, 0, req.Size)
+	body := paced(ctx, io.NewSectionReader(req.Body, 0, req.Size), req.Pace)
 	info, err := a.core.PutObject(ctx, a.bucket, req.Key, body, req.Size, "", req.SHA256, opts)
 	if err != nil {
 		return ObjectInfo{}, classify("upload", req.Key, err)

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"custodian/internal/digest"
 	"custodian/storage/archive"
@@ -38,7 +35,9 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 		Key:         ObjectKey(r),
 		SHA256:      r.SHA256,
 		Size:        r.Size,
-		Body:        u.body(ctx, f),
+		Body:        f,
+		PartSize:    u.partSize(),
+		Pace:        u.pace(),
 		Metadata:    ObjectMetadata(r, u.cfg.Version),
 		RetainUntil: u.retainUntil(r),
 		LegalHold:   r.LegalHold,
@@ -201,32 +200,35 @@ func (u *Uploader) retainUntil(r catalog.Recording) time.Time {
 	return t.UTC()
 }
 
-// body applies the bandwidth limit to reads of the staged copy.
-func (u *Uploader) body(ctx context.Context, f io.ReaderAt) io.ReaderAt {
+// partTime is how long one part may take at an upload's share of the
+// bandwidth limit: what a restart can lose of each upload in flight.
+const partTime = 2 * time.Second
+
+// partSize is the part size under the bandwidth limit: what one upload's
+// share of it sends in partTime, in whole MiB (the archive raises it to
+// S3's 5 MiB minimum and lowers it to its own part size). 0 without a
+// limit: the archive's part size.
+func (u *Uploader) partSize() int64 {
+	if u.cfg.BandwidthLimit <= 0 {
+		return 0
+	}
+	share := u.cfg.BandwidthLimit / int64(max(u.cfg.MaxUploads, 1))
+	return max(share*int64(partTime/time.Second)>>20, 1) << 20
+}
+
+// pace applies the bandwidth limit to the bytes sent; nil without one.
+func (u *Uploader) pace() func(ctx context.Context, n int) error {
 	if u.limiter == nil {
-		return f
+		return nil
 	}
-	return limitedReaderAt{ctx: ctx, r: f, lim: u.limiter}
-}
-
-type limitedReaderAt struct {
-	ctx context.Context
-	r   io.ReaderAt
-	lim *rate.Limiter
-}
-
-func (l limitedReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n := 0
-	for n < len(p) {
-		chunk := p[n:min(len(p), n+l.lim.Burst())]
-		if err := l.lim.WaitN(l.ctx, len(chunk)); err != nil {
-			return n, err
+	return func(ctx context.Context, n int) error {
+		for n > 0 {
+			chunk := min(n, u.limiter.Burst())
+			if err := u.limiter.WaitN(ctx, chunk); err != nil {
+				return err
+			}
+			n -= chunk
 		}
-		m, err := l.r.ReadAt(chunk, off+int64(n))
-		n += m
-		if err != nil {
-			return n, err
-		}
+		return nil
 	}
-	return n, nil
 }

@@ -109,8 +109,8 @@ func (f *Fake) Put(ctx context.Context, req archive.PutRequest) (archive.ObjectI
 		}
 	}
 	f.mu.Unlock()
-	if req.Size <= f.partSize && (req.Resume == nil || req.Resume.UploadID == "") {
-		data, err := io.ReadAll(io.NewSectionReader(req.Body, 0, req.Size))
+	if req.Size <= f.partSizeFor(req) && (req.Resume == nil || req.Resume.UploadID == "") {
+		data, err := f.read(ctx, req, 0, req.Size)
 		if err != nil {
 			return archive.ObjectInfo{}, err
 		}
@@ -142,7 +142,7 @@ func (f *Fake) putMultipart(ctx context.Context, req archive.PutRequest) (archiv
 			return archive.ObjectInfo{}, err
 		}
 		off := int64(i-1) * up.PartSize
-		data, err := io.ReadAll(io.NewSectionReader(req.Body, off, min(up.PartSize, req.Size-off)))
+		data, err := f.read(ctx, req, off, min(up.PartSize, req.Size-off))
 		if err != nil {
 			return archive.ObjectInfo{}, err
 		}
@@ -168,6 +168,23 @@ func (f *Fake) putMultipart(ctx context.Context, req archive.PutRequest) (archiv
 	return f.completeMultipart(req, u, up)
 }
 
+// partSizeFor is the part size the real client picks for req.
+func (f *Fake) partSizeFor(req archive.PutRequest) int64 {
+	if req.PartSize > 0 {
+		return max(min(f.partSize, req.PartSize), archive.MinPartSize)
+	}
+	return f.partSize
+}
+
+// read is n bytes of req's body from off, paced as sent.
+func (f *Fake) read(ctx context.Context, req archive.PutRequest, off, n int64) ([]byte, error) {
+	data, err := io.ReadAll(io.NewSectionReader(req.Body, off, n))
+	if err == nil && req.Pace != nil {
+		err = req.Pace(ctx, len(data))
+	}
+	return data, err
+}
+
 // resumeOrStart continues the upload req.Resume names with the saved parts
 // the fake still holds, or starts a new one and saves its id, as the real
 // client does.
@@ -180,7 +197,7 @@ func (f *Fake) resumeOrStart(req archive.PutRequest) (archive.MultipartUpload, *
 	u, ok := f.uploads[up.UploadID]
 	if !ok {
 		f.seq++
-		up = archive.MultipartUpload{UploadID: fmt.Sprintf("upload-%d", f.seq), PartSize: f.partSize}
+		up = archive.MultipartUpload{UploadID: fmt.Sprintf("upload-%d", f.seq), PartSize: f.partSizeFor(req)}
 		u = &fakeUpload{key: req.Key, req: req, parts: map[int]archive.UploadedPart{}, data: map[int][]byte{}}
 		f.uploads[up.UploadID] = u
 		f.mu.Unlock()
