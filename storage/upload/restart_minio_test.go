@@ -68,6 +68,11 @@ func TestUploaderRestartsUnderBandwidthLimit(t *testing.T) {
 		logs := runFor(t, dbPath, st, a, m, limit, every)
 		now := progressOf(t, dbPath, recs)
 		t.Logf("restart %d: %d archived, %d parts recorded in flight", restarts+1, now.archived, now.parts)
+		for id, n := range last.byID {
+			if m, ok := now.byID[id]; ok && m <= n {
+				t.Errorf("restart %d: recording %d in flight stayed at %d parts, had %d", restarts+1, id, m, n)
+			}
+		}
 		if now.score() <= last.score() {
 			noProgress++
 			stuck++
@@ -165,8 +170,12 @@ func (s *syncBuffer) String() string {
 }
 
 // progress is what the catalog holds between two lives: the recordings
-// archived, and the parts recorded for the uploads in flight.
-type progress struct{ archived, parts int }
+// archived, and the parts recorded for the uploads in flight (byID: of
+// each record not archived).
+type progress struct {
+	archived, parts int
+	byID            map[uint64]int
+}
 
 // score grows with any progress: one more archive counts more than the
 // parts it had recorded.
@@ -179,7 +188,7 @@ func progressOf(t *testing.T, dbPath string, recs []catalog.Recording) progress 
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	var p progress
+	p := progress{byID: map[uint64]int{}}
 	for _, r := range recs {
 		rec, err := cat.Get(r.ID)
 		if err != nil {
@@ -193,8 +202,9 @@ func progressOf(t *testing.T, dbPath string, recs []catalog.Recording) progress 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok {
+		if ok && len(saved.Parts) > 0 {
 			p.parts += len(saved.Parts)
+			p.byID[r.ID] = len(saved.Parts)
 		}
 	}
 	return p

@@ -212,8 +212,20 @@ func (u *Uploader) partSize() int64 {
 	if u.cfg.BandwidthLimit <= 0 {
 		return 0
 	}
-	share := u.cfg.BandwidthLimit / int64(max(u.cfg.MaxUploads, 1))
+	share := u.cfg.BandwidthLimit / int64(u.uploadsAtOnce())
 	return max(share*int64(partTime/time.Second)>>20, 1) << 20
+}
+
+// uploadsAtOnce is MaxUploads, or fewer when the bandwidth limit shared
+// that many ways sends less than a 5 MiB part (S3's smallest) in partTime:
+// on a slow link each upload in flight only slows the others, and a part
+// that takes long is lost to a restart. The bytes per second are the same.
+func (u *Uploader) uploadsAtOnce() int {
+	if l := u.cfg.BandwidthLimit; l > 0 {
+		fit := l * int64(partTime/time.Second) / archive.MinPartSize
+		return int(max(min(int64(u.cfg.MaxUploads), fit), 1))
+	}
+	return u.cfg.MaxUploads
 }
 
 // pace applies the bandwidth limit to the bytes sent; nil without one.
