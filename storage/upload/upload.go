@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"time"
 
 	"custodian/internal/digest"
@@ -22,20 +21,18 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 	// rate worth waiting for (each write must also progress: WriteStall).
 	ctx, cancel := context.WithTimeout(parent, u.deadline(r.Size))
 	defer cancel()
-	if err := u.staging.Verify(r.SHA256, r.Size); err != nil {
-		return u.localFailure(r, err)
-	}
-	f, err := os.Open(u.staging.Path(r.SHA256))
+	sc, err := u.openStaged(r)
 	if err != nil {
 		return u.localFailure(r, err)
 	}
-	defer f.Close()
+	defer sc.close()
 
 	req := archive.PutRequest{
 		Key:         ObjectKey(r),
 		SHA256:      r.SHA256,
 		Size:        r.Size,
-		Body:        f,
+		Body:        sc.body,
+		Ready:       sc.verified,
 		PartSize:    u.partSize(),
 		Pace:        u.pace(),
 		Metadata:    ObjectMetadata(r, u.cfg.Version),
@@ -62,6 +59,11 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 	}
 	if err == nil {
 		err = u.confirmTags(ctx, info, req.Tags, true)
+	}
+	if sc.verified != nil {
+		if verr := sc.verified(); verr != nil {
+			return u.localFailure(r, verr) // never completed; the parts are aborted
+		}
 	}
 	if err != nil {
 		if parent.Err() != nil {
