@@ -185,7 +185,7 @@ func (a *Client) putPart(ctx context.Context, req PutRequest, uploadID string, n
 	hdr.Set(headerChecksumSHA256, b64)
 	size := int64(len(data))
 	p, err := a.core.PutObjectPart(ctx, a.bucket, req.Key, uploadID, number, paced(ctx, bytes.NewReader(data), req.Pace), size,
-		minio.PutObjectPartOptions{Sha256Hex: hex.EncodeToString(sum[:]), CustomHeader: hdr, DisableContentSha256: true})
+		minio.PutObjectPartOptions{CustomHeader: hdr, DisableContentSha256: true})
 	if err != nil {
 		return UploadedPart{}, classify(fmt.Sprintf("upload part %d", number), req.Key, err)
 	}

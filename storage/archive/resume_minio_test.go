@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -107,5 +109,43 @@ func replacePart(t *testing.T, srv *miniotest.Server, bucket, key, uploadID stri
 	if _, err := core.PutObjectPart(context.Background(), bucket, key, uploadID, n, bytes.NewReader(data), int64(len(data)),
 		minio.PutObjectPartOptions{CustomHeader: hdr}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// flipper changes one byte of every object or part body it carries, as a
+// faulty link or middlebox might.
+type flipper struct{ next http.RoundTripper }
+
+func (f flipper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPut && req.Body != nil && strings.Contains(req.URL.Path, "/st01/") {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		b[len(b)/2] ^= 1
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return f.next.RoundTrip(req)
+}
+
+// The payload is not part of the signature; the SHA-256 checksum, signed,
+// is what holds the body: a byte changed on the way is refused, for a
+// single PUT and for a part, and nothing is stored.
+func TestArchiveRefusesBodyChangedInTransit(t *testing.T) {
+	srv := miniotest.Start(t)
+	tr, err := minio.DefaultTransport(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := archivetest.OnMinIO(t, srv, flipper{next: tr})
+	for _, size := range []int{1000, archivetest.PartSize + 1} {
+		data, sha := archivetest.Blob(uint64(62+size), size)
+		req := archivetest.Request("st01/flip/"+sha+".mp4", data, sha)
+		_, err := a.Put(context.Background(), req)
+		if k := archive.KindOf(err); k != archive.KindRejected {
+			t.Errorf("%d bytes changed in transit: %v (kind %q), want rejected", size, err, k)
+		}
+		archivetest.AssertVersions(t, a, req.Key, 0)
 	}
 }
