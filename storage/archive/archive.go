@@ -282,9 +282,6 @@ func (a *Client) options(req PutRequest) minio.PutObjectOptions {
 }
 
 func (a *Client) putSingle(ctx context.Context, req PutRequest) (ObjectInfo, error) {
-	if err := req.ready(); err != nil {
-		return ObjectInfo{}, err
-	}
 	opts := a.options(req)
 	sum, _ := hex.DecodeString(req.SHA256) // checked by valid
 	// An x-amz-checksum-* header is what AWS requires with lock parameters,

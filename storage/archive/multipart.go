@@ -35,9 +35,6 @@ func (a *Client) putMultipart(ctx context.Context, req PutRequest) (ObjectInfo, 
 	if got != req.SHA256 {
 		return ObjectInfo{}, fmt.Errorf("upload %s: %w", req.Key, &digest.MismatchError{Path: req.Key, Want: req.SHA256, Got: got})
 	}
-	if err := req.ready(); err != nil {
-		return ObjectInfo{}, err
-	}
 	return a.completeMultipart(ctx, req, up)
 }
 

@@ -56,10 +56,6 @@ type PutRequest struct {
 	// parts sent before a restart; and parts of a paced upload go one at a
 	// time, since parallel parts on a capped link only finish later each.
 	Pace func(ctx context.Context, n int) error
-	// Ready, when set, is waited for before the object is made: before a
-	// single PUT is sent, before a multipart upload is completed. An error
-	// stops the upload uncompleted (the caller proves the body meanwhile).
-	Ready func() error
 	// Resume is the state an earlier attempt saved; nil for a fresh start.
 	Resume *MultipartUpload
 	// Save is called with the upload id once it exists and after every
@@ -89,17 +85,6 @@ func (r PutRequest) SaveProgress(u MultipartUpload) error {
 	}
 	if err := r.Save(u); err != nil {
 		return fmt.Errorf("upload %s: save progress: %w", r.Key, err)
-	}
-	return nil
-}
-
-// ready waits for r.Ready, if set, naming the upload in its error.
-func (r PutRequest) ready() error {
-	if r.Ready == nil {
-		return nil
-	}
-	if err := r.Ready(); err != nil {
-		return fmt.Errorf("upload %s: not ready: %w", r.Key, err)
 	}
 	return nil
 }

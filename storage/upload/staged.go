@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 
 	"custodian/internal/digest"
 	"custodian/storage/catalog"
@@ -20,20 +19,18 @@ const inMemoryMax = 32 << 20
 // staged is the staged copy of a recording, opened for upload and
 // re-verified from disk (not the page cache) against its recorded hash.
 type staged struct {
-	body io.ReaderAt
-	// verified waits for the proof of a large copy, which runs while its
-	// parts go out; nil when the copy was proven before it was opened.
-	verified func() error
-	close    func()
+	body  io.ReaderAt
+	close func()
 }
 
-// openStaged re-verifies r's staged copy and opens it for upload. A copy
-// of up to inMemoryMax is read once, into memory, hashed, and sent from
-// there: the bytes sent are the bytes verified, and the disk is read once,
-// not twice. A larger copy is verified by staging in the background while
-// its parts are read and sent; the archive completes the upload only once
-// that proof is in (PutRequest.Ready), so verifying costs no wait of its
-// own. An error is the staging's verdict on the copy.
+// openStaged opens r's staged copy for upload, re-verified as it is read,
+// each byte read from the disk once. A copy of up to inMemoryMax is read
+// into memory, hashed, and sent from there: the bytes sent are the bytes
+// verified. A larger copy goes as a multipart upload, read from the disk
+// part by part (its cached pages dropped first): the archive hashes every
+// byte it reads and completes the upload only when the whole matches the
+// record; a mismatch there is judged by staging's Verify (see upload). An
+// error is staging's verdict on the copy.
 func (u *Uploader) openStaged(r catalog.Recording) (staged, error) {
 	if r.Size <= inMemoryMax {
 		b, err := u.readVerified(r)
@@ -46,10 +43,8 @@ func (u *Uploader) openStaged(r catalog.Recording) (staged, error) {
 	if err != nil {
 		return staged{}, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- u.staging.Verify(r.SHA256, r.Size) }()
-	wait := sync.OnceValue(func() error { return <-done })
-	return staged{body: f, verified: wait, close: func() { _ = wait(); f.Close() }}, nil
+	digest.DropCache(f)
+	return staged{body: f, close: func() { digest.DropCache(f); f.Close() }}, nil
 }
 
 // readVerified reads r's staged copy from disk and checks its size and

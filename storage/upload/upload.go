@@ -32,7 +32,6 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 		SHA256:      r.SHA256,
 		Size:        r.Size,
 		Body:        sc.body,
-		Ready:       sc.verified,
 		PartSize:    u.partSize(),
 		Pace:        u.pace(),
 		Metadata:    ObjectMetadata(r, u.cfg.Version),
@@ -60,19 +59,15 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 	if err == nil {
 		err = u.confirmTags(ctx, info, req.Tags, true)
 	}
-	if sc.verified != nil {
-		if verr := sc.verified(); verr != nil {
-			return u.localFailure(r, verr) // never completed; the parts are aborted
-		}
-	}
 	if err != nil {
 		if parent.Err() != nil {
 			o.err = parent.Err()
 			return o // shutting down; resumable
 		}
-		if errors.Is(err, digest.ErrMismatch) || archive.KindOf(err) == archive.KindRejected {
-			// The server refused the body, or the bytes read differ from
-			// the recorded hash: look at the staged copy again.
+		if k := archive.KindOf(err); errors.Is(err, digest.ErrMismatch) || k == archive.KindRejected || k == "" {
+			// The server refused the body, the bytes read differ from the
+			// recorded hash, or reading failed: look at the staged copy
+			// again (a large one is verified only as it is sent).
 			if verr := u.staging.Verify(r.SHA256, r.Size); verr != nil {
 				return u.localFailure(r, verr)
 			}

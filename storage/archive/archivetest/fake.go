@@ -111,9 +111,6 @@ func (f *Fake) Put(ctx context.Context, req archive.PutRequest) (archive.ObjectI
 	f.mu.Unlock()
 	if req.Size <= f.partSizeFor(req) && (req.Resume == nil || req.Resume.UploadID == "") {
 		data, err := f.read(ctx, req, 0, req.Size)
-		if err == nil && req.Ready != nil {
-			err = req.Ready()
-		}
 		if err != nil {
 			return archive.ObjectInfo{}, err
 		}
@@ -166,11 +163,6 @@ func (f *Fake) putMultipart(ctx context.Context, req archive.PutRequest) (archiv
 		}
 		if f.onPart != nil {
 			f.onPart(i)
-		}
-	}
-	if req.Ready != nil {
-		if err := req.Ready(); err != nil {
-			return archive.ObjectInfo{}, err
 		}
 	}
 	return f.completeMultipart(req, u, up)
