@@ -8,7 +8,8 @@
 # throughput over the better peer's.
 # Usage: bash bench/archive.sh   (BENCH_DIR picks the scratch disk, default /tmp;
 # BIG_MIB and SMALL_N shrink the sets for a quick look; CPUPROFILE=DIR keeps
-# custodian's CPU profiles there)
+# custodian's CPU profiles there; RUNS=N runs each tool N times, in a
+# rotating order, and keeps each one's best: for a machine others share)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -67,12 +68,12 @@ custodian_run() { # label files...
   rm -rf "$WORK/data"
   local prof=()
   [ -n "${CPUPROFILE:-}" ] && mkdir -p "$CPUPROFILE" && prof=(-cpuprofile "$CPUPROFILE/custodian-$label.pprof")
-  "$WORK/archiveup" -endpoint "127.0.0.1:$PORT" -bucket "cust-$label" -access "$AK" -secret "$SK" \
+  "$WORK/archiveup" -endpoint "127.0.0.1:$PORT" -bucket "cust-$label-$round" -access "$AK" -secret "$SK" \
     -data "$WORK/data" -label "$label" "${prof[@]}" "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'
 }
 fput_run() { # label files...
   local label=$1; shift
-  "$WORK/fputup" -endpoint "127.0.0.1:$PORT" -bucket "fput-$label" -access "$AK" -secret "$SK" \
+  "$WORK/fputup" -endpoint "127.0.0.1:$PORT" -bucket "fput-$label-$round" -access "$AK" -secret "$SK" \
     -workers 4 -label "$label" "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'
 }
 mc_run() { # bucket source
@@ -83,13 +84,31 @@ mc_run() { # bucket source
   python3 -c "print($t1 - $t0)"
 }
 
+best() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:] if x))" "$@"; }
+run_set() { # set tool -> seconds
+  case $1-$2 in
+    big-c) custodian_run big "$WORK/big/one-1GiB.bin" ;;
+    big-m) mc_run mc-big "$WORK/big/one-1GiB.bin" ;;
+    big-f) fput_run big "$WORK/big/one-1GiB.bin" ;;
+    small-c) custodian_run small "$WORK"/small/*.bin ;;
+    small-m) mc_run mc-small "$WORK/small/" ;;
+    small-f) fput_run small "$WORK"/small/*.bin ;;
+  esac
+}
 big=$((BIG_MIB << 20)); small=$((SMALL_N * (10 << 20)))
-c_big=$(custodian_run big "$WORK/big/one-1GiB.bin")
-m_big=$(mc_run mc-big "$WORK/big/one-1GiB.bin")
-f_big=$(fput_run big "$WORK/big/one-1GiB.bin")
-c_small=$(custodian_run small "$WORK"/small/*.bin)
-m_small=$(mc_run mc-small "$WORK/small/")
-f_small=$(fput_run small "$WORK"/small/*.bin)
+declare -A secs
+orders=("c m f" "m f c" "f c m")
+for round in $(seq 1 "${RUNS:-1}"); do
+  for set in big small; do
+    for tool in ${orders[$(((round - 1) % 3))]}; do
+      t=$(run_set "$set" "$tool")
+      echo "bench: round $round $set $tool ${t}s" >&2
+      secs[$set-$tool]="${secs[$set-$tool]:-} $t"
+    done
+  done
+done
+c_big=$(best ${secs[big-c]}); m_big=$(best ${secs[big-m]}); f_big=$(best ${secs[big-f]})
+c_small=$(best ${secs[small-c]}); m_small=$(best ${secs[small-m]}); f_small=$(best ${secs[small-f]})
 
 python3 - "$big" "$c_big" "$m_big" "$f_big" "$small" "$c_small" "$m_small" "$f_small" <<'PY'
 import sys
