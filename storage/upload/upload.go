@@ -75,23 +75,7 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 		return u.failed(r, o, err, archive.KindOf(err))
 	}
 
-	var holdLanded bool
-	saved, err := u.cat.Update(r.ID, func(x *catalog.Recording) error {
-		// A hold that landed while the object uploaded is not on the version
-		// yet: the record says so (LegalHold false while Permanent) until it
-		// is, checked here, in the same transaction as the commit.
-		holdLanded = x.Permanent() && !info.LegalHold
-		x.State = catalog.StateArchived
-		x.ArchiveKey = info.Key
-		x.ArchiveVersion = info.VersionID
-		x.ArchivedAt = u.cfg.Now().UTC()
-		x.RetainUntil = info.RetainUntil
-		x.LegalHold = info.LegalHold
-		x.UploadAttempts = 0
-		x.LastUploadError = ""
-		return nil
-	}, catalog.Event{Type: catalog.EventArchived, Detail: fmt.Sprintf("%s version %s, %s until %s, legal hold %v",
-		info.Key, info.VersionID, info.RetentionMode, info.RetainUntil.Format(time.RFC3339), info.LegalHold)})
+	saved, holdLanded, err := u.commit(r.ID, info)
 	if err != nil {
 		u.m.Errors.WithLabelValues(errKindCatalog).Inc()
 		o.err = err
@@ -106,6 +90,27 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 	u.log.Info("archived", keyID, r.ID, keySHA, r.SHA256, keyKey, info.Key, keyVersion, info.VersionID,
 		"retain_until", info.RetainUntil.Format(time.RFC3339), "legal_hold", info.LegalHold)
 	return o
+}
+
+// commit marks recording id archived as info, with its custody event.
+// holdLanded: a hold landed while the object uploaded and is not on the
+// version yet; the record says so (LegalHold false while Permanent) until
+// it is, checked here, in the same transaction as the commit.
+func (u *Uploader) commit(id uint64, info archive.ObjectInfo) (saved catalog.Recording, holdLanded bool, err error) {
+	saved, err = u.cat.Update(id, func(x *catalog.Recording) error {
+		holdLanded = x.Permanent() && !info.LegalHold
+		x.State = catalog.StateArchived
+		x.ArchiveKey = info.Key
+		x.ArchiveVersion = info.VersionID
+		x.ArchivedAt = u.cfg.Now().UTC()
+		x.RetainUntil = info.RetainUntil
+		x.LegalHold = info.LegalHold
+		x.UploadAttempts = 0
+		x.LastUploadError = ""
+		return nil
+	}, catalog.Event{Type: catalog.EventArchived, Detail: fmt.Sprintf("%s version %s, %s until %s, legal hold %v",
+		info.Key, info.VersionID, info.RetentionMode, info.RetainUntil.Format(time.RFC3339), info.LegalHold)})
+	return saved, holdLanded, err
 }
 
 // Request deadlines: a fixed allowance for the round trips, then the size
