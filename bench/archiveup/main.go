@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"custodian/storage/archive"
@@ -37,6 +38,7 @@ func run() error {
 	maxUploads := flag.Int("max-uploads", upload.DefaultMaxUploads, "uploads in flight")
 	partSize := flag.Int64("part-size", archive.DefaultPartSize, "single PUT limit and part size")
 	label := flag.String("label", "", "label of the result line")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed uploads here")
 	flag.Parse()
 
 	cat, err := catalog.Open(filepath.Join(*data, "custodian.db"), catalog.Options{})
@@ -70,6 +72,17 @@ func run() error {
 		return err
 	}
 	n := len(flag.Args())
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	secs, err := timeUploads(ctx, u, cat, n)
 	if err != nil {
 		return err

@@ -46,6 +46,16 @@ type PutRequest struct {
 	// Tags are the object's tags at upload (see CaseTags): unlike metadata
 	// they can change later.
 	Tags map[string]string
+	// PartSize, when set, is the part size of a new multipart upload and
+	// the largest object sent in one PUT, if below the client's: a part
+	// must finish between two restarts of a slow link. It is raised to S3's
+	// 5 MiB minimum and as far as 10,000 parts require.
+	PartSize int64
+	// Pace, when set, is called with every n bytes before they go out (a
+	// bandwidth limit). Only bytes sent are paced, not the re-reading of
+	// parts sent before a restart; and parts of a paced upload go one at a
+	// time, since parallel parts on a capped link only finish later each.
+	Pace func(ctx context.Context, n int) error
 	// Resume is the state an earlier attempt saved; nil for a fresh start.
 	Resume *MultipartUpload
 	// Save is called with the upload id once it exists and after every

@@ -137,7 +137,7 @@ func (u *Uploader) startDue(ctx context.Context, s *schedule, start func(catalog
 	} else {
 		prune(s.retryAt, s.failures, queue)
 	}
-	limit := u.cfg.MaxUploads
+	limit := u.uploadsAtOnce()
 	if s.probing {
 		limit = 1
 	}

@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"os"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"custodian/internal/digest"
 	"custodian/storage/archive"
@@ -25,20 +21,19 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 	// rate worth waiting for (each write must also progress: WriteStall).
 	ctx, cancel := context.WithTimeout(parent, u.deadline(r.Size))
 	defer cancel()
-	if err := u.staging.Verify(r.SHA256, r.Size); err != nil {
-		return u.localFailure(r, err)
-	}
-	f, err := os.Open(u.staging.Path(r.SHA256))
+	sc, err := u.openStaged(r)
 	if err != nil {
 		return u.localFailure(r, err)
 	}
-	defer f.Close()
+	defer sc.close()
 
 	req := archive.PutRequest{
 		Key:         ObjectKey(r),
 		SHA256:      r.SHA256,
 		Size:        r.Size,
-		Body:        u.body(ctx, f),
+		Body:        sc.body,
+		PartSize:    u.partSize(),
+		Pace:        u.pace(),
 		Metadata:    ObjectMetadata(r, u.cfg.Version),
 		RetainUntil: u.retainUntil(r),
 		LegalHold:   r.LegalHold,
@@ -69,9 +64,10 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 			o.err = parent.Err()
 			return o // shutting down; resumable
 		}
-		if errors.Is(err, digest.ErrMismatch) || archive.KindOf(err) == archive.KindRejected {
-			// The server refused the body, or the bytes read differ from
-			// the recorded hash: look at the staged copy again.
+		if k := archive.KindOf(err); errors.Is(err, digest.ErrMismatch) || k == archive.KindRejected || k == "" {
+			// The server refused the body, the bytes read differ from the
+			// recorded hash, or reading failed: look at the staged copy
+			// again (a large one is verified only as it is sent).
 			if verr := u.staging.Verify(r.SHA256, r.Size); verr != nil {
 				return u.localFailure(r, verr)
 			}
@@ -79,23 +75,7 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 		return u.failed(r, o, err, archive.KindOf(err))
 	}
 
-	var holdLanded bool
-	saved, err := u.cat.Update(r.ID, func(x *catalog.Recording) error {
-		// A hold that landed while the object uploaded is not on the version
-		// yet: the record says so (LegalHold false while Permanent) until it
-		// is, checked here, in the same transaction as the commit.
-		holdLanded = x.Permanent() && !info.LegalHold
-		x.State = catalog.StateArchived
-		x.ArchiveKey = info.Key
-		x.ArchiveVersion = info.VersionID
-		x.ArchivedAt = u.cfg.Now().UTC()
-		x.RetainUntil = info.RetainUntil
-		x.LegalHold = info.LegalHold
-		x.UploadAttempts = 0
-		x.LastUploadError = ""
-		return nil
-	}, catalog.Event{Type: catalog.EventArchived, Detail: fmt.Sprintf("%s version %s, %s until %s, legal hold %v",
-		info.Key, info.VersionID, info.RetentionMode, info.RetainUntil.Format(time.RFC3339), info.LegalHold)})
+	saved, holdLanded, err := u.commit(r.ID, info)
 	if err != nil {
 		u.m.Errors.WithLabelValues(errKindCatalog).Inc()
 		o.err = err
@@ -110,6 +90,27 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 	u.log.Info("archived", keyID, r.ID, keySHA, r.SHA256, keyKey, info.Key, keyVersion, info.VersionID,
 		"retain_until", info.RetainUntil.Format(time.RFC3339), "legal_hold", info.LegalHold)
 	return o
+}
+
+// commit marks recording id archived as info, with its custody event.
+// holdLanded: a hold landed while the object uploaded and is not on the
+// version yet; the record says so (LegalHold false while Permanent) until
+// it is, checked here, in the same transaction as the commit.
+func (u *Uploader) commit(id uint64, info archive.ObjectInfo) (saved catalog.Recording, holdLanded bool, err error) {
+	saved, err = u.cat.Update(id, func(x *catalog.Recording) error {
+		holdLanded = x.Permanent() && !info.LegalHold
+		x.State = catalog.StateArchived
+		x.ArchiveKey = info.Key
+		x.ArchiveVersion = info.VersionID
+		x.ArchivedAt = u.cfg.Now().UTC()
+		x.RetainUntil = info.RetainUntil
+		x.LegalHold = info.LegalHold
+		x.UploadAttempts = 0
+		x.LastUploadError = ""
+		return nil
+	}, catalog.Event{Type: catalog.EventArchived, Detail: fmt.Sprintf("%s version %s, %s until %s, legal hold %v",
+		info.Key, info.VersionID, info.RetentionMode, info.RetainUntil.Format(time.RFC3339), info.LegalHold)})
+	return saved, holdLanded, err
 }
 
 // Request deadlines: a fixed allowance for the round trips, then the size
@@ -201,32 +202,47 @@ func (u *Uploader) retainUntil(r catalog.Recording) time.Time {
 	return t.UTC()
 }
 
-// body applies the bandwidth limit to reads of the staged copy.
-func (u *Uploader) body(ctx context.Context, f io.ReaderAt) io.ReaderAt {
+// partTime is how long one part may take at an upload's share of the
+// bandwidth limit: what a restart can lose of each upload in flight.
+const partTime = 2 * time.Second
+
+// partSize is the part size under the bandwidth limit: what one upload's
+// share of it sends in partTime, in whole MiB (the archive raises it to
+// S3's 5 MiB minimum and lowers it to its own part size). 0 without a
+// limit: the archive's part size.
+func (u *Uploader) partSize() int64 {
+	if u.cfg.BandwidthLimit <= 0 {
+		return 0
+	}
+	share := u.cfg.BandwidthLimit / int64(u.uploadsAtOnce())
+	return max(share*int64(partTime/time.Second)>>20, 1) << 20
+}
+
+// uploadsAtOnce is MaxUploads, or fewer when the bandwidth limit shared
+// that many ways sends less than a 5 MiB part (S3's smallest) in partTime:
+// on a slow link each upload in flight only slows the others, and a part
+// that takes long is lost to a restart. The bytes per second are the same.
+func (u *Uploader) uploadsAtOnce() int {
+	if l := u.cfg.BandwidthLimit; l > 0 {
+		fit := l * int64(partTime/time.Second) / archive.MinPartSize
+		return int(max(min(int64(u.cfg.MaxUploads), fit), 1))
+	}
+	return u.cfg.MaxUploads
+}
+
+// pace applies the bandwidth limit to the bytes sent; nil without one.
+func (u *Uploader) pace() func(ctx context.Context, n int) error {
 	if u.limiter == nil {
-		return f
+		return nil
 	}
-	return limitedReaderAt{ctx: ctx, r: f, lim: u.limiter}
-}
-
-type limitedReaderAt struct {
-	ctx context.Context
-	r   io.ReaderAt
-	lim *rate.Limiter
-}
-
-func (l limitedReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n := 0
-	for n < len(p) {
-		chunk := p[n:min(len(p), n+l.lim.Burst())]
-		if err := l.lim.WaitN(l.ctx, len(chunk)); err != nil {
-			return n, err
+	return func(ctx context.Context, n int) error {
+		for n > 0 {
+			chunk := min(n, u.limiter.Burst())
+			if err := u.limiter.WaitN(ctx, chunk); err != nil {
+				return err
+			}
+			n -= chunk
 		}
-		m, err := l.r.ReadAt(chunk, off+int64(n))
-		n += m
-		if err != nil {
-			return n, err
-		}
+		return nil
 	}
-	return n, nil
 }

@@ -293,7 +293,9 @@ func testBodyMismatch(t *testing.T, a Store) {
 
 func testAlteredDuringMultipart(t *testing.T, a Store) {
 	ctx := context.Background()
-	data, sha := Blob(9, 2*PartSize+1)
+	// More parts than a client keeps in flight: the last is read after the
+	// first is saved.
+	data, sha := Blob(9, 5*PartSize+1)
 	req := Request("st01/2026/11/21/012345/"+sha+".mp4", data, sha)
 	req.Save = func(u archive.MultipartUpload) error {
 		if len(u.Parts) == 1 {
