@@ -4,12 +4,14 @@
 # recording the same streams.
 #
 #   bench/rooms.sh [streams=16] [seconds=60] [kbit/s=4000]
+#   CUSTODIAN_BIN=/path/to/custodian bench/rooms.sh 32 60   (another build)
 #
 # The streams come from bench/rtspsrc (gortsplib) looping a pre-encoded
 # 1280x720 25 fps H.264 file plus G.711 audio, so the source costs almost no
-# CPU. Each recorder runs alone for the same wall time; CPU is user+system
-# time from /proc, RSS is VmHWM (custodian: one process; ffmpeg: the sum of
-# one process per stream).
+# CPU. Both recorders run side by side, at the same time, on the same
+# streams, so that whatever else the machine does weighs on both alike; CPU
+# is user+system time from /proc, RSS is VmHWM (custodian: one process;
+# ffmpeg: the sum of one process per stream).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-16}
@@ -28,7 +30,8 @@ ffmpeg -v error -f lavfi -i "testsrc2=size=1280x720:rate=25" -t 10 -c:v libx264 
   -x264-params slices=1:sliced-threads=0 -b:v "${KBPS}k" -maxrate "${KBPS}k" -bufsize "$((KBPS/2))k" -g 50 -bf 0 \
   -bsf:v h264_mp4toannexb -f h264 "$W/src.h264"
 go build -o "$W/rtspsrc" ./bench/rtspsrc
-go build -o "$W/custodian-bin" ./cmd/custodian
+# CUSTODIAN_BIN compares another build of custodian (an A/B of a change).
+if [ -n "${CUSTODIAN_BIN:-}" ]; then cp "$CUSTODIAN_BIN" "$W/custodian-bin"; else go build -o "$W/custodian-bin" ./cmd/custodian; fi
 PORT=$(free_port)
 "$W/rtspsrc" -h264 "$W/src.h264" -streams "$N" -addr "127.0.0.1:$PORT" >"$W/src.log" 2>&1 &
 SRC=$!
@@ -46,13 +49,6 @@ ADMIN=$(free_port)
 } >"$W/c.yaml"
 "$W/custodian-bin" serve --config "$W/c.yaml" 2>"$W/custodian.log" &
 CPID=$!
-sleep "$SECS"
-C_TICKS=$(cpu_ticks $CPID); C_KB=$(hwm_kb $CPID)
-kill -TERM $CPID; wait $CPID || true
-# Streams with the same content make identical segments, which staging
-# stores once (content addressing): count what was sealed, not the blobs.
-C_SEGS=$(grep -c 'room segment sealed' "$W/custodian.log" || true)
-C_BYTES=$(grep -o 'msg="room segment sealed".* size=[0-9]*' "$W/custodian.log" | sed 's/.*size=//' | awk '{s+=$1} END {print s+0}')
 
 # ffmpeg: one process per stream (the usual way to record with ffmpeg).
 PIDS=()
@@ -63,17 +59,23 @@ for i in $(seq 0 $((N-1))); do
   PIDS+=($!)
 done
 sleep "$SECS"
+C_TICKS=$(cpu_ticks $CPID); C_KB=$(hwm_kb $CPID)
 F_TICKS=0; F_KB=0
 for p in "${PIDS[@]}"; do
   F_TICKS=$((F_TICKS + $(cpu_ticks "$p"))); F_KB=$((F_KB + $(hwm_kb "$p")))
 done
-kill -INT "${PIDS[@]}"; wait "${PIDS[@]}" || true
+kill -TERM $CPID; kill -INT "${PIDS[@]}"
+wait $CPID || true; wait "${PIDS[@]}" || true
+# Streams with the same content make identical segments, which staging
+# stores once (content addressing): count what was sealed, not the blobs.
+C_SEGS=$(grep -c 'room segment sealed' "$W/custodian.log" || true)
+C_BYTES=$(grep -o 'msg="room segment sealed".* size=[0-9]*' "$W/custodian.log" | sed 's/.*size=//' | awk '{s+=$1} END {print s+0}')
 F_BYTES=$(du -sb "$W/ffmpeg" | cut -f1)
 
 awk -v n="$N" -v s="$SECS" -v tck="$TCK" -v ct="$C_TICKS" -v ck="$C_KB" -v ft="$F_TICKS" -v fk="$F_KB" \
     -v cb="$C_BYTES" -v fb="$F_BYTES" -v segs="$C_SEGS" -v kbps="$KBPS" 'BEGIN {
   cc = ct / tck; fc = ft / tck
-  printf "%d streams x %d kbit/s H.264 + G.711, %d s each recorder, %d cores\n", n, kbps, s, '"$(nproc)"'
+  printf "%d streams x %d kbit/s H.264 + G.711, both recorders side by side for %d s, %d cores\n", n, kbps, s, '"$(nproc)"'
   printf "%-10s %14s %16s %14s %12s\n", "recorder", "CPU s total", "CPU %/stream", "RSS MiB/strm", "MB written"
   printf "%-10s %14.2f %16.2f %14.2f %12.1f\n", "custodian", cc, 100*cc/s/n, ck/1024/n, cb/1e6
   printf "%-10s %14.2f %16.2f %14.2f %12.1f\n", "ffmpeg", fc, 100*fc/s/n, fk/1024/n, fb/1e6

@@ -8,7 +8,6 @@ import (
 	"hash"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
@@ -60,8 +59,8 @@ func (s *segmentFile) write(b []byte) error {
 
 func (s *segmentFile) writePart(tracks []*fmp4.PartTrack) error {
 	s.seq++
-	buf := partBuffers.Get().(*seekablebuffer.Buffer)
-	defer partBuffers.Put(buf)
+	buf := takePartBuffer()
+	defer givePartBuffer(buf)
 	buf.Reset()
 	p := fmp4.Part{SequenceNumber: s.seq, Tracks: tracks}
 	if err := p.Marshal(buf); err != nil {
@@ -72,8 +71,25 @@ func (s *segmentFile) writePart(tracks []*fmp4.PartTrack) error {
 
 // partBuffers hold fragments while they are marshalled: rooms write one
 // fragment a second each, so a few buffers serve them all instead of one
-// fragment-sized buffer kept by every room.
-var partBuffers = sync.Pool{New: func() any { return new(seekablebuffer.Buffer) }}
+// fragment-sized buffer kept by every room. Unlike a sync.Pool's, they
+// outlive garbage collections, so they are not grown again after each.
+var partBuffers = make(chan *seekablebuffer.Buffer, 4)
+
+func takePartBuffer() *seekablebuffer.Buffer {
+	select {
+	case b := <-partBuffers:
+		return b
+	default:
+		return new(seekablebuffer.Buffer)
+	}
+}
+
+func givePartBuffer(b *seekablebuffer.Buffer) {
+	select {
+	case partBuffers <- b:
+	default: // enough are kept
+	}
+}
 
 // finish syncs and closes the file and returns its hash and size.
 func (s *segmentFile) finish() (sha string, size int64, err error) {
