@@ -28,7 +28,7 @@ func newPushRig(t *testing.T, room string) (r *roomRig, listen string) {
 		t.Fatal(err)
 	}
 	listen = "rtsp://" + freeAddr(t) + "/" + room
-	cfg := "station: st01\ndata_dir: " + r.data + "\nadmin: {listen: " + r.addr + "}\n" + anyClock +
+	cfg := "station: st01\ndata_dir: " + r.data + "\nadmin: {listen: " + r.addr + ", users_file: " + usersFile + "}\n" + anyClock +
 		"rooms:\n  - id: " + room + "\n    listen: " + listen + "\n    credentials_file: " + creds + "\n    segment: 10s\n"
 	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
