@@ -145,3 +145,56 @@ func TestUploaderMinIOResumesAfterKill(t *testing.T) {
 		t.Errorf("key %s", rec.ArchiveKey)
 	}
 }
+
+// A hold placed while its recording uploads to a real MinIO: the archived
+// version carries the legal hold (read back from MinIO), and the catalog's
+// legal_hold, once the hold returned, is true at every moment after.
+func TestUploaderMinIOHoldDuringUpload(t *testing.T) {
+	srv := miniotest.Start(t)
+	e, a, w := newMinioUploaderEnv(t, srv)
+	data, _ := archivetest.Blob(63, 3*archivetest.PartSize+7)
+	r := e.addVerified(t, "held-during-upload.MP4", data, time.Now())
+	var held sync.Once
+	heldAt := make(chan struct{})
+	w.mu.Lock()
+	w.onPart = func(n int) {
+		if n != 2 {
+			return
+		}
+		held.Do(func() {
+			go func() { // the part's response must not wait for the catalog
+				_, err := e.cat.Update(r.ID, func(x *catalog.Recording) error {
+					x.Holds = append(x.Holds, catalog.Hold{Reason: catalog.HoldEvidence, Case: "C-9", By: "wang.li", At: time.Now()})
+					x.LegalHold = true // as retention's hold does before archiving
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+				close(heldAt)
+			}()
+		})
+	}
+	w.mu.Unlock()
+	u := e.uploaderOn(t, a)
+	var flips int
+	runUntil(t, u, func() bool {
+		s := e.state(t, r.ID)
+		select {
+		case <-heldAt:
+			if !s.LegalHold {
+				flips++
+			}
+		default:
+		}
+		return s.State == catalog.StateArchived && s.LegalHold
+	})
+	if flips > 0 {
+		t.Errorf("legal_hold read false %d times after the hold returned", flips)
+	}
+	s := e.state(t, r.ID)
+	info, err := a.Head(t.Context(), s.ArchiveKey, s.ArchiveVersion)
+	if err != nil || !info.LegalHold {
+		t.Fatalf("archived version %+v (%v): no legal hold in MinIO", info, err)
+	}
+}
