@@ -75,42 +75,21 @@ func (u *Uploader) upload(parent context.Context, r catalog.Recording) outcome {
 		return u.failed(r, o, err, archive.KindOf(err))
 	}
 
-	saved, holdLanded, err := u.commit(r.ID, info)
+	saved, err := u.commitHeld(ctx, r.ID, info)
+	if errors.Is(err, errHoldNotOnVersion) {
+		return u.failed(r, o, err, archive.KindOf(err)) // retried; the version is adopted then
+	}
 	if err != nil {
 		u.m.Errors.WithLabelValues(errKindCatalog).Inc()
 		o.err = err
 		return o
 	}
 	u.retag(ctx, saved, req.Tags)
-	if holdLanded {
-		u.holdNow(ctx, saved)
-	}
 	u.m.Bytes.Add(float64(r.Size))
 	u.m.Duration.Observe(u.cfg.Now().Sub(start).Seconds())
 	u.log.Info("archived", keyID, r.ID, keySHA, r.SHA256, keyKey, info.Key, keyVersion, info.VersionID,
 		"retain_until", info.RetainUntil.Format(time.RFC3339), "legal_hold", info.LegalHold)
 	return o
-}
-
-// commit marks recording id archived as info, with its custody event.
-// holdLanded: a hold landed while the object uploaded and is not on the
-// version yet; the record says so (LegalHold false while Permanent) until
-// it is, checked here, in the same transaction as the commit.
-func (u *Uploader) commit(id uint64, info archive.ObjectInfo) (saved catalog.Recording, holdLanded bool, err error) {
-	saved, err = u.cat.Update(id, func(x *catalog.Recording) error {
-		holdLanded = x.Permanent() && !info.LegalHold
-		x.State = catalog.StateArchived
-		x.ArchiveKey = info.Key
-		x.ArchiveVersion = info.VersionID
-		x.ArchivedAt = u.cfg.Now().UTC()
-		x.RetainUntil = info.RetainUntil
-		x.LegalHold = info.LegalHold
-		x.UploadAttempts = 0
-		x.LastUploadError = ""
-		return nil
-	}, catalog.Event{Type: catalog.EventArchived, Detail: fmt.Sprintf("%s version %s, %s until %s, legal hold %v",
-		info.Key, info.VersionID, info.RetentionMode, info.RetainUntil.Format(time.RFC3339), info.LegalHold)})
-	return saved, holdLanded, err
 }
 
 // Request deadlines: a fixed allowance for the round trips, then the size
@@ -162,30 +141,6 @@ func (u *Uploader) retag(ctx context.Context, r catalog.Recording, sent map[stri
 	if err := u.confirmTags(ctx, archive.ObjectInfo{Key: r.ArchiveKey, VersionID: r.ArchiveVersion}, want, false); err != nil {
 		u.log.Warn("case tags of the archived object are behind its record", keyID, r.ID, keyKey, r.ArchiveKey, "err", err)
 	}
-}
-
-// holdNow puts the legal hold on a version whose recording was held while
-// it uploaded. Until it succeeds the record shows no legal hold, and
-// retention's sweep, which looks for exactly that, tries again.
-func (u *Uploader) holdNow(ctx context.Context, r catalog.Recording) {
-	h, ok := u.store.(interface {
-		SetLegalHold(ctx context.Context, key, versionID string, on bool) error
-	})
-	if !ok {
-		return
-	}
-	err := h.SetLegalHold(ctx, r.ArchiveKey, r.ArchiveVersion, true)
-	if err == nil {
-		_, err = u.cat.Update(r.ID, func(x *catalog.Recording) error {
-			x.LegalHold = x.Permanent() || x.LegalHold
-			return nil
-		})
-	}
-	if err != nil {
-		u.log.Warn("held while it uploaded; legal hold not on the archived version yet, the sweep retries", keyID, r.ID, keyKey, r.ArchiveKey, "err", err)
-		return
-	}
-	u.log.Info("legal hold set on a version held while it uploaded", keyID, r.ID, keyKey, r.ArchiveKey, keyVersion, r.ArchiveVersion)
 }
 
 // retainUntil is retention's date for r, moved to MinLock from now when it

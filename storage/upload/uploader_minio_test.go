@@ -179,13 +179,15 @@ func TestUploaderMinIOHoldDuringUpload(t *testing.T) {
 	u := e.uploaderOn(t, a)
 	var flips int
 	runUntil(t, u, func() bool {
-		s := e.state(t, r.ID)
+		returned := false
 		select {
 		case <-heldAt:
-			if !s.LegalHold {
-				flips++
-			}
+			returned = true
 		default:
+		}
+		s := e.state(t, r.ID) // read after: a hold that returned must show
+		if returned && !s.LegalHold {
+			flips++
 		}
 		return s.State == catalog.StateArchived && s.LegalHold
 	})
