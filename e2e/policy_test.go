@@ -148,11 +148,13 @@ func TestStationPolicy(t *testing.T) {
 	recs := policyStationRun(t, s, root)
 	assertAuditAnchored(t, root, bucket, "st01/audit/")
 
-	st01, err := archive.New(archive.Config{Endpoint: srv.Endpoint, Bucket: bucket, AccessKey: st01Access, SecretKey: st01Secret})
+	st01, err := archive.New(archive.Config{Endpoint: srv.Endpoint, Bucket: bucket, AccessKey: st01Access, SecretKey: st01Secret,
+		PartSize: archive.MinPartSize})
 	if err != nil {
 		t.Fatal(err)
 	}
 	policyExpiryCalls(t, st01, root, bucket)
+	policyResumeCalls(t, st01)
 
 	st02, err := archive.New(archive.Config{Endpoint: srv.Endpoint, Bucket: bucket, AccessKey: st02Access, SecretKey: st02Secret})
 	if err != nil {
@@ -299,6 +301,40 @@ func policyExpiryCalls(t *testing.T, st01 *archive.Client, root *minio.Client, b
 	step("delete the marker", st01.Remove(ctx, info.Key, marker))
 	for o := range root.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: info.Key, WithVersions: true}) {
 		t.Errorf("left after expiry: %s version %s (err %v)", o.Key, o.VersionID, o.Err)
+	}
+}
+
+// policyResumeCalls: with st01's keys, a multipart upload cut short after
+// its first part is resumed after the parts the server holds are listed,
+// and another one is given up (aborted), as the uploader does.
+func policyResumeCalls(t *testing.T, st01 *archive.Client) {
+	t.Helper()
+	ctx := context.Background()
+	errStop := errors.New("stop after the first part")
+	var saved archive.MultipartUpload
+	for i, key := range []string{"resumed", "aborted"} {
+		data, sha := archivetest.Blob(uint64(500+i), 2*archive.MinPartSize+10)
+		req := archivetest.Request("st01/2026/11/21/012345/"+key+"-"+sha+".mp4", data, sha)
+		req.Save = func(u archive.MultipartUpload) error {
+			saved = u
+			if len(u.Parts) == 1 {
+				return errStop
+			}
+			return nil
+		}
+		if _, err := st01.Put(ctx, req); !errors.Is(err, errStop) {
+			t.Fatalf("%s: first attempt: %v", key, err)
+		}
+		if key == "aborted" {
+			if err := st01.Abort(ctx, req.Key, saved.UploadID); err != nil {
+				t.Fatalf("abort with the station's keys: %v", err)
+			}
+			continue
+		}
+		req.Resume, req.Save = &saved, nil
+		if _, err := st01.Put(ctx, req); err != nil {
+			t.Fatalf("resume with the station's keys: %v", err)
+		}
 	}
 }
 
