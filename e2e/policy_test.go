@@ -394,3 +394,45 @@ func readAll(rc io.ReadCloser, err error) error {
 	_, err = io.Copy(io.Discard, rc)
 	return err
 }
+
+// A station given another station's keys (a mix-up at install) starts,
+// since the bucket checks pass, but uploads nothing: each upload is
+// refused, counted as an auth failure, not a network one, and the
+// recording's last error names the prefix and the policy.
+func TestStationWithAnotherStationsKeys(t *testing.T) {
+	srv := miniotest.Start(t)
+	county := newCountyAdmin(t, srv)
+	s := newArchSetup(t, srv, "county")
+	if out, err := archRun(t, "archive", "init", "--config", s.config); err != nil {
+		t.Fatalf("archive init as the county administrator: %v\n%s", err, out)
+	}
+	access, secret := county.station("st02", "county")
+	s.useKeys(t, access, secret)
+	cam := filepath.Join(s.dock, "CAM1", "DCIM", "100MEDIA")
+	if err := os.MkdirAll(cam, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := archivetest.Blob(9, 50_000)
+	if err := os.WriteFile(filepath.Join(cam, "J0123456_012345_20261121083015_0001.MP4"), data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	start(t, s.config, s.admin)
+	var rec api.Recording
+	waitFor(t, "an upload refused", 2*time.Minute, func() bool {
+		recs := archListArchived(t, s.admin)
+		if len(recs) == 1 {
+			rec = recs[0]
+		}
+		return rec.LastUploadError != ""
+	})
+	if rec.State == catalog.StateArchived || !strings.Contains(rec.LastUploadError, `under "st01/"`) ||
+		!strings.Contains(rec.LastUploadError, "configs/s3-policy.json") {
+		t.Errorf("recording %s, last upload error %q", rec.State, rec.LastUploadError)
+	}
+	t.Logf("last upload error: %s", rec.LastUploadError)
+	_, metrics := httpGet(t, "http://"+s.admin+"/metrics")
+	if !strings.Contains(metrics, `custodian_archive_upload_errors_total{kind="auth"}`) ||
+		strings.Contains(metrics, `custodian_archive_upload_errors_total{kind="network"}`) {
+		t.Errorf("upload errors by kind:\n%s", grepLines(metrics, "custodian_archive_upload_errors_total"))
+	}
+}
