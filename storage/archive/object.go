@@ -234,7 +234,23 @@ func (e *Error) Error() string {
 	if e.Code != "" {
 		code = " " + e.Code
 	}
-	return fmt.Sprintf("archive %s %s: %s%s: %v", e.Op, e.Key, e.Kind, code, e.Err)
+	return fmt.Sprintf("archive %s %s: %s%s: %v%s", e.Op, e.Key, e.Kind, code, e.Err, e.policyHint())
+}
+
+// policyHint says, for a request the bucket's policy refused, where the
+// credentials were refused and which policy a station's keys need: one
+// station's keys reaching for another's prefix, or a policy missing an
+// action, is a configuration matter, not an outage.
+func (e *Error) policyHint() string {
+	if e.Code != "AccessDenied" || lockRefusal(e.Err) {
+		return ""
+	}
+	where := "bucket-wide"
+	if prefix, _, ok := strings.Cut(e.Key, "/"); ok {
+		where = fmt.Sprintf("under %q", prefix+"/")
+	}
+	return fmt.Sprintf(" (the S3 policy of these credentials does not allow %s %s: "+
+		"a station's keys may act only under their own station's prefix, with the actions of configs/s3-policy.json)", e.Op, where)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -295,4 +311,11 @@ func classify(op, key string, err error) error {
 		e.Kind = KindNetwork
 	}
 	return e
+}
+
+// lockRefusal: AWS answers a delete of a locked version AccessDenied too
+// ("... because object protected by object lock"); no policy would help.
+func lockRefusal(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "worm") || strings.Contains(msg, "object lock")
 }
