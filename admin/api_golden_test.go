@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -187,9 +188,56 @@ func (goldenRetention) Hold(_ context.Context, ids []uint64, _ catalog.Filter, _
 func (goldenRetention) Release(context.Context, uint64, string, string, string) (catalog.Recording, error) {
 	return sampleRecording(), nil
 }
-func (goldenRetention) Restore(context.Context, uint64, string, string) error { return nil }
-func (goldenRetention) Plan(time.Time) (api.Plan, error)                      { return samplePlan(), nil }
-func (goldenRetention) Report(time.Time) (api.Report, error)                  { return sampleReport(), nil }
+func (goldenRetention) Plan(time.Time) (api.Plan, error)     { return samplePlan(), nil }
+func (goldenRetention) Report(time.Time) (api.Report, error) { return sampleReport(), nil }
+func (goldenRetention) NeedsApproval(reason string) bool {
+	return reason != "" && reason != catalog.HoldImportantFlag
+}
+
+// sampleRequest is a pending release of a hold on the sample recording.
+func sampleRequest() catalog.Request {
+	return catalog.Request{ID: 3, Kind: catalog.RequestRelease, Targets: []catalog.Target{{Recording: 1, Since: testTime.Add(-5 * time.Minute)}},
+		Reason: "evidence", Case: "A-1", By: "wang.li", Why: "case closed", At: testTime.Add(-time.Hour),
+		Expires: testTime.Add(71 * time.Hour), State: catalog.RequestPending}
+}
+
+func (goldenRetention) Ask(q catalog.Request) (catalog.Request, error) {
+	if q.Kind == catalog.RequestExport {
+		return catalog.Request{ID: 4, Kind: q.Kind, Case: q.Case, By: q.By, Why: q.Why, At: testTime,
+			Expires: testTime.Add(72 * time.Hour), State: catalog.RequestPending}, nil
+	}
+	out := sampleRequest()
+	out.Kind, out.Reason, out.Case, out.By, out.Why, out.At, out.Expires = q.Kind, q.Reason, q.Case, q.By, q.Why, testTime, testTime.Add(72*time.Hour)
+	return out, nil
+}
+
+func (goldenRetention) Decide(_ context.Context, id uint64, by, why string, approve bool) (catalog.Request, error) {
+	if id != 3 {
+		return catalog.Request{}, catalog.ErrNotFound
+	}
+	q := sampleRequest()
+	if approve && by == q.By {
+		return catalog.Request{}, fmt.Errorf("decide request 3: %w", catalog.ErrSelfApproval)
+	}
+	q.State, q.DecidedBy, q.DecidedAt, q.DecidedWhy = catalog.RequestRejected, by, testTime, why
+	if approve {
+		q.State = catalog.RequestApproved
+	}
+	return q, nil
+}
+
+func (goldenRetention) Requests() ([]catalog.Request, error) {
+	expired := sampleRequest()
+	expired.ID, expired.Expires = 2, testTime.Add(-time.Minute)
+	return []catalog.Request{expired, sampleRequest()}, nil
+}
+
+func (goldenRetention) Request(id uint64) (catalog.Request, error) {
+	if id != 3 {
+		return catalog.Request{}, catalog.ErrNotFound
+	}
+	return sampleRequest(), nil
+}
 func (goldenRetention) VerifyTrail(context.Context) (int, error) {
 	return 41, errors.New("event 42: hash does not match")
 }
@@ -238,7 +286,25 @@ func TestAPIGolden(t *testing.T) {
 			body: `{"why":"case A-1","officer":"012345","from":"2026-11-21","to":"2026-11-22"}`}, 200},
 		{"release", full, nil, call{method: "POST", path: "/api/v1/recordings/1/release", header: auth,
 			body: `{"reason":"important-flag","why":"reviewed"}`}, 200},
-		{"restore", full, nil, call{method: "POST", path: "/api/v1/recordings/1/restore", header: auth, body: `{"why":"mistake"}`}, 200},
+		{"release_permanent", full, nil, call{method: "POST", path: "/api/v1/recordings/1/release", header: auth,
+			body: `{"reason":"evidence","why":"case closed"}`}, 202},
+		{"restore", full, nil, call{method: "POST", path: "/api/v1/recordings/1/restore", header: auth, body: `{"why":"mistake"}`}, 202},
+		{"request_release", full, nil, call{method: "POST", path: "/api/v1/requests", header: auth,
+			body: `{"kind":"release","ids":[1],"reason":"evidence","case":"A-1","why":"case closed"}`}, 202},
+		{"request_export", full, nil, call{method: "POST", path: "/api/v1/requests", header: auth,
+			body: `{"kind":"export","case":"A-1","why":"court order 17"}`}, 202},
+		{"request_bad", full, nil, call{method: "POST", path: "/api/v1/requests", header: auth,
+			body: `{"kind":"release","ids":[1],"reason":"important-flag","why":"x"}`}, 400},
+		{"requests", full, nil, call{method: "GET", path: "/api/v1/requests"}, 200},
+		{"request", full, nil, call{method: "GET", path: "/api/v1/requests/3"}, 200},
+		{"request_missing", full, nil, call{method: "GET", path: "/api/v1/requests/9"}, 404},
+		{"request_approve", full, nil, call{method: "POST", path: "/api/v1/requests/3/approve", body: `{"why":"agreed"}`,
+			header: map[string]string{"Authorization": "Bearer " + sunToken}}, 200},
+		{"request_reject", full, nil, call{method: "POST", path: "/api/v1/requests/3/reject", body: `{"why":"case still open"}`,
+			header: map[string]string{"Authorization": "Bearer " + sunToken}}, 200},
+		{"request_self_approve", full, nil, call{method: "POST", path: "/api/v1/requests/3/approve", body: `{"why":"mine"}`, header: auth}, 403},
+		{"operator_approve", full, nil, call{method: "POST", path: "/api/v1/requests/3/approve", body: `{"why":"agreed"}`,
+			header: map[string]string{"Authorization": "Bearer " + liToken}}, 403},
 		{"case", full, nil, call{method: "GET", path: "/api/v1/cases/A-1"}, 200},
 		{"plan", full, nil, call{method: "GET", path: "/api/v1/retention/plan?at=2026-11-21"}, 200},
 		{"report", full, nil, call{method: "GET", path: "/api/v1/report?day=2026-11-21"}, 200},

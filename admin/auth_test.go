@@ -106,6 +106,12 @@ func TestRoles(t *testing.T) {
 		{"operator may not release", liToken, call{method: "POST", path: "/api/v1/recordings/1/release", body: `{"why":"x"}`}, 403},
 		{"operator may not restore", liToken, call{method: "POST", path: "/api/v1/recordings/1/restore", body: `{"why":"x"}`}, 403},
 		{"supervisor releases", wangToken, call{method: "POST", path: "/api/v1/recordings/1/release", body: `{"why":"x"}`}, 200},
+		{"viewer may not approve", zhaoToken, call{method: "POST", path: "/api/v1/requests/3/approve", body: `{"why":"x"}`}, 403},
+		{"operator may not approve", liToken, call{method: "POST", path: "/api/v1/requests/3/approve", body: `{"why":"x"}`}, 403},
+		{"operator may not ask", liToken, call{method: "POST", path: "/api/v1/requests", body: `{"kind":"export","case":"A-1","why":"x"}`}, 403},
+		{"viewer reads requests", zhaoToken, call{method: "GET", path: "/api/v1/requests"}, 200},
+		{"supervisor may not approve own", wangToken, call{method: "POST", path: "/api/v1/requests/3/approve", body: `{"why":"x"}`}, 403},
+		{"second supervisor approves", sunToken, call{method: "POST", path: "/api/v1/requests/3/approve", body: `{"why":"x"}`}, 200},
 		{"disabled supervisor", offToken, call{method: "GET", path: "/api/v1/recordings/1"}, 401},
 	}
 	for _, tc := range tests {

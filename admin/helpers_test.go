@@ -92,6 +92,7 @@ const (
 	liToken   = "li.na:li-SECRET-1c3e5a7b9d2f4e6a8c0e"      // operator
 	zhaoToken = "zhao.wei:zhao-SECRET-5e7a9c1b3d2f4a6e8c0d" // viewer
 	offToken  = "chen.jie:chen-SECRET-7d9b1e3c5a2f4e6a8c0f" // disabled supervisor
+	sunToken  = "sun.yu:sun-SECRET-3a5c7e9b1d2f4e6a8c0a"    // a second supervisor
 )
 
 // testUsers are the users of every test server, hashed at bcrypt's
@@ -102,7 +103,7 @@ var testUsers = sync.OnceValue(func() []User {
 		tok      string
 		role     Role
 		disabled bool
-	}{{wangToken, RoleSupervisor, false}, {liToken, RoleOperator, false}, {zhaoToken, RoleViewer, false}, {offToken, RoleSupervisor, true}} {
+	}{{wangToken, RoleSupervisor, false}, {liToken, RoleOperator, false}, {zhaoToken, RoleViewer, false}, {offToken, RoleSupervisor, true}, {sunToken, RoleSupervisor, false}} {
 		name, secret, _ := strings.Cut(u.tok, ":")
 		h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
 		if err != nil {

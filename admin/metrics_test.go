@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -105,7 +106,8 @@ func TestMetricsPromtool(t *testing.T) {
 	promtool := testenv.Tool(t, "promtool")
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := New(Config{Station: "st01", Health: sampleHealth, Clock: sampleClock}, openCatalog(t), reg, nil)
+	srv := New(Config{Station: "st01", Health: sampleHealth, Clock: sampleClock, Retention: goldenRetention{},
+		Now: func() time.Time { return testTime }}, openCatalog(t), reg, nil)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	res, err := http.Get(ts.URL + "/metrics")
@@ -118,7 +120,7 @@ func TestMetricsPromtool(t *testing.T) {
 		t.Fatalf("GET /metrics: %d %v", res.StatusCode, err)
 	}
 	for _, name := range []string{"custodian_catalog_recordings{state=\"staged\"} 0", "custodian_disk_health{volume=\"staging\"} 1",
-		"custodian_clock_trusted 0"} {
+		"custodian_clock_trusted 0", "custodian_pending_approvals 1"} {
 		if !bytes.Contains(body, []byte(name)) {
 			t.Errorf("/metrics lacks %s", name)
 		}

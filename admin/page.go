@@ -66,6 +66,8 @@ type pageData struct {
 	Alerts           []api.Alert
 	Events           []catalog.Event
 	CatalogError     string
+	// Approvals are the requests waiting for a second supervisor.
+	Approvals []api.Request
 	// User and Role are who is logged in; CSRF is their session's token for
 	// the log out form, empty when they came with a bearer token.
 	User, Role, CSRF string
@@ -183,6 +185,9 @@ func (s *Server) pageData() pageData {
 		d.CatalogError = "catalog unreadable"
 	}
 	if d.Events, err = s.cat.RecentEvents(recentEvents); err != nil {
+		d.CatalogError = "catalog unreadable"
+	}
+	if d.Approvals, err = s.pendingApprovals(); err != nil {
 		d.CatalogError = "catalog unreadable"
 	}
 	families := s.gather()

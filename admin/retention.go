@@ -16,8 +16,19 @@ import (
 // the retention package to it, so admin depends on storage alone.
 type Retention interface {
 	Hold(ctx context.Context, ids []uint64, f catalog.Filter, h catalog.Hold) ([]uint64, error)
+	// Release removes a reason one supervisor may release alone (the
+	// important flag); the others take a request (Ask).
 	Release(ctx context.Context, id uint64, reason, by, why string) (catalog.Recording, error)
-	Restore(ctx context.Context, id uint64, by, why string) error
+	// NeedsApproval reports whether releasing reason takes two supervisors.
+	NeedsApproval(reason string) bool
+	// Ask records a request a second supervisor must approve: a release of
+	// a permanent-class reason, a restore, a case export.
+	Ask(q catalog.Request) (catalog.Request, error)
+	// Decide approves or rejects a request as by and, approved, carries it out.
+	Decide(ctx context.Context, id uint64, by, why string, approve bool) (catalog.Request, error)
+	// Requests lists the requests not yet decided; Request reads one.
+	Requests() ([]catalog.Request, error)
+	Request(id uint64) (catalog.Request, error)
 	Plan(at time.Time) (api.Plan, error)
 	Report(day time.Time) (api.Report, error)
 	// VerifyTrail checks the custody trail; it returns the events checked.
@@ -39,6 +50,7 @@ func (s *Server) retentionRoutes() {
 	s.mux.HandleFunc("GET /api/v1/retention/plan", s.plan)
 	s.mux.HandleFunc("GET /api/v1/report", s.report)
 	s.mux.HandleFunc("GET /api/v1/audit/verify", s.auditVerify)
+	s.approvalRoutes()
 }
 
 func checkWhy(why string) error {
@@ -151,9 +163,16 @@ func decision(w http.ResponseWriter, r *http.Request) (uint64, api.DecisionReque
 	return rid, req, true
 }
 
+// release removes the important flag at once; any other reason becomes a
+// request that a second supervisor approves (202 Accepted with it).
 func (s *Server) release(w http.ResponseWriter, r *http.Request, actor string) {
 	rid, req, ok := decision(w, r)
 	if !ok {
+		return
+	}
+	if s.cfg.Retention.NeedsApproval(req.Reason) {
+		s.ask(w, catalog.Request{Kind: catalog.RequestRelease, Targets: []catalog.Target{{Recording: rid}},
+			Reason: req.Reason, By: actor, Why: req.Why})
 		return
 	}
 	rec, err := s.cfg.Retention.Release(r.Context(), rid, req.Reason, actor, req.Why)
@@ -163,16 +182,14 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request, actor string) {
 	writeJSON(w, http.StatusOK, APIRecording(rec))
 }
 
+// restore asks for a restore: a second supervisor approves it (202
+// Accepted with the request).
 func (s *Server) restore(w http.ResponseWriter, r *http.Request, actor string) {
 	rid, req, ok := decision(w, r)
 	if !ok {
 		return
 	}
-	if s.decisionError(w, rid, s.cfg.Retention.Restore(r.Context(), rid, actor, req.Why)) {
-		return
-	}
-	rec, _ := s.cat.Get(rid)
-	writeJSON(w, http.StatusOK, APIRecording(rec))
+	s.ask(w, catalog.Request{Kind: catalog.RequestRestore, Targets: []catalog.Target{{Recording: rid}}, By: actor, Why: req.Why})
 }
 
 // decisionError answers a failed release or restore; true when it did.

@@ -150,6 +150,9 @@ func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *S
 	if cfg.Clock != nil {
 		reg.MustRegister(newClockCollector(cfg.Clock))
 	}
+	if cfg.Retention != nil {
+		reg.MustRegister(newApprovalsGauge(s))
+	}
 	s.mux.HandleFunc("GET /{$}", s.statusPage)
 	s.mux.Handle("GET /static/", staticFiles())
 	s.mux.HandleFunc("GET /healthz", s.healthz)

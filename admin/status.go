@@ -51,6 +51,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		out.Health = &h
 	}
 	out.Clock = d.Clock
+	out.Approvals = d.Approvals
 	out.Retention = s.cfg.Rule
 	writeJSON(w, http.StatusOK, out)
 }

@@ -29,6 +29,7 @@ var knownMetrics = map[string]bool{
 	"custodian_catalog_readable":                      true,
 	"custodian_catalog_recordings":                    true,
 	"custodian_catalog_held_recordings":               true,
+	"custodian_pending_approvals":                     true,
 	"custodian_staging_verify_failures_total":         true,
 	"custodian_disk_size_bytes":                       true,
 	"custodian_disk_free_bytes":                       true,

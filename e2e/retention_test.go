@@ -140,7 +140,18 @@ retention:
 	if !legalHold(plain) {
 		t.Fatal("legal hold lost to a refused call")
 	}
-	cli(t, "release", "--config", r.config, "--reason", "evidence", "--why", "case closed without charges", "--id", id)
+	// The release is a request; the shared token's supervisor approves it.
+	var q struct {
+		ID uint64 `json:"id"`
+	}
+	if err := json.Unmarshal(cli(t, "release", "--config", r.config, "--reason", "evidence", "--why", "case closed without charges",
+		"--id", id, "--json"), &q); err != nil || q.ID == 0 {
+		t.Fatalf("release request: %v %+v", err, q)
+	}
+	if !legalHold(plain) {
+		t.Fatal("legal hold lifted before the approval")
+	}
+	cli(t, "request", "approve", fmt.Sprint(q.ID), "--config", r.config, "--why", "agreed", "--token-file", token)
 	if legalHold(plain) {
 		t.Fatal("legal hold still on after the release")
 	}

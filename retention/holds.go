@@ -136,10 +136,15 @@ var ErrNoSuchHold = errors.New("recording is not held for that reason")
 
 // Release removes one reason from a recording, a decision recorded like the
 // hold was. The legal hold is lifted only when no reason is left; the
-// standard retain-until still applies after that.
+// standard retain-until still applies after that. Only the important flag
+// is released on one supervisor's word; the legal reasons take a request
+// (Ask) and a second supervisor's approval (Decide).
 func (g *Manager) Release(ctx context.Context, id uint64, reason, by, why string) (catalog.Recording, error) {
 	if by == "" || why == "" {
 		return catalog.Recording{}, errors.New("a release needs who (by) and why")
+	}
+	if NeedsApproval(reason) {
+		return catalog.Recording{}, ErrNeedsApproval
 	}
 	r, err := g.cat.Update(id, func(x *catalog.Recording) error {
 		i := slices.IndexFunc(x.Holds, func(h catalog.Hold) bool { return h.Reason == reason })
@@ -165,36 +170,24 @@ func (g *Manager) Release(ctx context.Context, id uint64, reason, by, why string
 	return g.cat.Get(id)
 }
 
-// Restore undoes stage one of expiry during the grace period.
-func (g *Manager) Restore(ctx context.Context, id uint64, by, why string) error {
-	if by == "" || why == "" {
-		return errors.New("a restore needs who (by) and why")
+// restorable says why stage one of x's expiry can no longer be undone, if
+// it cannot: a deletion decided wins over a restore or a hold.
+func restorable(x *catalog.Recording) error {
+	switch {
+	case x.Intent == catalog.IntentDelete:
+		return ErrBeingDeleted
+	case x.State == catalog.StateExpired:
+		return fmt.Errorf("recording %d was deleted by the retention rule at %s", x.ID, x.ExpiredAt.Format(time.RFC3339))
+	case x.State != catalog.StateExpiring:
+		return fmt.Errorf("recording %d is %s, not expiring", x.ID, x.State)
 	}
-	r, err := g.cat.Get(id)
-	if err != nil {
-		return err
-	}
-	if err := g.unmark(ctx, r, by, why); err != nil {
-		return err
-	}
-	g.m.Actions.WithLabelValues("restore").Inc()
 	return nil
 }
 
 func (g *Manager) unmark(ctx context.Context, r catalog.Recording, actor, why string) error {
 	// Checked before the archive is asked, and again in the transaction
 	// that records the restore: a deletion decided in between wins.
-	check := func(x *catalog.Recording) error {
-		switch {
-		case x.Intent == catalog.IntentDelete:
-			return ErrBeingDeleted
-		case x.State == catalog.StateExpired:
-			return fmt.Errorf("recording %d was deleted by the retention rule at %s", x.ID, x.ExpiredAt.Format(time.RFC3339))
-		case x.State != catalog.StateExpiring:
-			return fmt.Errorf("recording %d is %s, not expiring", x.ID, x.State)
-		}
-		return nil
-	}
+	check := restorable
 	r, err := g.cat.Get(r.ID)
 	if err != nil {
 		return err

@@ -41,6 +41,9 @@ type Config struct {
 	// while it is not, the sweeper evicts, expires and deletes nothing.
 	// nil: trusted.
 	Clock func() (trusted bool, why string)
+	// ApprovalWindow is how long a request (Ask) waits for a second
+	// supervisor's approval; DefaultApprovalWindow when zero.
+	ApprovalWindow time.Duration
 }
 
 // Manager enforces retention: the sweeper carries out plans, and holds,
@@ -108,6 +111,9 @@ func New(cfg Config, cat *catalog.Catalog, staging *staging.Staging, archive Arc
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ApprovalWindow <= 0 {
+		cfg.ApprovalWindow = DefaultApprovalWindow
 	}
 	if cfg.Policy.Grace <= 0 {
 		cfg.Policy.Grace = DefaultGrace

@@ -118,7 +118,7 @@ func TestRetentionOnMinIO(t *testing.T) {
 	}
 	// A second reason, released again: the legal hold stays for the first.
 	g.Hold(ctx, []uint64{kept.ID}, catalog.Filter{}, catalog.Hold{Reason: ReasonObstruction, By: "admin1", Why: "obstruction seen"})
-	if _, err := g.Release(ctx, kept.ID, ReasonObstruction, "admin2", "not obstruction after review"); err != nil {
+	if _, err := release2(ctx, g, kept.ID, ReasonObstruction, "admin2", "not obstruction after review"); err != nil {
 		t.Fatal(err)
 	}
 	if on, _ := a.LegalHold(ctx, heldRec.ArchiveKey, heldRec.ArchiveVersion); !on {
@@ -130,13 +130,13 @@ func TestRetentionOnMinIO(t *testing.T) {
 	if on, _ := a.LegalHold(ctx, exp.ArchiveKey, exp.ArchiveVersion); !on {
 		t.Fatal("no legal hold after hold")
 	}
-	if _, err := g.Release(ctx, exp.ID, ReasonMajorCase, "admin2", "not a major case"); err != nil {
+	if _, err := release2(ctx, g, exp.ID, ReasonMajorCase, "admin2", "not a major case"); err != nil {
 		t.Fatal(err)
 	}
 	if on, _ := a.LegalHold(ctx, exp.ArchiveKey, exp.ArchiveVersion); on {
 		t.Fatal("legal hold still on after the last reason was released")
 	}
-	if _, err := g.Release(ctx, exp.ID, ReasonMajorCase, "admin2", "again"); !errors.Is(err, ErrNoSuchHold) {
+	if _, err := release2(ctx, g, exp.ID, ReasonMajorCase, "admin2", "again"); !errors.Is(err, ErrNoSuchHold) {
 		t.Fatalf("second release: %v", err)
 	}
 
@@ -157,7 +157,7 @@ func TestRetentionOnMinIO(t *testing.T) {
 		t.Fatal("held recording touched")
 	}
 	// Restore during grace, and it is back.
-	if err := g.Restore(ctx, exp.ID, "admin2", "needed for review"); err != nil {
+	if err := restore2(ctx, g, exp.ID, "admin2", "needed for review"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Head(ctx, exp.ArchiveKey, ""); err != nil {
@@ -410,7 +410,7 @@ func TestSweepAppliesLegalHoldsLater(t *testing.T) {
 	}
 
 	fake.SetDown(true)
-	if _, err := g.Release(ctx, r.ID, ReasonEvidence, "admin2", "reviewed"); err == nil {
+	if _, err := release2(ctx, g, r.ID, ReasonEvidence, "admin2", "reviewed"); err == nil {
 		t.Fatal("release with the archive down: no error")
 	}
 	fake.SetDown(false)

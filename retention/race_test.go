@@ -209,7 +209,7 @@ func TestRetentionStepsUnderInterference(t *testing.T) {
 			return err
 		},
 		"restore": func(t *testing.T, e *env, g *Manager, r catalog.Recording) error {
-			return g.Restore(ctx, r.ID, "admin", "needed after all")
+			return restore2(ctx, g, r.ID, "admin", "needed after all")
 		},
 		"ingest": func(t *testing.T, e *env, g *Manager, r catalog.Recording) error {
 			// The same bytes from another camera: a second record of one blob.
@@ -305,7 +305,7 @@ func TestResumeInterruptedSteps(t *testing.T) {
 	if m, _ := fake.Markers(ctx, mark.ArchiveKey); len(m) != 1 {
 		t.Fatalf("markers %v, want the one the crash left", m)
 	}
-	if err := g.Restore(ctx, mark.ID, "admin", "still needed"); err != nil {
+	if err := restore2(ctx, g, mark.ID, "admin", "still needed"); err != nil {
 		t.Fatal(err)
 	}
 	consistent(t, e, fake)

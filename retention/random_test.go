@@ -126,10 +126,10 @@ func randomOp(t *testing.T, e *env, g *Manager, rng *rand.Rand, id uint64) op {
 		_, err := g.Hold(ctx, []uint64{id}, catalog.Filter{}, catalog.Hold{Reason: ReasonEvidence, By: "admin", Why: "random"})
 		return op{"hold", err}
 	case 1:
-		_, err := g.Release(ctx, id, ReasonEvidence, "admin", "random")
+		_, err := release2(ctx, g, id, ReasonEvidence, "admin", "random")
 		return op{"release", err}
 	case 2:
-		return op{"restore", g.Restore(ctx, id, "admin", "random")}
+		return op{"restore", restore2(ctx, g, id, "admin", "random")}
 	default:
 		r, err := e.cat.Get(id)
 		if err != nil {

@@ -16,7 +16,9 @@ import (
 // health is absent when storage is not watched, clock when the station
 // clock is not.
 type Status struct {
-	Alerts    []Alert               `json:"alerts"`
+	Alerts []Alert `json:"alerts"`
+	// Approvals are the requests waiting for a second supervisor.
+	Approvals []Request             `json:"approvals,omitempty"`
 	Clock     *Clock                `json:"clock,omitempty"`
 	Counts    map[catalog.State]int `json:"counts"`
 	Docks     []Dock                `json:"docks,omitzero"`

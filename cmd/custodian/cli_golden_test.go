@@ -165,6 +165,7 @@ func TestCLIGolden(t *testing.T) {
 	}()
 	c := []string{"--config", s.config}
 	by := []string{"--by", "wang.li"}
+	second := filepath.Join(s.dir, "admin-token") // the shared token: a second supervisor
 	// Flags stop at the first argument, so the config goes before tail.
 	steps := []struct {
 		name       string
@@ -184,6 +185,14 @@ func TestCLIGolden(t *testing.T) {
 		{"case_show_json", []string{"case", "show", "--json"}, []string{"A-1"}},
 		{"release", append([]string{"release", "--id", "1", "--reason", "obstruction", "--why", "withdrawn"}, by...), nil},
 		{"release_json", append([]string{"release", "--id", "1", "--reason", "evidence", "--why", "case closed", "--json"}, by...), nil},
+		{"status_approvals", []string{"status"}, nil},
+		{"request_list", []string{"request", "list"}, nil},
+		{"request_approve_self", append([]string{"request", "approve", "1", "--why", "mine"}, by...), nil},
+		{"request_approve", []string{"request", "approve", "1", "--why", "agreed", "--token-file", second}, nil},
+		{"request_reject_json", []string{"request", "reject", "2", "--why", "case still open", "--json", "--token-file", second}, nil},
+		{"request_export", append([]string{"request", "export", "--case", "A-1", "--why", "court order 17"}, by...), nil},
+		{"request_list_json", []string{"request", "list", "--json"}, nil},
+		{"request_show", []string{"request", "show", "2"}, nil},
 		{"retention_plan", []string{"retention", "plan", "--at", "2027-06-01"}, nil},
 		{"retention_plan_json", []string{"retention", "plan", "--at", "2027-06-01", "--json"}, nil},
 		{"report", []string{"report", "--day", "2026-11-21"}, nil},

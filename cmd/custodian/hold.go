@@ -132,9 +132,17 @@ func decide(ctx context.Context, c *apiClient, d decisionFlags, what string, std
 	if len(d.ids) != 1 {
 		return usageError{fmt.Errorf("%s takes exactly one --id", what)}
 	}
-	var rec api.Recording
+	var raw json.RawMessage
 	path := fmt.Sprintf("/api/v1/recordings/%d/%s", d.ids[0], what)
-	if err := c.post(ctx, path, api.DecisionRequest{Reason: d.reason, Why: d.why}, &rec); err != nil {
+	if err := c.post(ctx, path, api.DecisionRequest{Reason: d.reason, Why: d.why}, &raw); err != nil {
+		return err
+	}
+	// A legal reason's release and every restore become a request.
+	if done, err := decisionAnswer(raw, stdout, d.json); !done || err != nil {
+		return err
+	}
+	var rec api.Recording
+	if err := json.Unmarshal(raw, &rec); err != nil {
 		return err
 	}
 	if d.json {

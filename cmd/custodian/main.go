@@ -49,7 +49,10 @@ commands:
   status    show storage health, docks, backlog and alerts of the running daemon
   hold      put recordings in the permanent class: --reason R --why TEXT [--case C] (--id ID | --officer N|--room R --from T --to T)
   release   remove one reason from a recording: --id ID --reason R --why TEXT
-  restore   undo a pending expiry during the grace period: --id ID --why TEXT
+            (a legal reason: asks; a second supervisor approves with request approve)
+  restore   undo a pending expiry during the grace period: --id ID --why TEXT (asks, as release)
+  request   request list | show ID | approve ID --why TEXT | reject ID --why TEXT |
+            export --case C --why TEXT: decisions that take two supervisors
   case      case link --case C (selectors) | case show C
   retention retention plan [--at TIME]: what would be evicted or deleted, without doing it
   report    report --day YYYY-MM-DD: the daily completeness report
@@ -83,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return release(ctx, args[1:], stdout, stderr)
 	case "restore":
 		return restore(ctx, args[1:], stdout, stderr)
+	case "request":
+		return requestCmd(ctx, args[1:], stdout, stderr)
 	case "case":
 		return caseCmd(ctx, args[1:], stdout, stderr)
 	case "retention":

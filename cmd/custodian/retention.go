@@ -22,6 +22,9 @@ type retentionAPI struct {
 
 var _ admin.Retention = retentionAPI{}
 
+// NeedsApproval reports whether releasing reason takes two supervisors.
+func (retentionAPI) NeedsApproval(reason string) bool { return retention.NeedsApproval(reason) }
+
 func (r retentionAPI) Plan(at time.Time) (api.Plan, error) {
 	res, err := r.PlanAt(at)
 	return apiPlan(res), err

@@ -73,6 +73,10 @@ func printStatus(w io.Writer, v api.Status, cfg *config.Config) {
 
 	printDocks(w, v.Docks, loc)
 	printRooms(w, v.Rooms, loc)
+	if len(v.Approvals) > 0 {
+		fmt.Fprintln(w, "\nWAITING FOR A SECOND SUPERVISOR")
+		printRequests(w, v.Approvals, loc)
+	}
 
 	fmt.Fprintln(w, "\nALERTS")
 	for _, a := range v.Alerts {

@@ -44,6 +44,13 @@ import (
 // idx_local    u64(id)               -> nil: a local copy is expected in staging (staged, verified,
 // archived or expiring, not evicted)
 //
+// Two-person approvals (schema 3): a release of a permanent hold, a restore
+// or an export of a case is a request that a second supervisor approves.
+//
+// requests     u64(id)                  -> JSON Request
+// idx_req_open u64(id)                  -> nil: pending (decided requests leave it)
+// idx_export   case 0 u64(id)           -> nil: an approved export not yet used
+//
 // meta "newest" is u64(newest received_at or expiring_at ever written), for
 // the planner's clock check; meta "upgrade" is u64(last id indexed) while an
 // upgrade from schema 1 builds the retention indexes.
@@ -82,6 +89,9 @@ var (
 	bucketIdxUnmark  = []byte("idx_unmark")
 	bucketIdxLegal   = []byte("idx_legal")
 	bucketIdxLocal   = []byte("idx_local")
+	bucketRequests   = []byte("requests")
+	bucketIdxReqOpen = []byte("idx_req_open")
+	bucketIdxExport  = []byte("idx_export")
 
 	allBuckets = [][]byte{
 		bucketRecordings, bucketEvents, bucketMeta, bucketCounts,
@@ -89,6 +99,7 @@ var (
 		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending, bucketIdxIntent, bucketUploads, bucketAudit,
 		bucketGaps, bucketSessions, bucketIdxSession, bucketOpenSess,
 		bucketIdxRoom, bucketIdxRecv, bucketIdxRetain, bucketIdxEvict, bucketIdxGrace, bucketIdxUnmark, bucketIdxLegal, bucketIdxLocal,
+		bucketRequests, bucketIdxReqOpen, bucketIdxExport,
 	}
 	// schema2Buckets are the indexes schema 2 added; an upgrade fills them.
 	schema2Buckets = [][]byte{
@@ -105,10 +116,13 @@ var (
 const countHeld State = "held"
 
 // SchemaVersion is written on first open and checked on every open;
-// schema 1 (no retention indexes) is upgraded in place.
+// schema 1 (no retention indexes) and schema 2 (no approval requests) are
+// upgraded in place. Schema 3 keeps a custodian that knows no two-person
+// rule from opening the catalog and releasing a hold on one word.
 const (
-	SchemaVersion = "2"
+	SchemaVersion = "3"
 	schema1       = "1"
+	schema2       = "2"
 )
 
 func u64(v uint64) []byte {
@@ -149,6 +163,7 @@ func prefixTimeKey(prefix string, t time.Time, id uint64) []byte {
 }
 func pendingKey(sourceID string, id uint64) []byte { return join([]byte(sourceID), sep, u64(id)) }
 func shaKey(sha string, id uint64) []byte          { return join([]byte(sha), sep, u64(id)) }
+func exportKey(caseNo string, id uint64) []byte    { return join([]byte(caseNo), sep, u64(id)) }
 func contentKey(device, name, sha string) []byte {
 	return join([]byte(device), sep, []byte(name), sep, []byte(sha))
 }

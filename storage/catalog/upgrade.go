@@ -33,6 +33,9 @@ func initSchema(tx *bolt.Tx) error {
 			return err
 		}
 		return meta.Put(keySchema, []byte(SchemaVersion))
+	case schema2:
+		// The approval buckets made above start empty: nothing to build.
+		return meta.Put(keySchema, []byte(SchemaVersion))
 	}
 	return checkSchema(tx)
 }
@@ -45,7 +48,7 @@ func checkSchema(tx *bolt.Tx) error {
 	switch v := string(meta.Get(keySchema)); v {
 	case SchemaVersion:
 		return nil
-	case schema1:
+	case schema1, schema2:
 		return fmt.Errorf("catalog schema %q, this custodian reads %q: start custodian serve once to upgrade it", v, SchemaVersion)
 	default:
 		return fmt.Errorf("catalog schema %q, this custodian reads %q", v, SchemaVersion)
