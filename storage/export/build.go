@@ -154,6 +154,11 @@ func (x *Exporter) recording(ctx context.Context, r catalog.Recording, w *writer
 	}
 	defer src.Close()
 	e.FetchedFrom = from
+	if x.TempDir != "" {
+		if err := os.MkdirAll(x.TempDir, 0o750); err != nil {
+			return e, err
+		}
+	}
 	spool, err := os.CreateTemp(x.TempDir, ".export-*")
 	if err != nil {
 		return e, err
