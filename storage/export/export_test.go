@@ -29,7 +29,7 @@ type rig struct {
 	x     *Exporter
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	ctx := context.Background()
 	r := &rig{cat: catalogtest.Open(t, catalog.Options{}), store: archivetest.NewFake(archivetest.PartSize)}
@@ -75,7 +75,7 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-func (r *rig) export(t *testing.T) (string, Manifest) {
+func (r *rig) export(t testing.TB) (string, Manifest) {
 	t.Helper()
 	recs, err := r.x.Plan("C-1")
 	if err != nil {
