@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -17,7 +19,7 @@ import (
 
 // exportServer is a server over a catalog with case C-7: one staged
 // recording.
-func exportServer(t *testing.T, gate ExportGate) (*httptest.Server, *catalog.Catalog) {
+func exportServer(t *testing.T, gate ExportGate) (*httptest.Server, *catalog.Catalog, *staging.Staging) {
 	t.Helper()
 	cat := openCatalog(t)
 	st, err := staging.Open(t.TempDir())
@@ -38,7 +40,7 @@ func exportServer(t *testing.T, gate ExportGate) (*httptest.Server, *catalog.Cat
 	srv, _ := newTestServer(t, Config{Station: "st01", Export: x, ExportGate: gate}, cat)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return ts, cat
+	return ts, cat, st
 }
 
 func postExport(t *testing.T, ts *httptest.Server, c, tok, body string) (*http.Response, []byte) {
@@ -59,7 +61,7 @@ func postExport(t *testing.T, ts *httptest.Server, c, tok, body string) (*http.R
 }
 
 func TestExportNeedsSupervisor(t *testing.T) {
-	ts, cat := exportServer(t, nil)
+	ts, cat, _ := exportServer(t, nil)
 	for _, tc := range []struct {
 		tok  string
 		want int
@@ -101,7 +103,7 @@ func TestExportGateDecides(t *testing.T) {
 		}
 		return errors.New("awaiting a second supervisor's approval")
 	}
-	ts, _ := exportServer(t, gate)
+	ts, _, _ := exportServer(t, gate)
 	if res, body := postExport(t, ts, "C-7", wangToken, `{"why":"w"}`); res.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "approval") {
 		t.Errorf("gate refused: %d %s", res.StatusCode, body)
 	}
@@ -110,5 +112,36 @@ func TestExportGateDecides(t *testing.T) {
 	}
 	if len(asked) != 2 || asked[0] != "wang.li C-7 w" {
 		t.Errorf("gate asked %v", asked)
+	}
+}
+
+// TestExportCutOnBadCopy: a staged copy that no longer matches its hash is
+// never handed out; the stream is cut, not ended, so no client takes what
+// it got for a whole export.
+func TestExportCutOnBadCopy(t *testing.T) {
+	ts, cat, st := exportServer(t, nil)
+	rec, err := cat.Get(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := st.Path(rec.SHA256)
+	_ = os.Chmod(blob, 0o640)
+	if err := os.WriteFile(blob, []byte("footage of case C-8"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/cases/C-7/export", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+wangToken)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err == nil {
+		t.Fatalf("the stream ended cleanly (%d %d bytes): %s", res.StatusCode, len(b), b)
+	}
+	if bytes.Contains(b, []byte("footage of case C-8")) {
+		t.Error("the altered copy went out")
 	}
 }
