@@ -25,6 +25,7 @@ func (s *Server) routes() {
 	s.HandleMutation("POST /api/v1/notes", RoleOperator, s.note)
 	s.HandleMutation("POST /api/v1/recordings/{id}/notes", RoleOperator, s.note)
 	s.retentionRoutes()
+	s.exportRoutes()
 	// Anything else is answered in JSON too.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "no such route")

@@ -21,6 +21,7 @@ import (
 	"custodian/hardware/clock"
 	"custodian/hardware/disk"
 	"custodian/storage/catalog"
+	"custodian/storage/export"
 )
 
 // Catalog is what the admin surface reads from the catalog.
@@ -79,6 +80,10 @@ type Config struct {
 	ReadHeaderTimeout, ReadTimeout time.Duration
 	// Rooms, when set, serves the interview-room routes (rooms.go).
 	Rooms Rooms
+	// Export, when set, serves a case's court export (export.go);
+	// ExportGate decides who may (nil: RequireSupervisor).
+	Export     *export.Exporter
+	ExportGate ExportGate
 }
 
 // Defaults of the server timeouts.

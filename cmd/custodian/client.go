@@ -177,6 +177,19 @@ func (c *apiClient) post(ctx context.Context, path string, in, out any) error {
 }
 
 func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	return c.doRaw(ctx, method, path, in, func(res *http.Response) error {
+		if out == nil {
+			return nil
+		}
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			return fmt.Errorf("admin API %s %s: %w", method, path, err)
+		}
+		return nil
+	})
+}
+
+// doRaw makes one call and hands a successful answer to read.
+func (c *apiClient) doRaw(ctx context.Context, method, path string, in any, read func(*http.Response) error) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -217,13 +230,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 		}
 		return &apiError{Status: res.StatusCode, Message: e.Error}
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-		return fmt.Errorf("admin API %s %s: %w", method, path, err)
-	}
-	return nil
+	return read(res)
 }
 
 // adminTLS loads the admin API's certificate and key, when configured.

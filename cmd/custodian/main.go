@@ -58,6 +58,8 @@ commands:
   report    report --day YYYY-MM-DD: the daily completeness report
   audit     audit verify: check the hash chain of the custody trail
   interview start|stop   open or close an interview session in a room
+  export    export --case C (--out DIR | --tar FILE) [--why TEXT]: a case's court export;
+            export verify DIR|FILE: check an export offline
   user      user add NAME --role R | user list | user disable NAME: who may use the admin API
   version   print the version
 
@@ -98,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return audit(ctx, args[1:], stdout, stderr)
 	case "interview":
 		return interview(ctx, args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(ctx, args[1:], stdout, stderr)
 	case "user":
 		return userCmd(args[1:], stdout, stderr)
 	case "version":

@@ -26,6 +26,7 @@ import (
 	"custodian/internal/config"
 	"custodian/retention"
 	"custodian/storage/catalog"
+	"custodian/storage/export"
 	"custodian/storage/staging"
 	"custodian/storage/upload"
 )
@@ -260,6 +261,8 @@ func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 		TLS:       tlsConfig,
 		Status:    sources(docks, rooms, st.report, sup),
 		Rooms:     rooms,
+		Export: &export.Exporter{Catalog: st.cat, Blobs: st.stage, Store: arch.store, Station: cfg.Station,
+			TempDir: filepath.Join(cfg.DataDir, "export-tmp")},
 	}, st.cat, reg, log)
 	return srv, ln, sock, nil
 }
