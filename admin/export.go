@@ -36,16 +36,6 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, actor string) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	p, _ := callerOf(r)
-	gate := s.cfg.ExportGate
-	if gate == nil {
-		gate = RequireSupervisor
-	}
-	if err := gate(r.Context(), Principal{Name: p.name, Role: p.role}, c, req.Why); err != nil {
-		s.log.Warn("export refused", "user", p.name, "case", c, "reason", err.Error())
-		writeError(w, http.StatusForbidden, err.Error())
-		return
-	}
 	recs, err := s.cfg.Export.Plan(c)
 	switch {
 	case errors.Is(err, export.ErrNoRecordings):
@@ -57,6 +47,18 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, actor string) {
 	case err != nil:
 		s.log.Error("export", "case", c, "err", err)
 		writeError(w, http.StatusInternalServerError, "cannot read the catalog")
+		return
+	}
+	// The gate comes last: it may use up an approval, which a case with
+	// nothing to export must not cost.
+	p, _ := callerOf(r)
+	gate := s.cfg.ExportGate
+	if gate == nil {
+		gate = RequireSupervisor
+	}
+	if err := gate(r.Context(), Principal{Name: p.name, Role: p.role}, c, req.Why); err != nil {
+		s.log.Warn("export refused", "user", p.name, "case", c, "reason", err.Error())
+		writeError(w, http.StatusForbidden, err.Error())
 		return
 	}
 	// A large case takes longer than the server's write timeout.

@@ -25,3 +25,28 @@ func RequireSupervisor(_ context.Context, who Principal, caseID, _ string) error
 	}
 	return nil
 }
+
+// Approvals is where an approved export of a case is found and used up.
+type Approvals interface {
+	ApprovedExport(caseNo, by string) (requestID uint64, approver string, ok bool, err error)
+}
+
+// TwoPersonExport is the station's ExportGate: a supervisor who holds an
+// export of the case that a second supervisor approved (`custodian request
+// export`, then `request approve`). Each approval allows one export and is
+// used up here, in the catalog's transaction, before anything is read.
+func TwoPersonExport(a Approvals) ExportGate {
+	return func(ctx context.Context, who Principal, caseID, why string) error {
+		if err := RequireSupervisor(ctx, who, caseID, why); err != nil {
+			return err
+		}
+		_, _, ok, err := a.ApprovedExport(caseID, who.Name)
+		if err != nil {
+			return fmt.Errorf("exporting case %s: %w", caseID, err)
+		}
+		if !ok {
+			return fmt.Errorf("exporting case %s needs a second supervisor's approval: custodian request export --case %s --why TEXT, then another supervisor approves it", caseID, caseID)
+		}
+		return nil
+	}
+}

@@ -155,6 +155,10 @@ func TestCourtExport(t *testing.T) {
 	d = start(t, r.config, r.addr)
 
 	out := filepath.Join(t.TempDir(), "export")
+	if b, err := exec.Command(binary, "export", "--config", r.config, "--case", caseID, "--out", out).CombinedOutput(); err == nil {
+		t.Fatalf("an export without a second supervisor's approval went ahead:\n%s", b)
+	}
+	approveExport(t, r.config, caseID)
 	got := string(cli(t, "export", "--config", r.config, "--case", caseID, "--out", out, "--why", "court order 2026-77"))
 	if !strings.Contains(got, "3 recordings") || strings.Contains(got, "(0 archived)") {
 		t.Errorf("export: %s", got)
@@ -177,6 +181,7 @@ func TestCourtExport(t *testing.T) {
 	flipEach(t, out)
 
 	tarFile := filepath.Join(t.TempDir(), "case.tar")
+	approveExport(t, r.config, caseID) // one approval, one export
 	cli(t, "export", "--config", r.config, "--case", caseID, "--tar", tarFile)
 	cli(t, "export", "verify", tarFile)
 	if b := cli(t, "audit", "verify", "--config", r.config); !strings.Contains(string(b), "intact") {
@@ -221,4 +226,22 @@ func flipEach(t *testing.T, dir string) {
 		t.Errorf("restored export: %v\n%s", err, out)
 	}
 	t.Logf("flipped a byte in each of %d files: each named", len(names))
+}
+
+// approveExport has the e2e supervisor ask to export caseNo and the second
+// supervisor approve it.
+func approveExport(t *testing.T, config, caseNo string) {
+	t.Helper()
+	var q struct {
+		ID uint64 `json:"id"`
+	}
+	b := cli(t, "request", "export", "--config", config, "--case", caseNo, "--why", "court order 2026-77", "--json")
+	if err := json.Unmarshal(b, &q); err != nil || q.ID == 0 {
+		t.Fatalf("request export: %v\n%s", err, b)
+	}
+	cmd := exec.Command(binary, "request", "approve", strconv.FormatUint(q.ID, 10), "--why", "order seen", "--config", config)
+	cmd.Env = append(os.Environ(), "CUSTODIAN_TOKEN_FILE="+secondTokenFile)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("approve export %d: %v\n%s", q.ID, err, out)
+	}
 }

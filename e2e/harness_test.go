@@ -35,6 +35,12 @@ var (
 // e2eUser is the supervisor the rigs act as.
 const e2eUser = "e2e.admin"
 
+// e2eSecond is a second supervisor, for what two people must approve; his
+// token is in secondTokenFile.
+const e2eSecond = "e2e.second"
+
+var secondTokenFile string
+
 // addUser adds name with role to the users file and returns its token.
 func addUser(name, role string) (string, error) {
 	out, err := exec.Command(binary, "user", "add", name, "--role", role, "--users-file", usersFile).Output()
@@ -62,6 +68,13 @@ func TestMain(m *testing.M) {
 	usersFile, tokenFile = filepath.Join(dir, "users"), filepath.Join(dir, "token")
 	if token, err = addUser(e2eUser, "supervisor"); err == nil {
 		err = os.WriteFile(tokenFile, []byte(token+"\n"), 0o600)
+	}
+	secondTokenFile = filepath.Join(dir, "token-second")
+	if err == nil {
+		var second string
+		if second, err = addUser(e2eSecond, "supervisor"); err == nil {
+			err = os.WriteFile(secondTokenFile, []byte(second+"\n"), 0o600)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -77,16 +77,16 @@ func exportLocal(ctx context.Context, cfg *config.Config, caseID, why string, de
 	if err != nil {
 		return err
 	}
-	if err := admin.RequireSupervisor(ctx, who, caseID, why); err != nil {
-		return err
-	}
-	x, closeAll, err := localExporter(cfg)
+	x, cat, closeAll, err := localExporter(cfg)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
 	recs, err := x.Plan(caseID)
 	if err != nil {
+		return err
+	}
+	if err := admin.TwoPersonExport(cat)(ctx, who, caseID, why); err != nil {
 		return err
 	}
 	return dest.write(func(sink export.Sink) error {

@@ -149,13 +149,13 @@ func localPrincipal(cfg *config.Config) (admin.Principal, error) {
 
 // localExporter opens the catalog for writing (the export is recorded in
 // it), staging and the archive, as serve does.
-func localExporter(cfg *config.Config) (*export.Exporter, func(), error) {
+func localExporter(cfg *config.Config) (*export.Exporter, *catalog.Catalog, func(), error) {
 	cat, err := catalog.Open(filepath.Join(cfg.DataDir, "custodian.db"), catalog.Options{Timeout: time.Second})
 	if errors.Is(err, catalog.ErrLocked) {
-		return nil, nil, fmt.Errorf("%w, but its admin API at %s does not answer", err, cfg.Admin.Listen)
+		return nil, nil, nil, fmt.Errorf("%w, but its admin API at %s does not answer", err, cfg.Admin.Listen)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	x := &export.Exporter{Catalog: cat, Station: cfg.Station, TempDir: localPath(cfg)}
 	err = os.MkdirAll(x.TempDir, 0o750)
@@ -167,7 +167,7 @@ func localExporter(cfg *config.Config) (*export.Exporter, func(), error) {
 	}
 	if err != nil {
 		cat.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return x, func() { cat.Close() }, nil
+	return x, cat, func() { cat.Close() }, nil
 }

@@ -122,9 +122,14 @@ func TestExportCommand(t *testing.T) {
 	if _, err := cli("export", "--config", config, "--case", "C-1", "--out", dir); exitCode(err) != exitUsage {
 		t.Errorf("export into a full directory: %v", err)
 	}
-	// No daemon: the CLI exports from the catalog itself, as the local account.
+	// No daemon: the CLI exports from the catalog itself, as the local
+	// account, with the station's gate: a second supervisor's approval.
 	stop()
 	tarFile := filepath.Join(t.TempDir(), "c1.tar")
+	if _, err := cli("export", "--config", config, "--case", "C-1", "--tar", tarFile); err == nil || !strings.Contains(err.Error(), "second supervisor") {
+		t.Fatalf("local export without an approval: %v", err)
+	}
+	approveExport(t, filepath.Join(filepath.Dir(config), "data", "custodian.db"), "C-1")
 	if out, err := cli("export", "--config", config, "--case", "C-1", "--tar", tarFile); err != nil {
 		t.Fatalf("local export: %v\n%s", err, out)
 	}
@@ -133,5 +138,25 @@ func TestExportCommand(t *testing.T) {
 	}
 	if _, err := cli("export", "--config", config, "--case", "C-none", "--tar", tarFile+"2"); !errors.Is(err, export.ErrNoRecordings) {
 		t.Errorf("empty case: %v", err)
+	}
+}
+
+// approveExport records an export of caseNo asked by one supervisor and
+// approved by another, in the catalog at path.
+func approveExport(t *testing.T, path, caseNo string) {
+	t.Helper()
+	cat, err := catalog.Open(path, catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	now := time.Now()
+	q, err := cat.AddRequest(catalog.Request{Kind: catalog.RequestExport, Case: caseNo, By: "li.na", Why: "court order 12",
+		At: now, Expires: now.Add(time.Hour)}, nil)
+	if err == nil {
+		_, _, err = cat.Decide(q.ID, catalog.Decision{By: "sun.yu", At: now, Approve: true}, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -263,6 +263,7 @@ func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 		Rooms:     rooms,
 		Export: &export.Exporter{Catalog: st.cat, Blobs: st.stage, Store: arch.store, Station: cfg.Station,
 			TempDir: filepath.Join(cfg.DataDir, "export-tmp")},
+		ExportGate: admin.TwoPersonExport(st.cat),
 	}, st.cat, reg, log)
 	return srv, ln, sock, nil
 }
