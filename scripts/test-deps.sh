@@ -19,6 +19,14 @@ if [ ! -x "$TOOLS/staticcheck" ]; then
   GOBIN="$TOOLS" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 fi
 
+# MinIO's client: the least-privilege e2e (e2e/policy_test.go) makes users
+# and policies with it, and bench/archive.sh compares with its cp.
+MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+if [ ! -x "$TOOLS/mc" ]; then
+  echo "deps: building mc $MC_VERSION (cached in .cache/bin)"
+  GOBIN="$TOOLS" go install "github.com/minio/mc@$MC_VERSION"
+fi
+
 # Debian packages: command -> package.
 declare -A need=(
   [ffprobe]=ffmpeg
