@@ -46,7 +46,7 @@ bench-archive:
 	bash bench/archive.sh
 # Interview rooms: custodian vs ffmpeg -c copy -f segment, 16 streams, 60 s each.
 bench-rooms:
-	bash bench/rooms.sh 16 60
+	bash bench/rooms.sh 32 60
 
 # Short fuzzing of every parser of outside input; the corpus is committed.
 fuzz:

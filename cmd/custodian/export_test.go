@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -125,6 +126,9 @@ func TestExportCommand(t *testing.T) {
 	// No daemon: the CLI exports from the catalog itself, as the local
 	// account, with the station's gate: a second supervisor's approval.
 	stop()
+	// In one process the earlier calls' keep-alive connections are pooled;
+	// a POST on one the server closed reads EOF, not "not running".
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	tarFile := filepath.Join(t.TempDir(), "c1.tar")
 	if _, err := cli("export", "--config", config, "--case", "C-1", "--tar", tarFile); err == nil || !strings.Contains(err.Error(), "second supervisor") {
 		t.Fatalf("local export without an approval: %v", err)
