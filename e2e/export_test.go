@@ -232,16 +232,22 @@ func flipEach(t *testing.T, dir string) {
 // supervisor approve it.
 func approveExport(t *testing.T, config, caseNo string) {
 	t.Helper()
+	approveRequest(t, config, cli(t, "request", "export", "--config", config, "--case", caseNo, "--why", "court order 2026-77", "--json"))
+}
+
+// approveRequest has the second supervisor approve the request whose JSON
+// (as the CLI printed it for the e2e supervisor who asked) is asked.
+func approveRequest(t *testing.T, config string, asked []byte) {
+	t.Helper()
 	var q struct {
 		ID uint64 `json:"id"`
 	}
-	b := cli(t, "request", "export", "--config", config, "--case", caseNo, "--why", "court order 2026-77", "--json")
-	if err := json.Unmarshal(b, &q); err != nil || q.ID == 0 {
-		t.Fatalf("request export: %v\n%s", err, b)
+	if err := json.Unmarshal(asked, &q); err != nil || q.ID == 0 {
+		t.Fatalf("request: %v\n%s", err, asked)
 	}
-	cmd := exec.Command(binary, "request", "approve", strconv.FormatUint(q.ID, 10), "--why", "order seen", "--config", config)
+	cmd := exec.Command(binary, "request", "approve", strconv.FormatUint(q.ID, 10), "--why", "seen and agreed", "--config", config)
 	cmd.Env = append(os.Environ(), "CUSTODIAN_TOKEN_FILE="+secondTokenFile)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("approve export %d: %v\n%s", q.ID, err, out)
+		t.Fatalf("approve request %d: %v\n%s", q.ID, err, out)
 	}
 }

@@ -211,7 +211,9 @@ func policyStationRun(t *testing.T, s archSetup, root *minio.Client) []api.Recor
 	id := fmt.Sprint(plain.ID)
 	cli(t, "hold", "--config", s.config, "--reason", "evidence", "--case", "C2026-0042", "--why", "used as evidence", "--id", id)
 	checkArchived(t, root, s.bucket, plain, true, "C2026-0042")
-	cli(t, "release", "--config", s.config, "--reason", "evidence", "--why", "case closed without charges", "--id", id)
+	// A legal reason is released by two supervisors: one asks, another approves.
+	approveRequest(t, s.config, cli(t, "release", "--config", s.config, "--reason", "evidence",
+		"--why", "case closed without charges", "--id", id, "--json"))
 	checkArchived(t, root, s.bucket, plain, false, "C2026-0042")
 	if out, err := archRun(t, "verify", "--archive", "--config", s.config); err != nil || !strings.Contains(out, "2 checked, 0 failed") {
 		t.Errorf("verify --archive: %v\n%s", err, out)
