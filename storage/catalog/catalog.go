@@ -120,6 +120,34 @@ func (c *Catalog) AddBatch(recs []Recording, events ...Event) (added int, err er
 	return added, err
 }
 
+// Entry is one recording of AddEntries with its own custody events.
+type Entry struct {
+	Recording Recording
+	Events    []Event
+}
+
+// AddEntries is AddBatch where each recording brings its own events: bulk
+// loads of a catalog's history (benchmarks, migrations). It is all or
+// nothing, returns how many were new and leaves each entry's Recording as
+// stored (its ID set).
+func (c *Catalog) AddEntries(entries []Entry) (added int, err error) {
+	err = c.db.Update(func(tx *bolt.Tx) error {
+		added = 0
+		for i, e := range entries {
+			rec, created, err := c.add(tx, e.Recording, e.Events)
+			if err != nil {
+				return fmt.Errorf("add recording %s: %w", e.Recording.SHA256, err)
+			}
+			entries[i].Recording = rec
+			if created {
+				added++
+			}
+		}
+		return nil
+	})
+	return added, err
+}
+
 func (c *Catalog) add(tx *bolt.Tx, r Recording, events []Event) (Recording, bool, error) {
 	if !r.State.Valid() {
 		return Recording{}, false, fmt.Errorf("invalid state %q", r.State)
