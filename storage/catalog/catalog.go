@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -67,7 +66,7 @@ func Open(path string, o Options) (*Catalog, error) {
 	c := &Catalog{db: db, now: o.Now}
 	if o.ReadOnly {
 		err = db.View(checkReadable)
-	} else if err = db.Update(initSchema); err == nil {
+	} else if err = update(db, c.initSchema); err == nil {
 		err = upgrade(db, upgradeBatch)
 	}
 	if err != nil {
@@ -104,7 +103,7 @@ func (c *Catalog) Add(r Recording, events ...Event) (rec Recording, created bool
 // transaction per record would take most of an hour at ten million. It is
 // all or nothing and returns how many were new.
 func (c *Catalog) AddBatch(recs []Recording, events ...Event) (added int, err error) {
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = update(c.db, func(tx *bolt.Tx) error {
 		added = 0
 		for _, r := range recs {
 			_, created, err := c.add(tx, r, events)
@@ -131,7 +130,7 @@ type Entry struct {
 // nothing, returns how many were new and leaves each entry's Recording as
 // stored (its ID set).
 func (c *Catalog) AddEntries(entries []Entry) (added int, err error) {
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = update(c.db, func(tx *bolt.Tx) error {
 		added = 0
 		for i, e := range entries {
 			rec, created, err := c.add(tx, e.Recording, e.Events)
@@ -187,7 +186,7 @@ func (c *Catalog) add(tx *bolt.Tx, r Recording, events []Event) (Recording, bool
 // nothing is written.
 func (c *Catalog) Update(id uint64, fn func(*Recording) error, events ...Event) (Recording, error) {
 	var out Recording
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := update(c.db, func(tx *bolt.Tx) error {
 		old, r, err := c.change(tx, id, fn)
 		if err != nil {
 			return err
@@ -437,15 +436,15 @@ func getRecording(tx *bolt.Tx, id uint64) (Recording, error) {
 	if v == nil {
 		return Recording{}, ErrNotFound
 	}
-	var r Recording
-	if err := json.Unmarshal(v, &r); err != nil {
+	r, err := decodeRecording(v)
+	if err != nil {
 		return Recording{}, fmt.Errorf("decode recording %d: %w", id, err)
 	}
 	return r, nil
 }
 
 func putRecording(tx *bolt.Tx, r *Recording) error {
-	v, err := json.Marshal(r)
+	v, err := encodeRecording(r)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,9 @@ const (
 	// EventClockOffset records a camera's clock offset measured at a
 	// docking: dock, slot, device, offset and its basis.
 	EventClockOffset = "clock-offset"
+	// EventMigrated records a change of the catalog's own format (a schema
+	// upgrade, a compaction): what changed and what was checked after.
+	EventMigrated = "migrated"
 )
 
 // ActorCustodian is the actor of events custodian records on its own.
@@ -83,7 +86,7 @@ func (c *Catalog) appendEvents(tx *bolt.Tx, r *Recording, events []Event) error 
 		}
 		e.Prev = prev
 		e.Hash = e.Sum()
-		v, err := json.Marshal(e)
+		v, err := encodeEvent(e)
 		if err != nil {
 			return err
 		}
@@ -97,7 +100,7 @@ func (c *Catalog) appendEvents(tx *bolt.Tx, r *Recording, events []Event) error 
 
 // Append records events that belong to no single recording update.
 func (c *Catalog) Append(events ...Event) error {
-	err := c.db.Update(func(tx *bolt.Tx) error { return c.appendEvents(tx, nil, events) })
+	err := update(c.db, func(tx *bolt.Tx) error { return c.appendEvents(tx, nil, events) })
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
@@ -108,10 +111,11 @@ func (c *Catalog) Append(events ...Event) error {
 func (c *Catalog) RecentEvents(n int) ([]Event, error) {
 	var out []Event
 	err := c.db.View(func(tx *bolt.Tx) error {
-		cur := tx.Bucket(bucketEvents).Cursor()
-		for k, v := cur.Last(); k != nil && len(out) < n; k, v = cur.Prev() {
-			var e Event
-			if err := json.Unmarshal(v, &e); err != nil {
+		b := tx.Bucket(bucketEvents)
+		cur := b.Cursor()
+		for k, _ := cur.Last(); k != nil && len(out) < n; k, _ = cur.Prev() {
+			e, err := getEvent(b, binary.BigEndian.Uint64(k))
+			if err != nil {
 				return err
 			}
 			out = append(out, e)
@@ -147,8 +151,8 @@ func (c *Catalog) VerifyEvents() (int, error) {
 		var want uint64 = 1
 		err := tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
 			seq := binary.BigEndian.Uint64(k)
-			var e Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			e, err := decodeEvent(seq, v, prev)
+			if err != nil {
 				return &ChainError{Seq: seq, Reason: "undecodable entry"}
 			}
 			switch {

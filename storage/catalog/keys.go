@@ -3,12 +3,14 @@ package catalog
 import (
 	"encoding/binary"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Every bucket name and key encoding of the catalog lives in this file.
 //
-// recordings   u64(id)                                 -> JSON Recording
-// events       u64(seq)                                -> JSON Event
+// recordings   u64(id)                                 -> Recording, formatV1 or JSON (codec_record.go)
+// events       u64(seq)                                -> Event, formatV1 or JSON (codec_event.go)
 // meta         "schema" | "last_event_hash"            -> value
 // meta         "setting:"name [":at"]                  -> a noted setting [since when, RFC 3339]
 //
@@ -105,11 +107,55 @@ var (
 const countHeld State = "held"
 
 // SchemaVersion is written on first open and checked on every open;
-// schema 1 (no retention indexes) is upgraded in place.
+// schema 1 (no retention indexes) is upgraded in place. Schema 3 writes
+// records and events in the binary formatV1 (codec.go) and reads both
+// that and the JSON of schema 2, so a schema 2 catalog becomes schema 3 by
+// a custody event; `custodian catalog compact` rewrites its old values.
 const (
-	SchemaVersion = "2"
+	SchemaVersion = "3"
 	schema1       = "1"
+	schema2       = "2"
 )
+
+// Page fill. bbolt splits a page it writes at FillPercent, half by
+// default: right for keys inserted anywhere, but the catalog's keys mostly
+// grow (ids, sequence numbers, times of new recordings, an officer's or a
+// camera's next recording), so pages split at half stay half empty for
+// ever: the catalog was twice its size. Append-only buckets pack pages
+// full; the others nearly full, leaving room for the odd key in between.
+const (
+	fillAppend = 1.0
+	fillMostly = 0.9
+)
+
+// appendOnly are the buckets whose keys only ever grow.
+var appendOnly = [][]byte{bucketRecordings, bucketEvents, bucketIdxRecv, bucketAudit}
+
+// update is db.Update with the catalog's page fill set on every bucket
+// before the transaction commits (bbolt reads FillPercent when it splits
+// pages, at commit, and forgets it with the transaction).
+func update(db *bolt.DB, fn func(*bolt.Tx) error) error {
+	return db.Update(func(tx *bolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		setFill(tx)
+		return nil
+	})
+}
+
+func setFill(tx *bolt.Tx) {
+	for _, name := range allBuckets {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = fillMostly
+		}
+	}
+	for _, name := range appendOnly {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = fillAppend
+		}
+	}
+}
 
 func u64(v uint64) []byte {
 	b := make([]byte, 8)

@@ -3,7 +3,6 @@ package catalog
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -15,7 +14,24 @@ import (
 const upgradeBatch = 20_000
 
 // initSchema makes a new catalog, or checks an existing one and marks a
-// schema 1 catalog for the upgrade that follows.
+// schema 1 catalog for the upgrade that follows. A schema 1 or 2 catalog
+// becomes schema 3 with a custody event that says so.
+func (c *Catalog) initSchema(tx *bolt.Tx) error {
+	var from string
+	if meta := tx.Bucket(bucketMeta); meta != nil {
+		from = string(meta.Get(keySchema))
+	}
+	if err := initSchema(tx); err != nil {
+		return err
+	}
+	if from != schema1 && from != schema2 {
+		return nil
+	}
+	return c.appendEvents(tx, nil, []Event{{Type: EventMigrated, Detail: fmt.Sprintf(
+		"catalog schema %s to %s: new records and events are written in binary format 1, older ones read as they are (JSON)",
+		from, SchemaVersion)}})
+}
+
 func initSchema(tx *bolt.Tx) error {
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -25,6 +41,10 @@ func initSchema(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	switch string(meta.Get(keySchema)) {
 	case "":
+		return meta.Put(keySchema, []byte(SchemaVersion))
+	case schema2:
+		// From here on an older custodian refuses the catalog: it cannot
+		// read binary values.
 		return meta.Put(keySchema, []byte(SchemaVersion))
 	case schema1:
 		// From here on an older custodian refuses the catalog: it would
@@ -43,7 +63,7 @@ func checkSchema(tx *bolt.Tx) error {
 		return errors.New("not a custodian catalog (no meta bucket)")
 	}
 	switch v := string(meta.Get(keySchema)); v {
-	case SchemaVersion:
+	case SchemaVersion, schema2: // schema 2 is all JSON, which schema 3 reads
 		return nil
 	case schema1:
 		return fmt.Errorf("catalog schema %q, this custodian reads %q: start custodian serve once to upgrade it", v, SchemaVersion)
@@ -89,7 +109,7 @@ func upgrade(db *bolt.DB, n int) error {
 }
 
 func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = update(db, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		v := meta.Get(keyUpgrade)
 		if v == nil {
@@ -100,8 +120,8 @@ func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
 		cur := tx.Bucket(bucketRecordings).Cursor()
 		k, val := cur.Seek(u64(last + 1))
 		for i := 0; k != nil && i < n; k, val = cur.Next() {
-			var r Recording
-			if err := json.Unmarshal(val, &r); err != nil {
+			r, err := decodeRecording(val)
+			if err != nil {
 				return fmt.Errorf("decode recording %d: %w", binary.BigEndian.Uint64(k), err)
 			}
 			if err := putSchema2Entries(tx, &r); err != nil {

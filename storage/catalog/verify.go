@@ -3,7 +3,6 @@ package catalog
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,10 +23,8 @@ func (c *Catalog) VerifyRecords() (int, error) {
 		}
 		return tx.Bucket(bucketRecordings).ForEach(func(k, v []byte) error {
 			id := binary.BigEndian.Uint64(k)
-			var r struct {
-				SHA256 string `json:"sha256"`
-			}
-			if err := json.Unmarshal(v, &r); err != nil {
+			r, err := decodeRecording(v)
+			if err != nil {
 				return fmt.Errorf("decode recording %d: %w", id, err)
 			}
 			t, ok := trail[id]
@@ -55,12 +52,9 @@ type trailHash struct {
 func trailHashes(tx *bolt.Tx) (map[uint64]trailHash, error) {
 	out := map[uint64]trailHash{}
 	err := tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
-		var e struct {
-			Recording uint64 `json:"recording"`
-			SHA256    string `json:"sha256"`
-		}
 		seq := binary.BigEndian.Uint64(k)
-		if err := json.Unmarshal(v, &e); err != nil {
+		e, err := decodeEvent(seq, v, "")
+		if err != nil {
 			return &ChainError{Seq: seq, Reason: "undecodable entry"}
 		}
 		if e.Recording == 0 || e.SHA256 == "" {

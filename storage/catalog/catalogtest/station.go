@@ -92,7 +92,13 @@ func (s Station) recording(i int) (catalog.Entry, []byte) {
 		r.State, r.SHA256, r.Size = catalog.StateVerified, hex.EncodeToString(sum[:]), int64(len(content))
 		return catalog.Entry{Recording: r, Events: events}, content
 	}
-	r.ArchiveKey, r.ArchiveVersion, r.ArchivedAt = "st01/"+r.SHA256, "v1", r.ReceivedAt.Add(time.Hour)
+	who := r.Officer
+	if who == "" {
+		who = r.SourceID
+	}
+	// the key storage/upload gives an object (upload.ObjectKey)
+	r.ArchiveKey = fmt.Sprintf("st01/%s/%s/%s.%s", start.Format("2006/01/02"), who, r.SHA256, r.Ext)
+	r.ArchiveVersion, r.ArchivedAt = "v1", r.ReceivedAt.Add(time.Hour)
 	r.RetainUntil = s.RetainUntil(&r)
 	events = append(events, catalog.Event{Type: catalog.EventArchived, Time: r.ArchivedAt,
 		Detail: fmt.Sprintf("%s version %s, COMPLIANCE until %s, legal hold false", r.ArchiveKey, r.ArchiveVersion, r.RetainUntil.Format(time.RFC3339))})
