@@ -55,6 +55,7 @@ commands:
   report    report --day YYYY-MM-DD: the daily completeness report
   audit     audit verify: check the hash chain of the custody trail
   interview start|stop   open or close an interview session in a room
+  catalog   catalog compact | catalog check: rewrite the catalog file in the current format, or prove it whole (daemon stopped)
   user      user add NAME --role R | user list | user disable NAME: who may use the admin API
   version   print the version
 
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return audit(ctx, args[1:], stdout, stderr)
 	case "interview":
 		return interview(ctx, args[1:], stdout, stderr)
+	case "catalog":
+		return catalogCmd(ctx, args[1:], stdout, stderr)
 	case "user":
 		return userCmd(args[1:], stdout, stderr)
 	case "version":

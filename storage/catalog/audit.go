@@ -45,7 +45,7 @@ func (c *Catalog) EventBytes(first, last uint64) ([]byte, error) {
 		b := tx.Bucket(bucketEvents)
 		cur := b.Cursor()
 		want := first
-		prev := ""
+		prev, sha := "", recordSHA(tx)
 		for k, v := cur.Seek(u64(first)); k != nil && binary.BigEndian.Uint64(k) <= last; k, v = cur.Next() {
 			if binary.BigEndian.Uint64(k) != want {
 				return &ChainError{Seq: want, Reason: "entry missing"}
@@ -56,7 +56,7 @@ func (c *Catalog) EventBytes(first, last uint64) ([]byte, error) {
 					return err
 				}
 			}
-			line, err := eventJSON(want, v, prev)
+			line, err := eventJSON(want, v, prev, sha)
 			if err != nil {
 				return err
 			}
@@ -80,7 +80,7 @@ func (c *Catalog) EventTime(seq uint64) (time.Time, error) {
 	var e Event
 	err := c.db.View(func(tx *bolt.Tx) error {
 		var err error
-		e, err = getEvent(tx.Bucket(bucketEvents), seq)
+		e, err = getEvent(tx, seq)
 		return err
 	})
 	return e.Time, err

@@ -254,6 +254,10 @@ func (c *Catalog) change(tx *bolt.Tx, id uint64, fn func(*Recording) error) (old
 		return old, r, err
 	}
 	r.ID = id
+	if r.SHA256 != old.SHA256 {
+		// Content is identity, and events take their sha256 from the record.
+		return old, r, fmt.Errorf("recording %d: sha256 is its identity and never changes", id)
+	}
 	if r.State != old.State && !old.State.CanMove(r.State) {
 		return old, r, &StateError{ID: id, From: old.State, To: r.State}
 	}

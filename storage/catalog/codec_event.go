@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -18,16 +19,49 @@ var eventCodes = []string{
 
 // An event in formatV1 is
 //
-//	formatV1, hash (32 bytes), type, time, recording, sha256, actor, detail
+//	formatV1, hash (32 bytes), type, time, recording, sha256, actor, sha-at, detail
 //
 // Seq is its key and Prev the hash of the event before it, so neither is
 // stored: the chain they prove is checked by recomputing each hash over
 // the key and the previous entry's hash, exactly as over stored ones.
-// ActorCustodian is stored as an empty actor.
+// ActorCustodian is stored as an empty actor. An event's sha256 is, but
+// for the odd one, its recording's, which never changes: it is stored as
+// a reference (shaRecording) and read from the record. A record edited
+// behind the catalog's back then gives its events a hash they were not
+// written with, so the trail shows the edit (VerifyEvents) and names it
+// (VerifyRecords). sha-at is where the sha256 stood in the detail
+// (an archive key names it), +1, or 0; the detail is stored without it.
+
+// shaRecording marks an event sha256 that is its recording's.
+const shaRecording = 2
+
+// shaOf is the sha256 of recording id as stored, "" when there is none.
+type shaOf func(id uint64) string
+
+// recordSHA reads recording id's sha256 in tx, decoding no more of the
+// record than it needs.
+func recordSHA(tx *bolt.Tx) shaOf {
+	b := tx.Bucket(bucketRecordings)
+	return func(id uint64) string {
+		v := b.Get(u64(id))
+		if len(v) > 0 && v[0] == formatV1 {
+			var r Recording
+			d := &decoder{b: v[1:]}
+			readRecordingHead(d, &r)
+			return r.SHA256
+		}
+		var r struct {
+			SHA256 string `json:"sha256"`
+		}
+		_ = json.Unmarshal(v, &r) // none: the event's hash will not hold
+		return r.SHA256
+	}
+}
 
 // encodeEvent is e's value in the events bucket: formatV1 when it decodes
-// (at e.Seq after e.Prev) to exactly e's JSON, else that JSON.
-func encodeEvent(e Event) ([]byte, error) {
+// (at e.Seq after e.Prev, its recording's sha256 being recSHA) to exactly
+// e's JSON, else that JSON.
+func encodeEvent(e Event, recSHA string) ([]byte, error) {
 	want, err := json.Marshal(e)
 	if err != nil {
 		return nil, err
@@ -41,7 +75,11 @@ func encodeEvent(e Event) ([]byte, error) {
 	en.code(e.Type, eventCodes)
 	en.time(e.Time)
 	en.uvarint(e.Recording)
-	en.hash(e.SHA256)
+	if e.Recording != 0 && e.SHA256 != "" && e.SHA256 == recSHA {
+		en.byte(shaRecording)
+	} else {
+		en.hash(e.SHA256)
+	}
 	actor := e.Actor
 	if actor == ActorCustodian {
 		actor = ""
@@ -49,8 +87,15 @@ func encodeEvent(e Event) ([]byte, error) {
 		return want, nil
 	}
 	en.str(actor)
-	en.str(e.Detail)
-	got, err := decodeEvent(e.Seq, en.b, e.Prev)
+	detail := e.Detail
+	if i := strings.Index(detail, e.SHA256); e.SHA256 != "" && i >= 0 {
+		en.uvarint(uint64(i) + 1)
+		detail = detail[:i] + detail[i+len(e.SHA256):]
+	} else {
+		en.uvarint(0)
+	}
+	en.str(detail)
+	got, err := decodeEvent(e.Seq, en.b, e.Prev, func(uint64) string { return recSHA })
 	if err != nil {
 		return want, nil //nolint:nilerr // keep JSON
 	}
@@ -60,9 +105,10 @@ func encodeEvent(e Event) ([]byte, error) {
 	return en.b, nil
 }
 
-// decodeEvent reads an events value of either format; seq is its key and
-// prev the hash of the entry before it (formatV1 stores neither).
-func decodeEvent(seq uint64, v []byte, prev string) (Event, error) {
+// decodeEvent reads an events value of either format; seq is its key,
+// prev the hash of the entry before it and sha the sha256 of its recording
+// (formatV1 stores none of them).
+func decodeEvent(seq uint64, v []byte, prev string, sha shaOf) (Event, error) {
 	var e Event
 	if len(v) > 0 && v[0] == formatJSON {
 		err := json.Unmarshal(v, &e)
@@ -76,11 +122,24 @@ func decodeEvent(seq uint64, v []byte, prev string) (Event, error) {
 	e.Type = d.code(eventCodes)
 	e.Time = d.time()
 	e.Recording = d.uvarint()
-	e.SHA256 = d.hash()
+	if len(d.b) > 0 && d.b[0] == shaRecording {
+		d.byte()
+		e.SHA256 = sha(e.Recording)
+	} else {
+		e.SHA256 = d.hash()
+	}
 	if e.Actor = d.str(); e.Actor == "" {
 		e.Actor = ActorCustodian
 	}
+	at := d.uvarint()
 	e.Detail = d.str()
+	if at > 0 {
+		if at-1 > uint64(len(e.Detail)) {
+			d.fail()
+		} else {
+			e.Detail = e.Detail[:at-1] + e.SHA256 + e.Detail[at-1:]
+		}
+	}
 	if d.err == nil && len(d.b) != 0 {
 		return e, fmt.Errorf("%d bytes after the event", len(d.b))
 	}
@@ -88,11 +147,11 @@ func decodeEvent(seq uint64, v []byte, prev string) (Event, error) {
 }
 
 // eventJSON is an events value as JSON: a JSON one as it is.
-func eventJSON(seq uint64, v []byte, prev string) ([]byte, error) {
+func eventJSON(seq uint64, v []byte, prev string, sha shaOf) ([]byte, error) {
 	if len(v) > 0 && v[0] == formatJSON {
 		return v, nil
 	}
-	e, err := decodeEvent(seq, v, prev)
+	e, err := decodeEvent(seq, v, prev, sha)
 	if err != nil {
 		return nil, &ChainError{Seq: seq, Reason: "undecodable entry"}
 	}
@@ -114,7 +173,8 @@ func eventHash(v []byte) (string, error) {
 }
 
 // getEvent reads event seq, with the hash of the one before it.
-func getEvent(b *bolt.Bucket, seq uint64) (Event, error) {
+func getEvent(tx *bolt.Tx, seq uint64) (Event, error) {
+	b := tx.Bucket(bucketEvents)
 	v := b.Get(u64(seq))
 	if v == nil {
 		return Event{}, &ChainError{Seq: seq, Reason: "entry missing"}
@@ -123,7 +183,7 @@ func getEvent(b *bolt.Bucket, seq uint64) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	e, err := decodeEvent(seq, v, prev)
+	e, err := decodeEvent(seq, v, prev, recordSHA(tx))
 	if err != nil {
 		return Event{}, &ChainError{Seq: seq, Reason: "undecodable entry"}
 	}

@@ -132,18 +132,7 @@ func appendRecordingV1(b []byte, r *Recording) []byte {
 }
 
 func readRecordingV1(d *decoder, r *Recording) {
-	r.ID = d.uvarint()
-	r.Station = d.str()
-	r.Source = Source(d.code(sourceCodes))
-	r.SourceID, r.Slot, r.Device, r.Officer, r.Profile, r.Name = d.str(), d.str(), d.str(), d.str(), d.str(), d.str()
-	r.NameRaw = d.raw()
-	r.RelPath, r.Ext, r.Kind = d.str(), d.str(), d.str()
-	r.Seq = int(d.varint())
-	r.StartedAt, r.CameraTime, r.ModTime, r.ReceivedAt = d.time(), d.time(), d.time(), d.time()
-	r.CameraClockOffset = time.Duration(d.varint())
-	r.CameraClockBasis = d.str()
-	r.Size = d.varint()
-	r.SHA256 = d.hash()
+	readRecordingHead(d, r)
 	r.Important, r.Locked = d.bool(), d.bool()
 	r.Flags = d.strs()
 	r.State = State(d.code(stateCodes))
@@ -186,6 +175,22 @@ func readRecordingV1(d *decoder, r *Recording) {
 	} else if n > 0 {
 		d.fail()
 	}
+}
+
+// readRecordingHead reads the fields up to SHA256, all an event needs.
+func readRecordingHead(d *decoder, r *Recording) {
+	r.ID = d.uvarint()
+	r.Station = d.str()
+	r.Source = Source(d.code(sourceCodes))
+	r.SourceID, r.Slot, r.Device, r.Officer, r.Profile, r.Name = d.str(), d.str(), d.str(), d.str(), d.str(), d.str()
+	r.NameRaw = d.raw()
+	r.RelPath, r.Ext, r.Kind = d.str(), d.str(), d.str()
+	r.Seq = int(d.varint())
+	r.StartedAt, r.CameraTime, r.ModTime, r.ReceivedAt = d.time(), d.time(), d.time(), d.time()
+	r.CameraClockOffset = time.Duration(d.varint())
+	r.CameraClockBasis = d.str()
+	r.Size = d.varint()
+	r.SHA256 = d.hash()
 }
 
 // usualArchiveKey is the key storage/upload gives r's object

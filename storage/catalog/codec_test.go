@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -80,12 +81,16 @@ func TestRecordingKeepsJSONWhenBinaryCannot(t *testing.T) {
 func TestEventFormatV1(t *testing.T) {
 	t0 := time.Date(2026, 11, 21, 8, 30, 0, 5, time.UTC)
 	prev := hashHex([]byte("prev"))
+	x := hashHex([]byte("x"))
 	for _, tc := range []struct {
 		name   string
 		e      Event
 		binary bool
 	}{
-		{"custodian", Event{Seq: 9, Time: t0, Type: EventIngested, Recording: 3, SHA256: hashHex([]byte("x")), Actor: ActorCustodian, Detail: "dock a"}, true},
+		{"custodian", Event{Seq: 9, Time: t0, Type: EventIngested, Recording: 3, SHA256: x, Actor: ActorCustodian, Detail: "dock a"}, true},
+		{"sha in the detail", Event{Seq: 9, Time: t0, Type: EventArchived, Recording: 3, SHA256: x, Actor: ActorCustodian,
+			Detail: "st01/2026/11/21/000123/" + x + ".MP4 version v1"}, true},
+		{"sha not the record's", Event{Seq: 9, Time: t0, Type: EventIngested, Recording: 4, SHA256: x, Actor: ActorCustodian, Detail: x}, true},
 		{"a person, no recording", Event{Seq: 9, Time: t0, Type: "new-kind", Actor: "admin", Detail: "why"}, true},
 		{"no actor", Event{Seq: 9, Time: t0, Type: EventHeld}, false},
 		{"zone", Event{Seq: 9, Time: t0.In(time.FixedZone("CST", 8*3600)), Type: EventHeld, Actor: "a"}, false},
@@ -94,14 +99,21 @@ func TestEventFormatV1(t *testing.T) {
 			e := tc.e
 			e.Prev = prev
 			e.Hash = e.Sum()
-			v, err := encodeEvent(e)
+			recSHA := x
+			if e.Recording == 4 {
+				recSHA = hashHex([]byte("other"))
+			}
+			v, err := encodeEvent(e, recSHA)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if (v[0] == formatV1) != tc.binary {
 				t.Fatalf("stored as %q, binary want %v", v, tc.binary)
 			}
-			got, err := decodeEvent(e.Seq, v, prev)
+			if e.Recording == 3 && len(v) > 33+32 && bytes.Contains(v, []byte(x[:16])) {
+				t.Errorf("the recording's sha256 is stored in the event: %q", v)
+			}
+			got, err := decodeEvent(e.Seq, v, prev, func(uint64) string { return recSHA })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,11 +154,11 @@ func FuzzDecodeRecording(f *testing.F) {
 func FuzzDecodeEvent(f *testing.F) {
 	e := Event{Seq: 2, Time: time.Unix(1, 2).UTC(), Type: EventHeld, Actor: "a", Prev: hashHex(nil), Detail: "d"}
 	e.Hash = e.Sum()
-	v, _ := encodeEvent(e)
+	v, _ := encodeEvent(e, "")
 	f.Add(v)
 	f.Add([]byte(`{"seq":1}`))
 	f.Fuzz(func(t *testing.T, v []byte) {
-		if e, err := decodeEvent(2, v, ""); err == nil {
+		if e, err := decodeEvent(2, v, "", func(uint64) string { return "" }); err == nil {
 			_ = e.Sum()
 		}
 	})

@@ -83,7 +83,7 @@ func copyCatalog(src *bolt.DB, dst string) error {
 	defer out.Close()
 	err = src.View(func(stx *bolt.Tx) error {
 		return stx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			return copyBucket(out, name, b)
+			return copyBucket(out, name, b, recordSHA(stx))
 		})
 	})
 	if err != nil {
@@ -99,7 +99,7 @@ func copyCatalog(src *bolt.DB, dst string) error {
 }
 
 // copyBucket copies one bucket in transactions of compactBatch keys.
-func copyBucket(out *bolt.DB, name []byte, b *bolt.Bucket) error {
+func copyBucket(out *bolt.DB, name []byte, b *bolt.Bucket, sha shaOf) error {
 	cur := b.Cursor()
 	k, v := cur.First()
 	prev := "" // the hash of the event before, for formatV1 events
@@ -114,7 +114,7 @@ func copyBucket(out *bolt.DB, name []byte, b *bolt.Bucket) error {
 				return err
 			}
 			for i := 0; k != nil && i < compactBatch; k, v = cur.Next() {
-				val, err := recode(name, k, v, &prev)
+				val, err := recode(name, k, v, &prev, sha)
 				if err != nil {
 					return err
 				}
@@ -133,7 +133,7 @@ func copyBucket(out *bolt.DB, name []byte, b *bolt.Bucket) error {
 }
 
 // recode is a value as the compacted catalog stores it.
-func recode(bucket, k, v []byte, prev *string) ([]byte, error) {
+func recode(bucket, k, v []byte, prev *string, sha shaOf) ([]byte, error) {
 	switch string(bucket) {
 	case string(bucketRecordings):
 		r, err := decodeRecording(v)
@@ -143,12 +143,16 @@ func recode(bucket, k, v []byte, prev *string) ([]byte, error) {
 		return encodeRecording(&r)
 	case string(bucketEvents):
 		seq := binary.BigEndian.Uint64(k)
-		e, err := decodeEvent(seq, v, *prev)
+		e, err := decodeEvent(seq, v, *prev, sha)
 		if err != nil {
 			return nil, &ChainError{Seq: seq, Reason: "undecodable entry"}
 		}
 		*prev = e.Hash
-		return encodeEvent(e)
+		var recSHA string
+		if e.Recording != 0 {
+			recSHA = sha(e.Recording)
+		}
+		return encodeEvent(e, recSHA)
 	}
 	return v, nil
 }

@@ -68,6 +68,10 @@ func (c *Catalog) appendEvents(tx *bolt.Tx, r *Recording, events []Event) error 
 	b := tx.Bucket(bucketEvents)
 	meta := tx.Bucket(bucketMeta)
 	prev := string(meta.Get(keyLastEventHash))
+	var recSHA string
+	if r != nil {
+		recSHA = r.SHA256
+	}
 	for _, e := range events {
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -86,7 +90,7 @@ func (c *Catalog) appendEvents(tx *bolt.Tx, r *Recording, events []Event) error 
 		}
 		e.Prev = prev
 		e.Hash = e.Sum()
-		v, err := encodeEvent(e)
+		v, err := encodeEvent(e, recSHA)
 		if err != nil {
 			return err
 		}
@@ -111,10 +115,9 @@ func (c *Catalog) Append(events ...Event) error {
 func (c *Catalog) RecentEvents(n int) ([]Event, error) {
 	var out []Event
 	err := c.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketEvents)
-		cur := b.Cursor()
+		cur := tx.Bucket(bucketEvents).Cursor()
 		for k, _ := cur.Last(); k != nil && len(out) < n; k, _ = cur.Prev() {
-			e, err := getEvent(b, binary.BigEndian.Uint64(k))
+			e, err := getEvent(tx, binary.BigEndian.Uint64(k))
 			if err != nil {
 				return err
 			}
@@ -147,11 +150,11 @@ func (e *ChainError) Unwrap() error { return ErrChainBroken }
 func (c *Catalog) VerifyEvents() (int, error) {
 	n := 0
 	err := c.db.View(func(tx *bolt.Tx) error {
-		prev := ""
+		prev, sha := "", recordSHA(tx)
 		var want uint64 = 1
 		err := tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
 			seq := binary.BigEndian.Uint64(k)
-			e, err := decodeEvent(seq, v, prev)
+			e, err := decodeEvent(seq, v, prev, sha)
 			if err != nil {
 				return &ChainError{Seq: seq, Reason: "undecodable entry"}
 			}
