@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -147,12 +148,18 @@ func (e *ChainError) Unwrap() error { return ErrChainBroken }
 
 // VerifyEvents walks the whole trail and returns how many events it checked,
 // or a *ChainError naming the first bad one.
-func (c *Catalog) VerifyEvents() (int, error) {
+func (c *Catalog) VerifyEvents() (int, error) { return c.VerifyEventsContext(context.Background()) }
+
+// VerifyEventsContext is VerifyEvents, stopped when ctx ends.
+func (c *Catalog) VerifyEventsContext(ctx context.Context) (int, error) {
 	n := 0
 	err := c.db.View(func(tx *bolt.Tx) error {
 		prev, sha := "", recordSHA(tx)
 		var want uint64 = 1
 		err := tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
+			if n%checkEvery == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
 			seq := binary.BigEndian.Uint64(k)
 			e, err := decodeEvent(seq, v, prev, sha)
 			if err != nil {

@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -188,4 +189,28 @@ func TestCheckFindsIndexProblems(t *testing.T) {
 func firstKey(tx *bolt.Tx, bucket []byte) []byte {
 	k, _ := tx.Bucket(bucket).Cursor().First()
 	return append([]byte(nil), k...)
+}
+
+// Long reads stop when their caller leaves: a listing whose filter its
+// index does not cover, and the trail's checks.
+func TestLongReadsStopWithTheirContext(t *testing.T) {
+	c, err := Open(schema2Catalog(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.ListContext(ctx, Filter{Case: "nowhere"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("list: %v", err)
+	}
+	if _, err := c.VerifyEventsContext(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("verify events: %v", err)
+	}
+	if _, err := c.VerifyRecordsContext(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("verify records: %v", err)
+	}
+	if recs, err := c.ListContext(context.Background(), Filter{Case: "C9"}); err != nil || len(recs) == 0 {
+		t.Errorf("list with a live context: %d, %v", len(recs), err)
+	}
 }
