@@ -32,6 +32,7 @@ import (
 // open_session room                                    -> u64(id) of the room's open session
 // idx_room     room 0 u64(started) u64(id)             -> nil (interview-room segments)
 // idx_received u64(received) u64(id)                   -> nil
+// idx_case     case 0 u64(id)                          -> nil (schema 3: a case's recordings)
 //
 // Retention indexes (schema 2): what a sweep may act on, by the time it may
 // become due. The catalog knows no policy (period, local_keep, grace), so
@@ -48,7 +49,7 @@ import (
 //
 // meta "newest" is u64(newest received_at or expiring_at ever written), for
 // the planner's clock check; meta "upgrade" is u64(last id indexed) while an
-// upgrade from schema 1 builds the retention indexes.
+// upgrade from schema 1 or 2 builds the indexes they lack.
 //
 // uploads holds the resumable state of a multipart upload in progress; the
 // entry goes in the same transaction that marks the record archived.
@@ -84,6 +85,7 @@ var (
 	bucketIdxUnmark  = []byte("idx_unmark")
 	bucketIdxLegal   = []byte("idx_legal")
 	bucketIdxLocal   = []byte("idx_local")
+	bucketIdxCase    = []byte("idx_case")
 
 	allBuckets = [][]byte{
 		bucketRecordings, bucketEvents, bucketMeta, bucketCounts,
@@ -91,11 +93,14 @@ var (
 		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending, bucketIdxIntent, bucketUploads, bucketAudit,
 		bucketGaps, bucketSessions, bucketIdxSession, bucketOpenSess,
 		bucketIdxRoom, bucketIdxRecv, bucketIdxRetain, bucketIdxEvict, bucketIdxGrace, bucketIdxUnmark, bucketIdxLegal, bucketIdxLocal,
+		bucketIdxCase,
 	}
 	// schema2Buckets are the indexes schema 2 added; an upgrade fills them.
 	schema2Buckets = [][]byte{
 		bucketIdxRoom, bucketIdxRecv, bucketIdxRetain, bucketIdxEvict, bucketIdxGrace, bucketIdxUnmark, bucketIdxLegal, bucketIdxLocal,
 	}
+	// schema3Buckets are the indexes schema 3 added; an upgrade fills them.
+	schema3Buckets = [][]byte{bucketIdxCase}
 
 	keySchema        = []byte("schema")
 	keyLastEventHash = []byte("last_event_hash")

@@ -148,6 +148,8 @@ func (f Filter) index() listIndex {
 		return timed('d', bucketIdxDevice, f.Device)
 	case f.Source == SourceRoom && f.SourceID != "":
 		return timed('r', bucketIdxRoom, f.SourceID)
+	case f.Case != "":
+		return listIndex{tag: 'c', bucket: bucketIdxCase, prefix: join([]byte(f.Case), sep)}
 	case f.State != "":
 		return listIndex{tag: 's', bucket: bucketIdxState, prefix: join([]byte(f.State), sep)}
 	case !f.From.IsZero() || !f.To.IsZero():

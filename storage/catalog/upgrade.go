@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -44,7 +45,10 @@ func initSchema(tx *bolt.Tx) error {
 		return meta.Put(keySchema, []byte(SchemaVersion))
 	case schema2:
 		// From here on an older custodian refuses the catalog: it cannot
-		// read binary values.
+		// read binary values. The upgrade that follows builds idx_case.
+		if err := meta.Put(keyUpgrade, u64(0)); err != nil {
+			return err
+		}
 		return meta.Put(keySchema, []byte(SchemaVersion))
 	case schema1:
 		// From here on an older custodian refuses the catalog: it would
@@ -138,11 +142,12 @@ func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
 	return done, err
 }
 
-// putSchema2Entries writes r's entries in the buckets schema 2 added, and
-// the newest time.
+// putSchema2Entries writes r's entries in the buckets schemas 2 and 3
+// added (entries already there are written again, unchanged), and the
+// newest time.
 func putSchema2Entries(tx *bolt.Tx, r *Recording) error {
 	for _, e := range indexes(r) {
-		if !isSchema2(e.bucket) {
+		if !isSchema2(e.bucket) && !slices.ContainsFunc(schema3Buckets, func(b []byte) bool { return bytes.Equal(b, e.bucket) }) {
 			continue
 		}
 		if err := e.put(tx); err != nil {
