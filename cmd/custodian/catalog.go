@@ -52,5 +52,8 @@ func catalogCmd(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "ok %s: custody trail of %d events, %d records, %d index entries and the counts agree (%v); %d records and %d events in the old JSON format\n",
 		path, rep.Events, rep.Records, rep.IndexEntries, time.Since(start).Round(time.Millisecond), rep.JSONRecords, rep.JSONEvents)
+	if rep.CaseIndexPending {
+		fmt.Fprintln(stdout, "the case index is not built yet (a catalog from schema 2): custodian catalog compact builds it")
+	}
 	return nil
 }

@@ -25,9 +25,12 @@ var ErrLocked = errors.New("catalog is in use by another process")
 // It is a bbolt file; each change is one short write transaction that updates
 // the record, its indexes, the per-state counts and the event chain together.
 type Catalog struct {
-	db    *bolt.DB
-	now   func() time.Time
-	group group // concurrent writes share a transaction: see group.go
+	db *bolt.DB
+	// caseIndexed: idx_case is complete (keyCaseIndexed); until then a
+	// case listing reads every record.
+	caseIndexed bool
+	now         func() time.Time
+	group       group // concurrent writes share a transaction: see group.go
 }
 
 // Options are the knobs of Open.
@@ -68,6 +71,12 @@ func Open(path string, o Options) (*Catalog, error) {
 		err = db.View(checkReadable)
 	} else if err = update(db, c.initSchema); err == nil {
 		err = upgrade(db, upgradeBatch)
+	}
+	if err == nil {
+		err = db.View(func(tx *bolt.Tx) error {
+			c.caseIndexed = tx.Bucket(bucketMeta).Get(keyCaseIndexed) != nil
+			return nil
+		})
 	}
 	if err != nil {
 		db.Close()

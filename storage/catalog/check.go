@@ -19,6 +19,9 @@ type CheckReport struct {
 	// JSONRecords and JSONEvents are values still in the JSON of schema 2
 	// (compact rewrites them).
 	JSONRecords, JSONEvents int
+	// CaseIndexPending: a catalog from schema 2 whose case index compact
+	// has not built yet; it is not compared.
+	CaseIndexPending bool
 }
 
 // Check verifies the whole catalog: the custody chain (VerifyEvents),
@@ -35,6 +38,7 @@ func (c *Catalog) Check() (CheckReport, error) {
 	if rep.Records, err = c.VerifyRecords(); err != nil {
 		return rep, err
 	}
+	rep.CaseIndexPending = !c.caseIndexed
 	err = c.db.View(func(tx *bolt.Tx) error {
 		want, err := checkRecordIndexes(tx, &rep)
 		if err != nil {
@@ -71,6 +75,9 @@ func checkRecordIndexes(tx *bolt.Tx, rep *CheckReport) (map[string]int, error) {
 			counts[countHeld]++
 		}
 		for _, e := range indexes(&r) {
+			if rep.CaseIndexPending && bytes.Equal(e.bucket, bucketIdxCase) {
+				continue
+			}
 			got := tx.Bucket(e.bucket).Get(e.key)
 			switch {
 			case got == nil:
@@ -99,7 +106,7 @@ func checkRecordIndexes(tx *bolt.Tx, rep *CheckReport) (map[string]int, error) {
 // record that does not call for it.
 func checkIndexCounts(tx *bolt.Tx, want map[string]int, rep *CheckReport) error {
 	for _, name := range allBuckets {
-		if !isIndex(name) {
+		if !isIndex(name) || rep.CaseIndexPending && bytes.Equal(name, bucketIdxCase) {
 			continue
 		}
 		b := tx.Bucket(name)

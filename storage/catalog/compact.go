@@ -89,6 +89,9 @@ func copyCatalog(src *bolt.DB, dst string) error {
 	if err != nil {
 		return err
 	}
+	if err := buildCaseIndex(src, out); err != nil {
+		return err
+	}
 	err = out.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keySchema, []byte(SchemaVersion))
 	})
@@ -96,6 +99,48 @@ func copyCatalog(src *bolt.DB, dst string) error {
 		return err
 	}
 	return out.Sync()
+}
+
+// buildCaseIndex fills idx_case in out from src's records, unless src's is
+// complete (a catalog from schema 2 has none), compactBatch records a
+// transaction.
+func buildCaseIndex(src, out *bolt.DB) error {
+	return src.View(func(stx *bolt.Tx) error {
+		if stx.Bucket(bucketMeta).Get(keyCaseIndexed) != nil {
+			return nil
+		}
+		cur := stx.Bucket(bucketRecordings).Cursor()
+		k, v := cur.First()
+		for first := true; first || k != nil; first = false {
+			err := out.Update(func(tx *bolt.Tx) error {
+				b, err := tx.CreateBucketIfNotExists(bucketIdxCase)
+				if err != nil {
+					return err
+				}
+				b.FillPercent = fillMostly
+				for i := 0; k != nil && i < compactBatch; k, v = cur.Next() {
+					r, err := decodeRecording(v)
+					if err != nil {
+						return fmt.Errorf("decode recording %d: %w", binary.BigEndian.Uint64(k), err)
+					}
+					for _, c := range r.Cases {
+						if err := b.Put(join([]byte(c), sep, u64(r.ID)), []byte{}); err != nil {
+							return err
+						}
+					}
+					i++
+				}
+				if k == nil {
+					return tx.Bucket(bucketMeta).Put(keyCaseIndexed, []byte{1})
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("build the case index: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // copyBucket copies one bucket in transactions of compactBatch keys.

@@ -106,6 +106,9 @@ var (
 	keyLastEventHash = []byte("last_event_hash")
 	keyNewest        = []byte("newest")
 	keyUpgrade       = []byte("upgrade")
+	// keyCaseIndexed is set once idx_case holds every record's cases: on
+	// a new catalog, after a schema 1 upgrade, after catalog compact.
+	keyCaseIndexed = []byte("case_indexed")
 )
 
 // countHeld is the counts key of the permanent class; no state is named so.

@@ -97,6 +97,9 @@ func (c *Catalog) ListPageContext(ctx context.Context, f Filter) ([]Recording, C
 		}
 	}
 	ix := f.index()
+	if ix.tag == 'c' && !c.caseIndexed {
+		ix = listIndex{tag: 'i', bucket: bucketRecordings}
+	}
 	err := c.db.View(func(tx *bolt.Tx) error {
 		var last []byte
 		read := 0

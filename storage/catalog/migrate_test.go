@@ -106,8 +106,11 @@ func TestSchema2MigratesAndCompacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := c.Check()
-	if err != nil {
-		t.Fatalf("check after upgrade: %v", err)
+	if err != nil || !rep.CaseIndexPending {
+		t.Fatalf("check after upgrade: %+v %v", rep, err)
+	}
+	if recs, err := c.List(Filter{Case: "C9"}); err != nil || len(recs) != 6 {
+		t.Fatalf("case listing before the case index: %d %v", len(recs), err)
 	}
 	if rep.JSONRecords != len(before.records)-1 || rep.JSONEvents != int(before.last) {
 		t.Errorf("after upgrade %+v: want all but one record and every old event JSON", rep)
@@ -127,8 +130,11 @@ func TestSchema2MigratesAndCompacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.Check(); err != nil {
-		t.Fatalf("check after compact: %v", err)
+	if rep, err := c.Check(); err != nil || rep.CaseIndexPending {
+		t.Fatalf("check after compact: %+v %v", rep, err)
+	}
+	if recs, err := c.List(Filter{Case: "C9"}); err != nil || len(recs) != 6 {
+		t.Fatalf("case listing by the case index: %d %v", len(recs), err)
 	}
 	after := takeSnapshot(t, c)
 	if len(after.records) != len(upgraded.records) {

@@ -42,13 +42,15 @@ func initSchema(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	switch string(meta.Get(keySchema)) {
 	case "":
+		if err := meta.Put(keyCaseIndexed, []byte{1}); err != nil {
+			return err
+		}
 		return meta.Put(keySchema, []byte(SchemaVersion))
 	case schema2:
 		// From here on an older custodian refuses the catalog: it cannot
-		// read binary values. The upgrade that follows builds idx_case.
-		if err := meta.Put(keyUpgrade, u64(0)); err != nil {
-			return err
-		}
+		// read binary values. idx_case stays incomplete (case listings
+		// read every record) until catalog compact builds it: reading a
+		// million records would hold the start up for half a minute.
 		return meta.Put(keySchema, []byte(SchemaVersion))
 	case schema1:
 		// From here on an older custodian refuses the catalog: it would
@@ -135,6 +137,9 @@ func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
 		}
 		if k == nil {
 			done = true
+			if err := meta.Put(keyCaseIndexed, []byte{1}); err != nil {
+				return err
+			}
 			return meta.Delete(keyUpgrade)
 		}
 		return meta.Put(keyUpgrade, u64(last))
@@ -148,6 +153,12 @@ func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
 func putSchema2Entries(tx *bolt.Tx, r *Recording) error {
 	for _, e := range indexes(r) {
 		if !isSchema2(e.bucket) && !slices.ContainsFunc(schema3Buckets, func(b []byte) bool { return bytes.Equal(b, e.bucket) }) {
+			continue
+		}
+		// An entry already there is not written again: a Put of the same
+		// value still rewrites its page, and the schema 2 -> 3 upgrade
+		// would rewrite every index to add one.
+		if v := tx.Bucket(e.bucket).Get(e.key); v != nil && bytes.Equal(v, e.value) {
 			continue
 		}
 		if err := e.put(tx); err != nil {
