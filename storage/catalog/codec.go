@@ -25,7 +25,26 @@ var errShort = errors.New("binary value truncated")
 // varint bytes.
 const timeBase = 1_600_000_000
 
-type encoder struct{ b []byte }
+// encoder writes formatV1. rel shifts the seconds of the times it writes
+// once a record's start is written: a record's other times are mostly
+// hours or months from its start, two or three varint bytes from it.
+type encoder struct {
+	b   []byte
+	rel int64
+}
+
+// relTo makes the times that follow relative to t (the zero time: no shift).
+func (e *encoder) relTo(t time.Time) {
+	if !t.IsZero() {
+		e.rel = t.Unix() - timeBase
+	}
+}
+
+func (d *decoder) relTo(t time.Time) {
+	if !t.IsZero() {
+		d.rel = t.Unix() - timeBase
+	}
+}
 
 func (e *encoder) byte(v byte)      { e.b = append(e.b, v) }
 func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
@@ -49,7 +68,7 @@ func (e *encoder) time(t time.Time) {
 		return
 	}
 	e.uvarint(uint64(t.Nanosecond()) + 1)
-	e.varint(t.Unix() - timeBase)
+	e.varint(t.Unix() - timeBase - e.rel)
 }
 
 // hash writes a lowercase hex SHA-256 as its 32 bytes, anything else as a
@@ -87,6 +106,7 @@ func boolByte(v bool) byte {
 type decoder struct {
 	b   []byte
 	err error
+	rel int64
 }
 
 func (d *decoder) fail() { d.err, d.b = errShort, nil }
@@ -163,7 +183,7 @@ func (d *decoder) time() time.Time {
 	if ns == 0 {
 		return time.Time{}
 	}
-	return time.Unix(d.varint()+timeBase, int64(ns-1)).UTC()
+	return time.Unix(d.varint()+timeBase+d.rel, int64(ns-1)).UTC()
 }
 
 func (d *decoder) hash() string {

@@ -76,7 +76,9 @@ func appendRecordingV1(b []byte, r *Recording) []byte {
 	e.str(r.Ext)
 	e.str(r.Kind)
 	e.varint(int64(r.Seq))
-	for _, t := range []time.Time{r.StartedAt, r.CameraTime, r.ModTime, r.ReceivedAt} {
+	e.time(r.StartedAt)
+	e.relTo(r.StartedAt)
+	for _, t := range []time.Time{r.CameraTime, r.ModTime, r.ReceivedAt} {
 		e.time(t)
 	}
 	e.varint(int64(r.CameraClockOffset))
@@ -186,7 +188,9 @@ func readRecordingHead(d *decoder, r *Recording) {
 	r.NameRaw = d.raw()
 	r.RelPath, r.Ext, r.Kind = d.str(), d.str(), d.str()
 	r.Seq = int(d.varint())
-	r.StartedAt, r.CameraTime, r.ModTime, r.ReceivedAt = d.time(), d.time(), d.time(), d.time()
+	r.StartedAt = d.time()
+	d.relTo(r.StartedAt)
+	r.CameraTime, r.ModTime, r.ReceivedAt = d.time(), d.time(), d.time()
 	r.CameraClockOffset = time.Duration(d.varint())
 	r.CameraClockBasis = d.str()
 	r.Size = d.varint()
