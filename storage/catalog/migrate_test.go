@@ -151,10 +151,15 @@ func TestSchema2MigratesAndCompacts(t *testing.T) {
 	if ev, _ := c.RecentEvents(1); ev[0].Type != EventMigrated || !strings.Contains(ev[0].Detail, "compacted") {
 		t.Fatalf("last event %+v", ev[0])
 	}
-	// the catalog goes on: new ids and events follow the old ones
+	goesOn(t, c, uint64(len(upgraded.records))+1)
+}
+
+// goesOn adds a recording: its id and events follow the old ones.
+func goesOn(t *testing.T, c *Catalog, want uint64) {
+	t.Helper()
 	r, _, err := c.Add(Recording{Station: "st01", Source: SourceDock, SourceID: "dock-a", Device: "J1", Name: "new.mp4",
-		SHA256: hashHex([]byte("new")), State: StateVerified, StartedAt: now(), ReceivedAt: now()}, Event{Type: EventIngested})
-	if err != nil || r.ID != uint64(len(upgraded.records))+1 {
+		SHA256: hashHex([]byte("new")), State: StateVerified, StartedAt: c.Now(), ReceivedAt: c.Now()}, Event{Type: EventIngested})
+	if err != nil || r.ID != want {
 		t.Fatalf("add after compact: id %d, %v", r.ID, err)
 	}
 	if _, err := c.Check(); err != nil {
