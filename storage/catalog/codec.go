@@ -13,6 +13,8 @@ import (
 // new values are written in formatV1 whenever it gives back exactly the
 // JSON the record or event had, and as JSON otherwise, so no value can lose
 // a field to the encoding. `custodian catalog compact` rewrites old values.
+// Once a release has written formatV1 its layout is frozen: a change is a
+// new format byte, read beside the old ones.
 const (
 	formatJSON = '{'
 	formatV1   = 0x01
