@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -72,7 +73,15 @@ func appendRecordingV1(b []byte, r *Recording) []byte {
 	e.str(r.Profile)
 	e.str(r.Name)
 	e.raw(r.NameRaw)
-	e.str(r.RelPath)
+	// A path below the camera folder mostly ends in the name: its folder
+	// is stored, and a flag.
+	if dir, ok := strings.CutSuffix(r.RelPath, r.Name); ok && r.Name != "" {
+		e.byte(1)
+		e.str(dir)
+	} else {
+		e.byte(0)
+		e.str(r.RelPath)
+	}
 	e.str(r.Ext)
 	e.str(r.Kind)
 	e.varint(int64(r.Seq))
@@ -186,7 +195,12 @@ func readRecordingHead(d *decoder, r *Recording) {
 	r.Source = Source(d.code(sourceCodes))
 	r.SourceID, r.Slot, r.Device, r.Officer, r.Profile, r.Name = d.str(), d.str(), d.str(), d.str(), d.str(), d.str()
 	r.NameRaw = d.raw()
-	r.RelPath, r.Ext, r.Kind = d.str(), d.str(), d.str()
+	if d.byte() == 1 {
+		r.RelPath = d.str() + r.Name
+	} else {
+		r.RelPath = d.str()
+	}
+	r.Ext, r.Kind = d.str(), d.str()
 	r.Seq = int(d.varint())
 	r.StartedAt = d.time()
 	d.relTo(r.StartedAt)
