@@ -13,6 +13,8 @@ import (
 var (
 	stateCodes  = []string{"staged", "verified", "archived", "missing", "corrupt", "expiring", "expired"}
 	sourceCodes = []string{"dock", "room"}
+	kindCodes   = []string{"", "video", "photo", "audio", "other"}
+	extCodes    = []string{"", "MP4", "mp4", "AVI", "avi", "MOV", "mov", "JPG", "jpg", "WAV", "wav", "TS", "ts", "MKV", "mkv"}
 )
 
 // encodeRecording is r's value in the recordings bucket: formatV1 when it
@@ -82,8 +84,8 @@ func appendRecordingV1(b []byte, r *Recording) []byte {
 		e.byte(0)
 		e.str(r.RelPath)
 	}
-	e.str(r.Ext)
-	e.str(r.Kind)
+	e.code(r.Ext, extCodes)
+	e.code(r.Kind, kindCodes)
 	e.varint(int64(r.Seq))
 	e.time(r.StartedAt)
 	e.relTo(r.StartedAt)
@@ -200,7 +202,7 @@ func readRecordingHead(d *decoder, r *Recording) {
 	} else {
 		r.RelPath = d.str()
 	}
-	r.Ext, r.Kind = d.str(), d.str()
+	r.Ext, r.Kind = d.code(extCodes), d.code(kindCodes)
 	r.Seq = int(d.varint())
 	r.StartedAt = d.time()
 	d.relTo(r.StartedAt)
