@@ -119,7 +119,7 @@ func sampleStatus() Sources {
 // goldenCatalog answers the catalog reads and writes with the samples.
 type goldenCatalog struct{}
 
-func (goldenCatalog) List(f catalog.Filter) ([]catalog.Recording, error) {
+func (goldenCatalog) ListContext(_ context.Context, f catalog.Filter) ([]catalog.Recording, error) {
 	switch {
 	case f.Officer == "nobody", f.SourceID == "room-9":
 		return nil, nil
@@ -129,9 +129,14 @@ func (goldenCatalog) List(f catalog.Filter) ([]catalog.Recording, error) {
 	return []catalog.Recording{sampleRecording(), sampleSegment()}, nil
 }
 
-// ListPage cuts the samples to the page and gives a cursor when it does.
-func (c goldenCatalog) ListPage(f catalog.Filter) ([]catalog.Recording, catalog.Cursor, error) {
-	recs, _ := c.List(f)
+// List is ListContext for the rooms' view (RoomCatalog).
+func (c goldenCatalog) List(f catalog.Filter) ([]catalog.Recording, error) {
+	return c.ListContext(context.Background(), f)
+}
+
+// ListPageContext cuts the samples to the page and gives a cursor when it does.
+func (c goldenCatalog) ListPageContext(ctx context.Context, f catalog.Filter) ([]catalog.Recording, catalog.Cursor, error) {
+	recs, _ := c.ListContext(ctx, f)
 	if f.Limit > 0 && len(recs) > f.Limit {
 		return recs[:f.Limit], catalog.Cursor{'i', 0, 0, 0, 0, 0, 0, 0, byte(f.Limit)}, nil
 	}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -27,8 +28,10 @@ type fakeCatalog struct {
 
 func (f fakeCatalog) Held() (int, error) { return f.held, f.err }
 
-func (f fakeCatalog) List(catalog.Filter) ([]catalog.Recording, error) { return nil, f.err }
-func (f fakeCatalog) ListPage(catalog.Filter) ([]catalog.Recording, catalog.Cursor, error) {
+func (f fakeCatalog) ListContext(context.Context, catalog.Filter) ([]catalog.Recording, error) {
+	return nil, f.err
+}
+func (f fakeCatalog) ListPageContext(context.Context, catalog.Filter) ([]catalog.Recording, catalog.Cursor, error) {
 	return nil, nil, f.err
 }
 func (f fakeCatalog) Counts() (map[catalog.State]int, error)    { return f.counts, f.err }

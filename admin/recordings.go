@@ -34,7 +34,7 @@ func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
 		f.Limit = s.cfg.MaxResults
 	}
 	f.After = after
-	recs, next, err := s.cat.ListPage(f)
+	recs, next, err := s.cat.ListPageContext(r.Context(), f)
 	if errors.Is(err, catalog.ErrBadCursor) {
 		writeError(w, http.StatusBadRequest, "cursor: not from a listing with these filters")
 		return
@@ -42,6 +42,9 @@ func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
 	if f.Session != 0 && errors.Is(err, catalog.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no session %d", f.Session))
 		return
+	}
+	if err != nil && r.Context().Err() != nil {
+		return // the client left, and the listing stopped with it
 	}
 	if err != nil {
 		s.log.Error("list recordings", "err", err)

@@ -1,8 +1,11 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -166,5 +169,59 @@ func TestRecordingsPastDefaultCap(t *testing.T) {
 	pages := walk(t, ts.URL, "")
 	if len(pages) != 2 || len(pages[0]) != DefaultMaxResults || len(pages[1]) != 50 || pages[1][49] != uint64(n) {
 		t.Fatalf("%d pages", len(pages))
+	}
+}
+
+// blockingCatalog lists as a catalog far too big for the request would:
+// until the request's context ends.
+type blockingCatalog struct {
+	fakeCatalog
+	stopped chan error
+}
+
+func (b blockingCatalog) ListPageContext(ctx context.Context, _ catalog.Filter) ([]catalog.Recording, catalog.Cursor, error) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+	}
+	b.stopped <- ctx.Err()
+	return nil, nil, ctx.Err()
+}
+
+func (b blockingCatalog) ListContext(ctx context.Context, f catalog.Filter) ([]catalog.Recording, error) {
+	recs, _, err := b.ListPageContext(ctx, f)
+	return recs, err
+}
+
+// A client that leaves stops the listing it asked for: the handler hands
+// the catalog its request's context (and the catalog's reads stop with it,
+// TestLongReadsStopWithTheirContext), and logs no failure for it.
+func TestListingStopsWhenTheClientLeaves(t *testing.T) {
+	for _, path := range []string{"/api/v1/recordings?flag=clock-offset", "/api/v1/cases/C1"} {
+		t.Run(path, func(t *testing.T) {
+			cat := blockingCatalog{stopped: make(chan error, 1)}
+			srv, logs := newTestServer(t, Config{Station: "st01", MaxResults: 3, Retention: goldenRetention{}}, cat)
+			ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
+			defer ts.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+path, nil)
+			start := time.Now()
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+				t.Fatalf("answered %d", resp.StatusCode)
+			}
+			select {
+			case err := <-cat.stopped:
+				if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+					t.Fatalf("listing ended after %v: %v", time.Since(start), err)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("the listing went on after its client left")
+			}
+			if strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("a client that left was logged as a failure: %s", logs.String())
+			}
+		})
 	}
 }

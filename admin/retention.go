@@ -214,7 +214,10 @@ func (s *Server) caseShow(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	recs, err := s.cat.List(catalog.Filter{Case: c})
+	recs, err := s.cat.ListContext(r.Context(), catalog.Filter{Case: c})
+	if err != nil && r.Context().Err() != nil {
+		return // the client left, and the listing stopped with it
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "catalog read failed")
 		return

@@ -26,8 +26,9 @@ import (
 
 // Catalog is what the admin surface reads from the catalog.
 type Catalog interface {
-	List(catalog.Filter) ([]catalog.Recording, error)
-	ListPage(catalog.Filter) ([]catalog.Recording, catalog.Cursor, error)
+	// The listings stop when their request's context ends.
+	ListContext(context.Context, catalog.Filter) ([]catalog.Recording, error)
+	ListPageContext(context.Context, catalog.Filter) ([]catalog.Recording, catalog.Cursor, error)
 	Get(id uint64) (catalog.Recording, error)
 	Append(events ...catalog.Event) error
 	Counts() (map[catalog.State]int, error)

@@ -60,6 +60,7 @@ commands:
   interview start|stop   open or close an interview session in a room
   export    export --case C (--out DIR | --tar FILE) [--why TEXT]: a case's court export;
             export verify DIR|FILE: check an export offline
+  catalog   catalog compact | catalog check: rewrite the catalog file in the current format, or prove it whole (daemon stopped)
   user      user add NAME --role R | user list | user disable NAME: who may use the admin API
   version   print the version
 
@@ -102,6 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return interview(ctx, args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(ctx, args[1:], stdout, stderr)
+	case "catalog":
+		return catalogCmd(ctx, args[1:], stdout, stderr)
 	case "user":
 		return userCmd(args[1:], stdout, stderr)
 	case "version":

@@ -36,17 +36,34 @@ type AuditChunk struct {
 	SHA256  string `json:"sha256"`
 }
 
-// EventBytes returns events first..last exactly as stored, one per line.
+// EventBytes returns events first..last as JSON, one per line: exactly
+// the bytes a JSON entry holds, and for a binary one the JSON it was
+// written from (the encoding keeps a value binary only when it is).
 func (c *Catalog) EventBytes(first, last uint64) ([]byte, error) {
 	var buf bytes.Buffer
 	err := c.db.View(func(tx *bolt.Tx) error {
-		cur := tx.Bucket(bucketEvents).Cursor()
+		b := tx.Bucket(bucketEvents)
+		cur := b.Cursor()
 		want := first
+		prev, sha := "", recordSHA(tx)
 		for k, v := cur.Seek(u64(first)); k != nil && binary.BigEndian.Uint64(k) <= last; k, v = cur.Next() {
 			if binary.BigEndian.Uint64(k) != want {
 				return &ChainError{Seq: want, Reason: "entry missing"}
 			}
-			buf.Write(v)
+			if want == first {
+				var err error
+				if prev, err = prevHash(b, want, v); err != nil {
+					return err
+				}
+			}
+			line, err := eventJSON(want, v, prev, sha)
+			if err != nil {
+				return err
+			}
+			if prev, err = eventHash(v); err != nil {
+				return &ChainError{Seq: want, Reason: "undecodable entry"}
+			}
+			buf.Write(line)
 			buf.WriteByte('\n')
 			want++
 		}
@@ -62,11 +79,9 @@ func (c *Catalog) EventBytes(first, last uint64) ([]byte, error) {
 func (c *Catalog) EventTime(seq uint64) (time.Time, error) {
 	var e Event
 	err := c.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketEvents).Get(u64(seq))
-		if v == nil {
-			return &ChainError{Seq: seq, Reason: "entry missing"}
-		}
-		return json.Unmarshal(v, &e)
+		var err error
+		e, err = getEvent(tx, seq)
+		return err
 	})
 	return e.Time, err
 }
@@ -105,7 +120,7 @@ func (c *Catalog) PutAuditChunk(ch AuditChunk) error {
 	if err != nil {
 		return err
 	}
-	return c.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAudit).Put(u64(ch.First), v) })
+	return update(c.db, func(tx *bolt.Tx) error { return tx.Bucket(bucketAudit).Put(u64(ch.First), v) })
 }
 
 // NoteSetting records a configuration value that matters to custody (the
@@ -113,7 +128,7 @@ func (c *Catalog) PutAuditChunk(ch AuditChunk) error {
 // event goes into the trail and changed is true.
 func (c *Catalog) NoteSetting(name, value string) (changed bool, err error) {
 	key := []byte("setting:" + name)
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = update(c.db, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		old := meta.Get(key)
 		if old != nil && string(old) == value {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -26,9 +25,12 @@ var ErrLocked = errors.New("catalog is in use by another process")
 // It is a bbolt file; each change is one short write transaction that updates
 // the record, its indexes, the per-state counts and the event chain together.
 type Catalog struct {
-	db    *bolt.DB
-	now   func() time.Time
-	group group // concurrent writes share a transaction: see group.go
+	db *bolt.DB
+	// caseIndexed: idx_case is complete (keyCaseIndexed); until then a
+	// case listing reads every record.
+	caseIndexed bool
+	now         func() time.Time
+	group       group // concurrent writes share a transaction: see group.go
 }
 
 // Options are the knobs of Open.
@@ -67,8 +69,14 @@ func Open(path string, o Options) (*Catalog, error) {
 	c := &Catalog{db: db, now: o.Now}
 	if o.ReadOnly {
 		err = db.View(checkReadable)
-	} else if err = db.Update(initSchema); err == nil {
+	} else if err = update(db, c.initSchema); err == nil {
 		err = upgrade(db, upgradeBatch)
+	}
+	if err == nil {
+		err = db.View(func(tx *bolt.Tx) error {
+			c.caseIndexed = tx.Bucket(bucketMeta).Get(keyCaseIndexed) != nil
+			return nil
+		})
 	}
 	if err != nil {
 		db.Close()
@@ -104,13 +112,41 @@ func (c *Catalog) Add(r Recording, events ...Event) (rec Recording, created bool
 // transaction per record would take most of an hour at ten million. It is
 // all or nothing and returns how many were new.
 func (c *Catalog) AddBatch(recs []Recording, events ...Event) (added int, err error) {
-	err = c.db.Update(func(tx *bolt.Tx) error {
+	err = update(c.db, func(tx *bolt.Tx) error {
 		added = 0
 		for _, r := range recs {
 			_, created, err := c.add(tx, r, events)
 			if err != nil {
 				return fmt.Errorf("add recording %s: %w", r.SHA256, err)
 			}
+			if created {
+				added++
+			}
+		}
+		return nil
+	})
+	return added, err
+}
+
+// Entry is one recording of AddEntries with its own custody events.
+type Entry struct {
+	Recording Recording
+	Events    []Event
+}
+
+// AddEntries is AddBatch where each recording brings its own events: bulk
+// loads of a catalog's history (benchmarks, migrations). It is all or
+// nothing, returns how many were new and leaves each entry's Recording as
+// stored (its ID set).
+func (c *Catalog) AddEntries(entries []Entry) (added int, err error) {
+	err = update(c.db, func(tx *bolt.Tx) error {
+		added = 0
+		for i, e := range entries {
+			rec, created, err := c.add(tx, e.Recording, e.Events)
+			if err != nil {
+				return fmt.Errorf("add recording %s: %w", e.Recording.SHA256, err)
+			}
+			entries[i].Recording = rec
 			if created {
 				added++
 			}
@@ -159,7 +195,7 @@ func (c *Catalog) add(tx *bolt.Tx, r Recording, events []Event) (Recording, bool
 // nothing is written.
 func (c *Catalog) Update(id uint64, fn func(*Recording) error, events ...Event) (Recording, error) {
 	var out Recording
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := update(c.db, func(tx *bolt.Tx) error {
 		old, r, err := c.change(tx, id, fn)
 		if err != nil {
 			return err
@@ -227,6 +263,10 @@ func (c *Catalog) change(tx *bolt.Tx, id uint64, fn func(*Recording) error) (old
 		return old, r, err
 	}
 	r.ID = id
+	if r.SHA256 != old.SHA256 {
+		// Content is identity, and events take their sha256 from the record.
+		return old, r, fmt.Errorf("recording %d: sha256 is its identity and never changes", id)
+	}
 	if r.State != old.State && !old.State.CanMove(r.State) {
 		return old, r, &StateError{ID: id, From: old.State, To: r.State}
 	}
@@ -409,15 +449,15 @@ func getRecording(tx *bolt.Tx, id uint64) (Recording, error) {
 	if v == nil {
 		return Recording{}, ErrNotFound
 	}
-	var r Recording
-	if err := json.Unmarshal(v, &r); err != nil {
+	r, err := decodeRecording(v)
+	if err != nil {
 		return Recording{}, fmt.Errorf("decode recording %d: %w", id, err)
 	}
 	return r, nil
 }
 
 func putRecording(tx *bolt.Tx, r *Recording) error {
-	v, err := json.Marshal(r)
+	v, err := encodeRecording(r)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,9 @@ const (
 	// EventClockOffset records a camera's clock offset measured at a
 	// docking: dock, slot, device, offset and its basis.
 	EventClockOffset = "clock-offset"
+	// EventMigrated records a change of the catalog's own format (a schema
+	// upgrade, a compaction): what changed and what was checked after.
+	EventMigrated = "migrated"
 )
 
 // ActorCustodian is the actor of events custodian records on its own.
@@ -65,6 +69,10 @@ func (c *Catalog) appendEvents(tx *bolt.Tx, r *Recording, events []Event) error 
 	b := tx.Bucket(bucketEvents)
 	meta := tx.Bucket(bucketMeta)
 	prev := string(meta.Get(keyLastEventHash))
+	var recSHA string
+	if r != nil {
+		recSHA = r.SHA256
+	}
 	for _, e := range events {
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -83,7 +91,7 @@ func (c *Catalog) appendEvents(tx *bolt.Tx, r *Recording, events []Event) error 
 		}
 		e.Prev = prev
 		e.Hash = e.Sum()
-		v, err := json.Marshal(e)
+		v, err := encodeEvent(e, recSHA)
 		if err != nil {
 			return err
 		}
@@ -97,7 +105,7 @@ func (c *Catalog) appendEvents(tx *bolt.Tx, r *Recording, events []Event) error 
 
 // Append records events that belong to no single recording update.
 func (c *Catalog) Append(events ...Event) error {
-	err := c.db.Update(func(tx *bolt.Tx) error { return c.appendEvents(tx, nil, events) })
+	err := update(c.db, func(tx *bolt.Tx) error { return c.appendEvents(tx, nil, events) })
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
@@ -109,9 +117,9 @@ func (c *Catalog) RecentEvents(n int) ([]Event, error) {
 	var out []Event
 	err := c.db.View(func(tx *bolt.Tx) error {
 		cur := tx.Bucket(bucketEvents).Cursor()
-		for k, v := cur.Last(); k != nil && len(out) < n; k, v = cur.Prev() {
-			var e Event
-			if err := json.Unmarshal(v, &e); err != nil {
+		for k, _ := cur.Last(); k != nil && len(out) < n; k, _ = cur.Prev() {
+			e, err := getEvent(tx, binary.BigEndian.Uint64(k))
+			if err != nil {
 				return err
 			}
 			out = append(out, e)
@@ -140,15 +148,21 @@ func (e *ChainError) Unwrap() error { return ErrChainBroken }
 
 // VerifyEvents walks the whole trail and returns how many events it checked,
 // or a *ChainError naming the first bad one.
-func (c *Catalog) VerifyEvents() (int, error) {
+func (c *Catalog) VerifyEvents() (int, error) { return c.VerifyEventsContext(context.Background()) }
+
+// VerifyEventsContext is VerifyEvents, stopped when ctx ends.
+func (c *Catalog) VerifyEventsContext(ctx context.Context) (int, error) {
 	n := 0
 	err := c.db.View(func(tx *bolt.Tx) error {
-		prev := ""
+		prev, sha := "", recordSHA(tx)
 		var want uint64 = 1
 		err := tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
+			if n%checkEvery == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
 			seq := binary.BigEndian.Uint64(k)
-			var e Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			e, err := decodeEvent(seq, v, prev, sha)
+			if err != nil {
 				return &ChainError{Seq: seq, Reason: "undecodable entry"}
 			}
 			switch {

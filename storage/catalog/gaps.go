@@ -46,7 +46,7 @@ func (c *Catalog) AddGap(g Gap) error {
 		return fmt.Errorf("add gap: invalid gap %+v", g)
 	}
 	g.Start, g.End = g.Start.UTC(), g.End.UTC()
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := update(c.db, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketGaps)
 		seq, err := b.NextSequence()
 		if err != nil {

@@ -81,7 +81,7 @@ func (g *group) handOff() {
 // each write is tried alone, so that one bad write fails only itself.
 func (c *Catalog) commit(calls []*call) {
 	defer c.group.handOff()
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := update(c.db, func(tx *bolt.Tx) error {
 		for _, call := range calls {
 			if err := call.fn(tx); err != nil {
 				return err
@@ -92,7 +92,7 @@ func (c *Catalog) commit(calls []*call) {
 	for _, call := range calls {
 		call.err = err
 		if err != nil && len(calls) > 1 {
-			call.err = c.db.Update(call.fn)
+			call.err = update(c.db, call.fn)
 		}
 		close(call.done)
 	}

@@ -44,6 +44,9 @@ func indexes(r *Recording) []indexEntry {
 	if !r.ReceivedAt.IsZero() {
 		out = append(out, indexEntry{bucket: bucketIdxRecv, key: timeIdxKey(r.ReceivedAt, r.ID)})
 	}
+	for _, c := range r.Cases {
+		out = append(out, indexEntry{bucket: bucketIdxCase, key: join([]byte(c), sep, u64(r.ID))})
+	}
 	if r.Source == SourceRoom {
 		out = append(out, indexEntry{bucket: bucketIdxRoom, key: prefixTimeKey(r.SourceID, r.StartedAt, r.ID)})
 	}

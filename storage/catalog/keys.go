@@ -3,12 +3,14 @@ package catalog
 import (
 	"encoding/binary"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Every bucket name and key encoding of the catalog lives in this file.
 //
-// recordings   u64(id)                                 -> JSON Recording
-// events       u64(seq)                                -> JSON Event
+// recordings   u64(id)                                 -> Recording, formatV1 or JSON (codec_record.go)
+// events       u64(seq)                                -> Event, formatV1 or JSON (codec_event.go)
 // meta         "schema" | "last_event_hash"            -> value
 // meta         "setting:"name [":at"]                  -> a noted setting [since when, RFC 3339]
 //
@@ -30,6 +32,7 @@ import (
 // open_session room                                    -> u64(id) of the room's open session
 // idx_room     room 0 u64(started) u64(id)             -> nil (interview-room segments)
 // idx_received u64(received) u64(id)                   -> nil
+// idx_case     case 0 u64(id)                          -> nil (schema 3: a case's recordings)
 //
 // Retention indexes (schema 2): what a sweep may act on, by the time it may
 // become due. The catalog knows no policy (period, local_keep, grace), so
@@ -53,7 +56,7 @@ import (
 //
 // meta "newest" is u64(newest received_at or expiring_at ever written), for
 // the planner's clock check; meta "upgrade" is u64(last id indexed) while an
-// upgrade from schema 1 builds the retention indexes.
+// upgrade from schema 1 or 2 builds the indexes they lack.
 //
 // uploads holds the resumable state of a multipart upload in progress; the
 // entry goes in the same transaction that marks the record archived.
@@ -92,6 +95,7 @@ var (
 	bucketRequests   = []byte("requests")
 	bucketIdxReqOpen = []byte("idx_req_open")
 	bucketIdxExport  = []byte("idx_export")
+	bucketIdxCase    = []byte("idx_case")
 
 	allBuckets = [][]byte{
 		bucketRecordings, bucketEvents, bucketMeta, bucketCounts,
@@ -99,31 +103,80 @@ var (
 		bucketIdxSHA, bucketIdxContent, bucketIdxQuick, bucketIdxPending, bucketIdxIntent, bucketUploads, bucketAudit,
 		bucketGaps, bucketSessions, bucketIdxSession, bucketOpenSess,
 		bucketIdxRoom, bucketIdxRecv, bucketIdxRetain, bucketIdxEvict, bucketIdxGrace, bucketIdxUnmark, bucketIdxLegal, bucketIdxLocal,
-		bucketRequests, bucketIdxReqOpen, bucketIdxExport,
+		bucketRequests, bucketIdxReqOpen, bucketIdxExport, bucketIdxCase,
 	}
 	// schema2Buckets are the indexes schema 2 added; an upgrade fills them.
 	schema2Buckets = [][]byte{
 		bucketIdxRoom, bucketIdxRecv, bucketIdxRetain, bucketIdxEvict, bucketIdxGrace, bucketIdxUnmark, bucketIdxLegal, bucketIdxLocal,
 	}
+	// schema3Buckets are the indexes schema 3 added; an upgrade fills them.
+	schema3Buckets = [][]byte{bucketIdxCase}
 
 	keySchema        = []byte("schema")
 	keyLastEventHash = []byte("last_event_hash")
 	keyNewest        = []byte("newest")
 	keyUpgrade       = []byte("upgrade")
+	// keyCaseIndexed is set once idx_case holds every record's cases: on
+	// a new catalog, after a schema 1 upgrade, after catalog compact.
+	keyCaseIndexed = []byte("case_indexed")
 )
 
 // countHeld is the counts key of the permanent class; no state is named so.
 const countHeld State = "held"
 
 // SchemaVersion is written on first open and checked on every open;
-// schema 1 (no retention indexes) and schema 2 (no approval requests) are
-// upgraded in place. Schema 3 keeps a custodian that knows no two-person
-// rule from opening the catalog and releasing a hold on one word.
+// schema 1 (no retention indexes) and schema 2 are upgraded in place.
+// Schema 3 adds the two-person approval requests, which keeps a custodian
+// that knows no two-person rule from opening the catalog and releasing a
+// hold on one word, and writes records and events in the binary formatV1
+// (codec.go) while reading the JSON of schema 2 as well, so a schema 2
+// catalog becomes schema 3 by a custody event; `custodian catalog compact`
+// rewrites its old values.
 const (
 	SchemaVersion = "3"
 	schema1       = "1"
 	schema2       = "2"
 )
+
+// Page fill. bbolt splits a page it writes at FillPercent, half by
+// default: right for keys inserted anywhere, but the catalog's keys mostly
+// grow (ids, sequence numbers, times of new recordings, an officer's or a
+// camera's next recording), so pages split at half stay half empty for
+// ever: the catalog was twice its size. Append-only buckets pack pages
+// full; the others nearly full, leaving room for the odd key in between.
+const (
+	fillAppend = 1.0
+	fillMostly = 0.9
+)
+
+// appendOnly are the buckets whose keys only ever grow.
+var appendOnly = [][]byte{bucketRecordings, bucketEvents, bucketIdxRecv, bucketAudit}
+
+// update is db.Update with the catalog's page fill set on every bucket
+// before the transaction commits (bbolt reads FillPercent when it splits
+// pages, at commit, and forgets it with the transaction).
+func update(db *bolt.DB, fn func(*bolt.Tx) error) error {
+	return db.Update(func(tx *bolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		setFill(tx)
+		return nil
+	})
+}
+
+func setFill(tx *bolt.Tx) {
+	for _, name := range allBuckets {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = fillMostly
+		}
+	}
+	for _, name := range appendOnly {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = fillAppend
+		}
+	}
+}
 
 func u64(v uint64) []byte {
 	b := make([]byte, 8)

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -59,7 +60,12 @@ var ErrBadCursor = errors.New("cursor does not belong to this listing")
 // List returns the recordings that match f, using the narrowest index.
 // Results from a time index come in start-time order, others in id order.
 func (c *Catalog) List(f Filter) ([]Recording, error) {
-	recs, _, err := c.ListPage(f)
+	return c.ListContext(context.Background(), f)
+}
+
+// ListContext is List, stopped when ctx ends.
+func (c *Catalog) ListContext(ctx context.Context, f Filter) ([]Recording, error) {
+	recs, _, err := c.ListPageContext(ctx, f)
 	return recs, err
 }
 
@@ -70,6 +76,13 @@ func (c *Catalog) List(f Filter) ([]Recording, error) {
 // pages. Filters the index does not cover are applied while reading, and
 // reading goes on until the page is full or the index ends.
 func (c *Catalog) ListPage(f Filter) ([]Recording, Cursor, error) {
+	return c.ListPageContext(context.Background(), f)
+}
+
+// ListPageContext is ListPage, stopped when ctx ends: a filter its index
+// does not cover (a flag, a case) may read far to fill a page, and no one
+// may want the page any more.
+func (c *Catalog) ListPageContext(ctx context.Context, f Filter) ([]Recording, Cursor, error) {
 	var out []Recording
 	var next Cursor
 	if f.Session != 0 {
@@ -84,9 +97,16 @@ func (c *Catalog) ListPage(f Filter) ([]Recording, Cursor, error) {
 		}
 	}
 	ix := f.index()
+	if ix.tag == 'c' && !c.caseIndexed {
+		ix = listIndex{tag: 'i', bucket: bucketRecordings}
+	}
 	err := c.db.View(func(tx *bolt.Tx) error {
 		var last []byte
+		read := 0
 		return ix.scan(tx, f.After, func(k []byte) (bool, error) {
+			if read++; read%checkEvery == 1 && ctx.Err() != nil {
+				return false, ctx.Err()
+			}
 			r, err := getRecording(tx, keyID(k))
 			if err != nil {
 				return false, err
@@ -131,6 +151,8 @@ func (f Filter) index() listIndex {
 		return timed('d', bucketIdxDevice, f.Device)
 	case f.Source == SourceRoom && f.SourceID != "":
 		return timed('r', bucketIdxRoom, f.SourceID)
+	case f.Case != "":
+		return listIndex{tag: 'c', bucket: bucketIdxCase, prefix: join([]byte(f.Case), sep)}
 	case f.State != "":
 		return listIndex{tag: 's', bucket: bucketIdxState, prefix: join([]byte(f.State), sep)}
 	case !f.From.IsZero() || !f.To.IsZero():

@@ -65,7 +65,7 @@ func (c *Catalog) StartSession(s Session) (Session, error) {
 		s.StartedAt = c.now()
 	}
 	s.StartedAt, s.EndedAt = s.StartedAt.UTC(), time.Time{}
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := update(c.db, func(tx *bolt.Tx) error {
 		open := tx.Bucket(bucketOpenSess)
 		if open.Get([]byte(s.Room)) != nil {
 			return ErrSessionOpen
@@ -100,7 +100,7 @@ func (c *Catalog) StopSession(room string, at time.Time, by string) (Session, er
 		at = c.now()
 	}
 	var s Session
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := update(c.db, func(tx *bolt.Tx) error {
 		open := tx.Bucket(bucketOpenSess)
 		v := open.Get([]byte(room))
 		if v == nil {

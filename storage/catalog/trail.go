@@ -1,7 +1,7 @@
 package catalog
 
 import (
-	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -9,20 +9,30 @@ import (
 )
 
 // EventLines returns, in trail order, the custody events that keep selects,
-// each with its bytes exactly as stored: what an export hands out must be
-// byte for byte what the archived trail holds.
+// each with its bytes as the trail is shipped (EventBytes' lines, whatever
+// the stored format): what an export hands out must be byte for byte what
+// the archived trail holds.
 func (c *Catalog) EventLines(keep func(Event) bool) ([]Event, [][]byte, error) {
 	var events []Event
 	var lines [][]byte
 	err := c.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketEvents).ForEach(func(_, v []byte) error {
-			var e Event
-			if err := json.Unmarshal(v, &e); err != nil {
+		prev, sha := "", recordSHA(tx)
+		return tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
+			seq := binary.BigEndian.Uint64(k)
+			line, err := eventJSON(seq, v, prev, sha)
+			if err != nil {
 				return err
+			}
+			if prev, err = eventHash(v); err != nil {
+				return &ChainError{Seq: seq, Reason: "undecodable entry"}
+			}
+			var e Event
+			if err := json.Unmarshal(line, &e); err != nil {
+				return &ChainError{Seq: seq, Reason: "undecodable entry"}
 			}
 			if keep(e) {
 				events = append(events, e)
-				lines = append(lines, bytes.Clone(v))
+				lines = append(lines, append([]byte(nil), line...))
 			}
 			return nil
 		})

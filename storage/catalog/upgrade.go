@@ -3,9 +3,9 @@ package catalog
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -15,7 +15,24 @@ import (
 const upgradeBatch = 20_000
 
 // initSchema makes a new catalog, or checks an existing one and marks a
-// schema 1 catalog for the upgrade that follows.
+// schema 1 catalog for the upgrade that follows. A schema 1 or 2 catalog
+// becomes schema 3 with a custody event that says so.
+func (c *Catalog) initSchema(tx *bolt.Tx) error {
+	var from string
+	if meta := tx.Bucket(bucketMeta); meta != nil {
+		from = string(meta.Get(keySchema))
+	}
+	if err := initSchema(tx); err != nil {
+		return err
+	}
+	if from != schema1 && from != schema2 {
+		return nil
+	}
+	return c.appendEvents(tx, nil, []Event{{Type: EventMigrated, Detail: fmt.Sprintf(
+		"catalog schema %s to %s: new records and events are written in binary format 1, older ones read as they are (JSON)",
+		from, SchemaVersion)}})
+}
+
 func initSchema(tx *bolt.Tx) error {
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -25,6 +42,17 @@ func initSchema(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	switch string(meta.Get(keySchema)) {
 	case "":
+		if err := meta.Put(keyCaseIndexed, []byte{1}); err != nil {
+			return err
+		}
+		return meta.Put(keySchema, []byte(SchemaVersion))
+	case schema2:
+		// From here on an older custodian refuses the catalog: it cannot
+		// read binary values, nor keep the two-person rule. The approval
+		// buckets made above start empty; idx_case stays incomplete (case
+		// listings read every record) until catalog compact builds it:
+		// reading a million records would hold the start up for half a
+		// minute.
 		return meta.Put(keySchema, []byte(SchemaVersion))
 	case schema1:
 		// From here on an older custodian refuses the catalog: it would
@@ -32,9 +60,6 @@ func initSchema(tx *bolt.Tx) error {
 		if err := meta.Put(keyUpgrade, u64(0)); err != nil {
 			return err
 		}
-		return meta.Put(keySchema, []byte(SchemaVersion))
-	case schema2:
-		// The approval buckets made above start empty: nothing to build.
 		return meta.Put(keySchema, []byte(SchemaVersion))
 	}
 	return checkSchema(tx)
@@ -46,9 +71,11 @@ func checkSchema(tx *bolt.Tx) error {
 		return errors.New("not a custodian catalog (no meta bucket)")
 	}
 	switch v := string(meta.Get(keySchema)); v {
-	case SchemaVersion:
+	case SchemaVersion, schema2:
+		// Schema 2 is all JSON, which schema 3 reads; a read-only open
+		// finds no approval buckets and reads them as empty.
 		return nil
-	case schema1, schema2:
+	case schema1:
 		return fmt.Errorf("catalog schema %q, this custodian reads %q: start custodian serve once to upgrade it", v, SchemaVersion)
 	default:
 		return fmt.Errorf("catalog schema %q, this custodian reads %q", v, SchemaVersion)
@@ -92,7 +119,7 @@ func upgrade(db *bolt.DB, n int) error {
 }
 
 func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = update(db, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		v := meta.Get(keyUpgrade)
 		if v == nil {
@@ -103,8 +130,8 @@ func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
 		cur := tx.Bucket(bucketRecordings).Cursor()
 		k, val := cur.Seek(u64(last + 1))
 		for i := 0; k != nil && i < n; k, val = cur.Next() {
-			var r Recording
-			if err := json.Unmarshal(val, &r); err != nil {
+			r, err := decodeRecording(val)
+			if err != nil {
 				return fmt.Errorf("decode recording %d: %w", binary.BigEndian.Uint64(k), err)
 			}
 			if err := putSchema2Entries(tx, &r); err != nil {
@@ -114,6 +141,9 @@ func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
 		}
 		if k == nil {
 			done = true
+			if err := meta.Put(keyCaseIndexed, []byte{1}); err != nil {
+				return err
+			}
 			return meta.Delete(keyUpgrade)
 		}
 		return meta.Put(keyUpgrade, u64(last))
@@ -121,11 +151,18 @@ func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
 	return done, err
 }
 
-// putSchema2Entries writes r's entries in the buckets schema 2 added, and
-// the newest time.
+// putSchema2Entries writes r's entries in the buckets schemas 2 and 3
+// added (entries already there are written again, unchanged), and the
+// newest time.
 func putSchema2Entries(tx *bolt.Tx, r *Recording) error {
 	for _, e := range indexes(r) {
-		if !isSchema2(e.bucket) {
+		if !isSchema2(e.bucket) && !slices.ContainsFunc(schema3Buckets, func(b []byte) bool { return bytes.Equal(b, e.bucket) }) {
+			continue
+		}
+		// An entry already there is not written again: a Put of the same
+		// value still rewrites its page, and the schema 2 -> 3 upgrade
+		// would rewrite every index to add one.
+		if v := tx.Bucket(e.bucket).Get(e.key); v != nil && bytes.Equal(v, e.value) {
 			continue
 		}
 		if err := e.put(tx); err != nil {

@@ -10,7 +10,7 @@ import (
 // the catalog: the uploader encodes it), so that an upload interrupted by a
 // crash resumes with the same upload id.
 func (c *Catalog) SaveUpload(id uint64, state []byte) error {
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err := update(c.db, func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketRecordings).Get(u64(id)) == nil {
 			return ErrNotFound
 		}
@@ -39,7 +39,7 @@ func (c *Catalog) Upload(id uint64) (state []byte, found bool, err error) {
 // DropUpload forgets recording id's multipart upload (it was aborted or
 // cannot be resumed).
 func (c *Catalog) DropUpload(id uint64) error {
-	err := c.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketUploads).Delete(u64(id)) })
+	err := update(c.db, func(tx *bolt.Tx) error { return tx.Bucket(bucketUploads).Delete(u64(id)) })
 	if err != nil {
 		return fmt.Errorf("drop upload of recording %d: %w", id, err)
 	}

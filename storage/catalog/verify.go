@@ -1,13 +1,17 @@
 package catalog
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 )
+
+// checkEvery is how many entries a long read goes between looks at its
+// context: a caller that leaves stops it within milliseconds.
+const checkEvery = 4096
 
 // VerifyRecords checks every recording against the custody trail: the
 // SHA-256 a record holds must be the one its events recorded (each event
@@ -16,65 +20,121 @@ import (
 // it, as a *ChainError. It returns how many recordings it checked. The
 // trail's own chain is VerifyEvents' to check.
 func (c *Catalog) VerifyRecords() (int, error) {
+	return c.VerifyRecordsContext(context.Background())
+}
+
+// VerifyRecordsContext is VerifyRecords, stopped when ctx ends. It holds a
+// bit per recording id, and an entry only for the recordings whose events
+// store their sha256 themselves (JSON from before schema 3, compacted
+// away) or contradict their record: not the catalog.
+func (c *Catalog) VerifyRecordsContext(ctx context.Context) (int, error) {
 	n := 0
 	err := c.db.View(func(tx *bolt.Tx) error {
-		trail, err := trailHashes(tx)
+		trail, err := readTrail(ctx, tx)
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketRecordings).ForEach(func(k, v []byte) error {
-			id := binary.BigEndian.Uint64(k)
-			var r struct {
-				SHA256 string `json:"sha256"`
+		cur := tx.Bucket(bucketRecordings).Cursor()
+		for k, v := cur.First(); k != nil; k, v = cur.Next() {
+			if n%checkEvery == 0 && ctx.Err() != nil {
+				return ctx.Err()
 			}
-			if err := json.Unmarshal(v, &r); err != nil {
+			id := binary.BigEndian.Uint64(k)
+			r, err := decodeRecording(v)
+			if err != nil {
 				return fmt.Errorf("decode recording %d: %w", id, err)
 			}
-			t, ok := trail[id]
-			if !ok {
-				return &ChainError{Seq: 0, Reason: fmt.Sprintf("recording %d has no custody event", id)}
-			}
-			if got, err := hex.DecodeString(r.SHA256); err != nil || len(got) != 32 || [32]byte(got) != t.sha {
-				return &ChainError{Seq: t.seq, Reason: fmt.Sprintf("recording %d says sha256 %q; this event recorded %x", id, r.SHA256, t.sha)}
+			if err := trail.check(id, r.SHA256); err != nil {
+				return err
 			}
 			n++
-			return nil
-		})
+		}
+		return nil
 	})
 	return n, err
 }
 
-// trailHash is the hash the trail last recorded for a recording.
+// trailHash is the hash an event stored for its recording, the last such
+// event, and bad: an event that takes its sha256 from the record
+// (codec_event.go) no longer matches its own hash, so the record's
+// sha256 is not the one it was written with.
 type trailHash struct {
 	sha [32]byte
 	seq uint64
+	bad bool
 }
 
-// trailHashes reads, per recording, the SHA-256 its events recorded; two
+// trail is what readTrail learnt: which recordings have an event, and the
+// hashes events stored themselves or that went bad.
+type trail struct {
+	seen   []uint64 // bit per recording id
+	hashes map[uint64]trailHash
+}
+
+func (t *trail) see(id uint64) {
+	for uint64(len(t.seen)) <= id/64 {
+		t.seen = append(t.seen, 0)
+	}
+	t.seen[id/64] |= 1 << (id % 64)
+}
+
+func (t *trail) check(id uint64, sha string) error {
+	if id/64 >= uint64(len(t.seen)) || t.seen[id/64]&(1<<(id%64)) == 0 {
+		return &ChainError{Seq: 0, Reason: fmt.Sprintf("recording %d has no custody event", id)}
+	}
+	h, ok := t.hashes[id]
+	switch {
+	case !ok:
+		return nil // its events take its sha256 from it, and their hashes hold
+	case h.bad:
+		return &ChainError{Seq: h.seq, Reason: fmt.Sprintf("recording %d says sha256 %q; its events were written with another", id, sha)}
+	}
+	if got, err := hex.DecodeString(sha); err != nil || len(got) != 32 || [32]byte(got) != h.sha {
+		return &ChainError{Seq: h.seq, Reason: fmt.Sprintf("recording %d says sha256 %q; this event recorded %x", id, sha, h.sha)}
+	}
+	return nil
+}
+
+// readTrail reads, per recording, the SHA-256 its events recorded; two
 // events of one recording that disagree are a break of their own.
-func trailHashes(tx *bolt.Tx) (map[uint64]trailHash, error) {
-	out := map[uint64]trailHash{}
-	err := tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
-		var e struct {
-			Recording uint64 `json:"recording"`
-			SHA256    string `json:"sha256"`
+func readTrail(ctx context.Context, tx *bolt.Tx) (*trail, error) {
+	t := &trail{hashes: map[uint64]trailHash{}}
+	prev, base := "", recordSHA(tx)
+	cur := tx.Bucket(bucketEvents).Cursor()
+	i := 0
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		if i++; i%checkEvery == 1 && ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
 		seq := binary.BigEndian.Uint64(k)
-		if err := json.Unmarshal(v, &e); err != nil {
-			return &ChainError{Seq: seq, Reason: "undecodable entry"}
+		byRef := false
+		e, err := decodeEvent(seq, v, prev, func(id uint64) string { byRef = true; return base(id) })
+		if err != nil {
+			return nil, &ChainError{Seq: seq, Reason: "undecodable entry"}
+		}
+		if prev, err = eventHash(v); err != nil {
+			return nil, &ChainError{Seq: seq, Reason: "undecodable entry"}
 		}
 		if e.Recording == 0 || e.SHA256 == "" {
-			return nil
+			continue
+		}
+		t.see(e.Recording)
+		last, seen := t.hashes[e.Recording]
+		if byRef {
+			if e.Sum() != e.Hash {
+				last.seq, last.bad = seq, true
+				t.hashes[e.Recording] = last
+			}
+			continue
 		}
 		b, err := hex.DecodeString(e.SHA256)
 		if err != nil || len(b) != 32 {
-			return &ChainError{Seq: seq, Reason: "sha256 of recording is not a hash"}
+			return nil, &ChainError{Seq: seq, Reason: "sha256 of recording is not a hash"}
 		}
-		if prev, ok := out[e.Recording]; ok && prev.sha != [32]byte(b) {
-			return &ChainError{Seq: seq, Reason: fmt.Sprintf("recording %d's sha256 differs from event %d's", e.Recording, prev.seq)}
+		if seen && !last.bad && last.sha != [32]byte(b) {
+			return nil, &ChainError{Seq: seq, Reason: fmt.Sprintf("recording %d's sha256 differs from event %d's", e.Recording, last.seq)}
 		}
-		out[e.Recording] = trailHash{sha: [32]byte(b), seq: seq}
-		return nil
-	})
-	return out, err
+		t.hashes[e.Recording] = trailHash{sha: [32]byte(b), seq: seq, bad: last.bad}
+	}
+	return t, nil
 }
