@@ -60,31 +60,37 @@ func (s *segmentFile) write(b []byte) error {
 func (s *segmentFile) writePart(tracks []*fmp4.PartTrack) error {
 	s.seq++
 	buf := takePartBuffer()
-	defer givePartBuffer(buf)
-	buf.Reset()
-	p := fmp4.Part{SequenceNumber: s.seq, Tracks: tracks}
-	if err := p.Marshal(buf); err != nil {
-		return fmt.Errorf("write segment %s: %w", s.path, err)
+	defer func() { givePartBuffer(buf) }()
+	var ok bool
+	if buf, ok = appendPart(buf[:0], s.seq, tracks); !ok {
+		var large seekablebuffer.Buffer
+		if err := (&fmp4.Part{SequenceNumber: s.seq, Tracks: tracks}).Marshal(&large); err != nil {
+			return fmt.Errorf("write segment %s: %w", s.path, err)
+		}
+		buf = large.Bytes()
 	}
-	return s.write(buf.Bytes())
+	return s.write(buf)
 }
 
-// partBuffers hold fragments while they are marshalled: rooms write one
+// partBuffers hold fragments while they are written: rooms write one
 // fragment a second each, so a few buffers serve them all instead of one
 // fragment-sized buffer kept by every room. Unlike a sync.Pool's, they
 // outlive garbage collections, so they are not grown again after each.
-var partBuffers = make(chan *seekablebuffer.Buffer, 4)
+var partBuffers = make(chan []byte, 4)
 
-func takePartBuffer() *seekablebuffer.Buffer {
+func takePartBuffer() []byte {
 	select {
 	case b := <-partBuffers:
 		return b
 	default:
-		return new(seekablebuffer.Buffer)
+		return nil
 	}
 }
 
-func givePartBuffer(b *seekablebuffer.Buffer) {
+func givePartBuffer(b []byte) {
+	if cap(b) > 8<<20 {
+		return // an unusually large fragment: let it go
+	}
 	select {
 	case partBuffers <- b:
 	default: // enough are kept

@@ -188,9 +188,13 @@ func (r *Room) onPacket(c packetClock, i int, t *rtpTrack, queue chan<- fmp4.Uni
 		if ntp, ok := c.PacketNTP(t.media, pkt); ok {
 			u.NTP = ntp
 		}
-		// The depacketiser's output may point into the reader's buffer.
+		// The units are kept as they come, not copied: gortsplib reads each
+		// packet into a buffer of its own (TCP: one per interleaved frame;
+		// UDP: a new one once a packet was used) and its depacketisers
+		// return fresh slices. TestRoomRecordsSegmentsBitExact would see
+		// a buffer reused.
 		for _, n := range au {
-			u.AU = append(u.AU, clone(n))
+			u.AU = append(u.AU, n)
 		}
 		select {
 		case queue <- u:

@@ -87,7 +87,7 @@ func newRTPTrack(m *description.Media, f format.Format, haveVideo, haveAudio boo
 		rt.track = fmp4.G711(f.MULaw, f.ClockRate(), f.ChannelCount)
 		rt.decode = func(p *rtp.Packet) ([][]byte, []byte, error) {
 			pcm, err := dec.Decode(p)
-			return nil, clone(pcm), err
+			return nil, pcm, err
 		}
 	case *format.MPEG4Audio:
 		if haveAudio || f.Config == nil {
