@@ -193,9 +193,7 @@ func (r *Room) onPacket(c packetClock, i int, t *rtpTrack, queue chan<- fmp4.Uni
 		// UDP: a new one once a packet was used) and its depacketisers
 		// return fresh slices. TestRoomRecordsSegmentsBitExact would see
 		// a buffer reused.
-		for _, n := range au {
-			u.AU = append(u.AU, n)
-		}
+		u.AU = append(u.AU, au...)
 		select {
 		case queue <- u:
 		default:
