@@ -256,3 +256,13 @@ func apiBase(listen string) string {
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }
+
+// withTimeout is c with another time limit for one answer, for the calls
+// whose single answer takes long by nature (audit verify).
+func (c *apiClient) withTimeout(d time.Duration) *apiClient {
+	cp := *c
+	hc := *c.http
+	hc.Timeout = d
+	cp.http = &hc
+	return &cp
+}

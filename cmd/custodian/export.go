@@ -62,11 +62,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // exportRemote asks the daemon: POST /api/v1/cases/{case}/export answers
 // with a tar stream, no time limit but the caller's.
 func exportRemote(ctx context.Context, c *apiClient, caseID, why string, dest *destination) error {
-	streaming := *c
-	hc := *c.http
-	hc.Timeout = 0
-	streaming.http = &hc
-	return streaming.stream(ctx, "/api/v1/cases/"+caseID+"/export", api.ExportRequest{Why: why}, dest.receive)
+	return c.withTimeout(0).stream(ctx, "/api/v1/cases/"+caseID+"/export", api.ExportRequest{Why: why}, dest.receive)
 }
 
 // exportLocal builds the export from the catalog itself: only when no

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"custodian/admin/api"
 	"custodian/internal/config"
@@ -256,6 +257,11 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}, "/api/v1/report", nil)
 }
 
+// auditTimeout is how long audit verify waits for its one answer: the
+// daemon reads the whole trail, about 50 s at a million recordings, and
+// stops when the CLI leaves (Ctrl-C).
+const auditTimeout = 30 * time.Minute
+
 // audit: custodian audit verify [--json]. Asks the running daemon, or
 // reads the catalog itself (read-only) when none runs.
 func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -267,7 +273,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var res api.AuditResponse
-	err = c.get(ctx, "/api/v1/audit/verify", nil, &res)
+	err = c.withTimeout(auditTimeout).get(ctx, "/api/v1/audit/verify", nil, &res)
 	if errors.Is(err, errNotRunning) {
 		res, err = auditLocal(ctx, cfg)
 	}
