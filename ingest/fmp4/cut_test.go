@@ -12,22 +12,9 @@ import (
 // when video is set, audio only when audio is.
 func feedTicks(t *testing.T, s *fmp4.Segmenter, from, to int, video, audio bool) []*fmp4.Segment {
 	t.Helper()
-	var closed []*fmp4.Segment
-	for tick := from; tick < to; tick++ {
-		for _, u := range fmp4test.Units(tick, t0.Add(time.Duration(tick)*20*time.Millisecond)) {
-			if (u.Track == 0 && !video) || (u.Track == 1 && !audio) {
-				continue
-			}
-			c, err := s.Push(u)
-			if err != nil && err != fmp4.ErrNotReady {
-				t.Fatal(err)
-			}
-			if c != nil {
-				closed = append(closed, c)
-			}
-		}
-	}
-	return closed
+	return fmp4test.FeedTicks(t, s, t0, from, to, func(u fmp4.Unit) bool {
+		return (u.Track == 0 && video) || (u.Track == 1 && audio)
+	})
 }
 
 // checkAudio fails unless the segments' audio, in order, is exactly the

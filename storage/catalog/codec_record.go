@@ -213,10 +213,13 @@ func readRecordingHead(d *decoder, r *Recording) {
 	r.SHA256 = d.hash()
 }
 
-// usualArchiveKey is the key storage/upload gives r's object
+// usualArchiveKey is the key storage/upload gives r's object today
 // (upload.ObjectKey): <station>/<yyyy>/<mm>/<dd>/<officer-or-room>/<sha256>.<ext>.
 // A record whose key is this one stores a flag instead of 90 bytes; any
-// other key, as from an older layout, is stored as it is.
+// other key, as from an older layout, is stored as it is. It is part of
+// binary format 1 and must never change, even if ObjectKey does: a flag
+// written today is decoded with it for ever. So it is kept here, not shared
+// with the uploader; a key ObjectKey makes otherwise is just stored whole.
 func usualArchiveKey(r *Recording) string {
 	who := r.Officer
 	if who == "" && r.Source == SourceRoom {

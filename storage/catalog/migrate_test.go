@@ -2,11 +2,9 @@ package catalog
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,30 +16,7 @@ import (
 
 // schema2Catalog is a copy of testdata/v2.db.gz, a catalog the last schema
 // 2 custodian wrote (testdata/mkv2): every record and event JSON.
-func schema2Catalog(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "v2.db.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "custodian.db")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, z); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
+func schema2Catalog(t *testing.T) string { return unzipCatalog(t, "v2.db.gz") }
 
 // snapshot is every record and event of a catalog as JSON, and its trail
 // as shipped to the archive.

@@ -15,9 +15,12 @@ import (
 
 // schema1Catalog is a copy of testdata/v1.db.gz, a catalog the last schema
 // 1 custodian wrote (testdata/mkv1).
-func schema1Catalog(t *testing.T) string {
+func schema1Catalog(t *testing.T) string { return unzipCatalog(t, "v1.db.gz") }
+
+// unzipCatalog copies testdata/name, gzipped, to a catalog file of the test.
+func unzipCatalog(t *testing.T, name string) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "v1.db.gz"))
+	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,9 +54,19 @@ func Units(tick int, at time.Time) []fmp4.Unit {
 // returns the segments closed meanwhile.
 func Feed(t testing.TB, s *fmp4.Segmenter, t0 time.Time, seconds int) []*fmp4.Segment {
 	t.Helper()
+	return FeedTicks(t, s, t0, 0, seconds*50, nil)
+}
+
+// FeedTicks pushes ticks [from, to) of Units into s, those units only that
+// keep accepts (nil: all), and returns the segments closed meanwhile.
+func FeedTicks(t testing.TB, s *fmp4.Segmenter, t0 time.Time, from, to int, keep func(fmp4.Unit) bool) []*fmp4.Segment {
+	t.Helper()
 	var closed []*fmp4.Segment
-	for tick := 0; tick < seconds*50; tick++ {
+	for tick := from; tick < to; tick++ {
 		for _, u := range Units(tick, t0.Add(time.Duration(tick)*20*time.Millisecond)) {
+			if keep != nil && !keep(u) {
+				continue
+			}
 			c, err := s.Push(u)
 			if err != nil && err != fmp4.ErrNotReady {
 				t.Fatal(err)
