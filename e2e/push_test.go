@@ -167,7 +167,12 @@ func TestRoomPushGStreamer(t *testing.T) {
 		"!", "h264parse", "!", "s.",
 		"audiotestsrc", "is-live=true", "num-buffers=750", "samplesperbuffer=160", "!", "audio/x-raw,rate=8000,channels=1",
 		"!", "mulawenc", "!", "s.")
-	if err != nil {
+	switch {
+	case err != nil && strings.Contains(string(out), "Could not write to resource"):
+		// rtspclientsink sometimes fails its last write after EOS, once
+		// the session is closed: what was recorded is checked below.
+		t.Logf("gst-launch push ended with an error at teardown: %v", err)
+	case err != nil:
 		t.Fatalf("gst-launch push: %v\n%s", err, out)
 	}
 	d.waitLog("room recorder left", 15*time.Second)
