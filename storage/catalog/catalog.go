@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -32,6 +33,14 @@ type Catalog struct {
 	now         func() time.Time
 	group       group // concurrent writes share a transaction: see group.go
 }
+
+// mapReserve is the address space the catalog file is mapped with, far
+// beyond its size (256 GiB, over 150 million recordings; address space only,
+// no memory). bbolt must re-map a file that outgrows its map, and for that
+// waits for every read transaction to end, with every new one queued
+// behind: a long audit verify or plan would stall ingest and the admin
+// API. A catalog larger still re-maps as before.
+const mapReserve = min(1<<38, math.MaxInt>>2)
 
 // Options are the knobs of Open.
 type Options struct {
@@ -59,7 +68,8 @@ func Open(path string, o Options) (*Catalog, error) {
 	} else if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
-	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync})
+	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly, NoSync: o.NoSync,
+		InitialMmapSize: mapReserve})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open catalog %s: %w", path, ErrLocked)
 	}

@@ -3,6 +3,8 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -285,4 +287,43 @@ func TestCatalogAddBatch(t *testing.T) {
 		t.Fatalf("events %d %v, want one per new recording", n, err)
 	}
 	checkIndexes(t, c, time.Time{})
+}
+
+// A long read (audit verify, a plan a month ahead) must not stall ingest:
+// a write that grows the catalog file past the map bbolt reads it through
+// would wait for every read transaction to end, and every new read behind
+// it. The map is reserved large enough that growing the file never remaps.
+func TestLongReadDoesNotStallWrites(t *testing.T) {
+	c := openTestCatalog(t)
+	tx, err := c.db.Begin(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	done := make(chan error, 1)
+	go func() {
+		for i := range 40 {
+			batch := make([]Recording, 500)
+			for j := range batch {
+				n := i*len(batch) + j
+				batch[j] = rec("J0123456", "012345", fmt.Sprintf("f%06d.MP4", n), fmt.Sprintf("%064x", n+1), t0.Add(time.Duration(n)*time.Second))
+			}
+			if _, err := c.AddBatch(batch, Event{Type: EventIngested}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("adds waited on an open read transaction: the growing file remapped the catalog")
+	}
+	if fi, err := os.Stat(c.db.Path()); err != nil || fi.Size() < 8<<20 {
+		t.Fatalf("catalog grew to %d bytes (%v); the test wants it past bbolt's first maps", fi.Size(), err)
+	}
 }
