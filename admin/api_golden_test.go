@@ -193,8 +193,10 @@ func (goldenRetention) Hold(_ context.Context, ids []uint64, _ catalog.Filter, _
 func (goldenRetention) Release(context.Context, uint64, string, string, string) (catalog.Recording, error) {
 	return sampleRecording(), nil
 }
-func (goldenRetention) Plan(time.Time) (api.Plan, error)     { return samplePlan(), nil }
-func (goldenRetention) Report(time.Time) (api.Report, error) { return sampleReport(), nil }
+func (goldenRetention) Plan(context.Context, time.Time) (api.Plan, error) { return samplePlan(), nil }
+func (goldenRetention) Report(context.Context, time.Time) (api.Report, error) {
+	return sampleReport(), nil
+}
 func (goldenRetention) NeedsApproval(reason string) bool {
 	return reason != "" && reason != catalog.HoldImportantFlag
 }

@@ -1,7 +1,10 @@
 package admin
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,8 +32,9 @@ type Retention interface {
 	// Requests lists the requests not yet decided; Request reads one.
 	Requests() ([]catalog.Request, error)
 	Request(id uint64) (catalog.Request, error)
-	Plan(at time.Time) (api.Plan, error)
-	Report(day time.Time) (api.Report, error)
+	// Plan and Report stop when ctx ends: the client left.
+	Plan(ctx context.Context, at time.Time) (api.Plan, error)
+	Report(ctx context.Context, day time.Time) (api.Report, error)
 	// VerifyTrail checks the custody trail; it returns the events checked.
 	VerifyTrail(ctx context.Context) (int, error)
 }
@@ -235,12 +239,48 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 		}
 		at = t
 	}
-	res, err := s.cfg.Retention.Plan(at)
+	res, err := s.cfg.Retention.Plan(r.Context(), at)
+	if r.Context().Err() != nil {
+		return // the client left, and the plan stopped with it
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "planning failed")
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	writePlan(r.Context(), w, res)
+}
+
+// writePlan writes p as writeJSON would, an action at a time: a plan a
+// month ahead of a large catalog has a million actions, which are never
+// held twice in memory, and writing stops when the client leaves.
+func writePlan(ctx context.Context, w http.ResponseWriter, p api.Plan) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("{\n  \"actions\": [")
+	for i, a := range p.Actions {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		b, _ := json.MarshalIndent(a, "    ", "  ") // plain fields: cannot fail
+		bw.WriteString("\n    ")
+		bw.Write(b)
+	}
+	if len(p.Actions) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]")
+	p.Actions = nil // the rest, as the encoder writes it
+	rest, _ := json.MarshalIndent(p, "", "  ")
+	if tail, ok := bytes.CutPrefix(rest, []byte("{\n  \"actions\": null")); ok {
+		bw.Write(tail)
+	}
+	bw.WriteByte('\n')
+	bw.Flush()
 }
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
@@ -249,7 +289,10 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "day: want YYYY-MM-DD")
 		return
 	}
-	res, err := s.cfg.Retention.Report(day)
+	res, err := s.cfg.Retention.Report(r.Context(), day)
+	if err != nil && r.Context().Err() != nil {
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "report failed")
 		return

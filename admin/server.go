@@ -108,6 +108,7 @@ type Server struct {
 	users        *users
 	sessions     *sessions
 	authFailures prometheus.Counter
+	inFlight     *prometheus.GaugeVec
 }
 
 // New builds the admin server; reg is the daemon's own metrics registry.
@@ -152,7 +153,11 @@ func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *S
 		Name: "custodian_admin_auth_failures_total",
 		Help: "Admin calls and logins refused for missing, wrong or disabled credentials.",
 	})
-	reg.MustRegister(newCollector(cat, cfg.Health), s.authFailures)
+	s.inFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "custodian_admin_requests_in_flight",
+		Help: "Admin requests being answered now, by route; one that stays up is work nobody may be waiting for.",
+	}, []string{"route"})
+	reg.MustRegister(newCollector(cat, cfg.Health), s.authFailures, s.inFlight)
 	if cfg.Clock != nil {
 		reg.MustRegister(newClockCollector(cfg.Clock))
 	}
@@ -174,7 +179,22 @@ func New(cfg Config, cat Catalog, reg *prometheus.Registry, log *slog.Logger) *S
 }
 
 // Handler is the whole admin surface, guarded.
-func (s *Server) Handler() http.Handler { return s.guard(s.mux) }
+func (s *Server) Handler() http.Handler { return s.track(s.guard(s.mux)) }
+
+// track counts the requests being answered, by the route that answers
+// them (its pattern, so the label takes few values).
+func (s *Server) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, route := s.mux.Handler(r)
+		if route == "" {
+			route = "none"
+		}
+		g := s.inFlight.WithLabelValues(route)
+		g.Inc()
+		defer g.Dec()
+		next.ServeHTTP(w, r)
+	})
+}
 
 // SharedTokenDeprecation is logged at start and shown on the status page
 // while the shared token is configured.

@@ -42,6 +42,7 @@ var knownMetrics = map[string]bool{
 	"custodian_disk_health":                           true,
 	"custodian_disk_smart_passed":                     true,
 	"custodian_admin_auth_failures_total":             true,
+	"custodian_admin_requests_in_flight":              true,
 	"custodian_ingest_files_total":                    true,
 	"custodian_ingest_bytes_total":                    true,
 	"custodian_ingest_errors_total":                   true,

@@ -212,7 +212,7 @@ func BenchmarkPlanAt(b *testing.B) {
 			var res Result
 			for b.Loop() {
 				var err error
-				if res, err = g.PlanAt(now.Add(ahead.d)); err != nil {
+				if res, err = g.PlanAt(context.Background(), now.Add(ahead.d)); err != nil {
 					b.Fatal(err)
 				}
 			}

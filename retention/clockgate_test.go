@@ -111,7 +111,7 @@ func TestSweepHeldBackByClock(t *testing.T) {
 	}
 
 	// `retention plan` shows what is due, and says the sweeper waits.
-	plan, err := g.PlanAt(s.e.Now())
+	plan, err := g.PlanAt(context.Background(), s.e.Now())
 	if err != nil || len(plan.Actions) == 0 || !slices.ContainsFunc(plan.Warnings, func(w string) bool {
 		return strings.HasPrefix(w, "the station clock is not trusted now ("+why+")")
 	}) {

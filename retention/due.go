@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"context"
 	"time"
 
 	"custodian/storage/catalog"
@@ -45,7 +46,8 @@ func (p Policy) DueQuery(now time.Time, free int64) catalog.DueQuery {
 	return q
 }
 
-// due reads from the catalog what a plan at now may act on.
-func (g *Manager) due(now time.Time, free int64) (catalog.Due, error) {
-	return g.cat.Due(g.cfg.Policy.DueQuery(now, free))
+// due reads from the catalog what a plan at now may act on; it stops when
+// ctx ends.
+func (g *Manager) due(ctx context.Context, now time.Time, free int64) (catalog.Due, error) {
+	return g.cat.Due(ctx, g.cfg.Policy.DueQuery(now, free))
 }

@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -100,7 +101,7 @@ func TestPlanDueEqualsPlanOverEverything(t *testing.T) {
 			now = end.Add(-ClockSlack - time.Second)
 		}
 		want := Plan(now, all, p, free)
-		due, err := cat.Due(p.DueQuery(now, free))
+		due, err := cat.Due(context.Background(), p.DueQuery(now, free))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +214,7 @@ func TestReportForListsClocksByReceipt(t *testing.T) {
 		return nil
 	})
 	day := e.Now().UTC().Truncate(24 * time.Hour)
-	rep, err := g.ReportFor(day)
+	rep, err := g.ReportFor(context.Background(), day)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,17 +137,22 @@ func (g *Manager) Policy() Policy { return g.cfg.Policy }
 func (g *Manager) Short() bool { return g.short.Load() }
 
 // VerifyTrail checks the custody trail in the catalog.
-func (g *Manager) VerifyTrail(context.Context) (int, error) { return g.cat.VerifyEvents() }
+func (g *Manager) VerifyTrail(ctx context.Context) (int, error) {
+	return g.cat.VerifyEventsContext(ctx)
+}
 
 // PlanAt plans against the catalog as it is, for the time at. It reads
-// only what may be due by then.
-func (g *Manager) PlanAt(at time.Time) (Result, error) {
+// only what may be due by then, and stops when ctx ends.
+func (g *Manager) PlanAt(ctx context.Context, at time.Time) (Result, error) {
 	free, err := g.staging.Free()
 	if err != nil {
 		return Result{}, err
 	}
-	due, err := g.due(at, free)
+	due, err := g.due(ctx, at, free)
 	if err != nil {
+		return Result{}, err
+	}
+	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
 	res := PlanDue(at, due, g.cfg.Policy, free)

@@ -2,6 +2,7 @@ package retention
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"slices"
 	"time"
@@ -232,8 +233,8 @@ func sorted(m map[string]*ReportRow) []ReportRow {
 // starting at day. It reads the day's recordings by their start, and those
 // that may enter the grace period within ReportWindow by the retention
 // indexes, not the whole catalog.
-func (g *Manager) ReportFor(day time.Time) (Report, error) {
-	recs, err := g.cat.List(catalog.Filter{From: day, To: day.AddDate(0, 0, 1)})
+func (g *Manager) ReportFor(ctx context.Context, day time.Time) (Report, error) {
+	recs, err := g.cat.ListContext(ctx, catalog.Filter{From: day, To: day.AddDate(0, 0, 1)})
 	if err != nil {
 		return Report{}, err
 	}
@@ -242,7 +243,7 @@ func (g *Manager) ReportFor(day time.Time) (Report, error) {
 		return Report{}, err
 	}
 	ahead := g.cfg.Now().Add(ReportWindow)
-	due, err := g.due(ahead, free)
+	due, err := g.due(ctx, ahead, free)
 	if err != nil {
 		return Report{}, err
 	}

@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -136,7 +137,7 @@ func TestReportForNotDocked(t *testing.T) {
 	g := New(Config{Policy: Policy{Standard: Period{Months: 6}, Location: time.UTC}, Now: e.Now, Devices: devices},
 		e.cat, e.staging, nil, quiet, nil)
 	e.ingest(t, []byte("footage from a camera set to 2011"), time.Date(2011, 3, 1, 8, 0, 0, 0, time.UTC), "100001")
-	rep, err := g.ReportFor(e.Now().UTC().Truncate(24 * time.Hour))
+	rep, err := g.ReportFor(context.Background(), e.Now().UTC().Truncate(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

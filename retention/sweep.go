@@ -57,7 +57,7 @@ func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("sweep: %w", err)
 	}
 	now := g.cfg.Now()
-	due, err := g.due(now, free)
+	due, err := g.due(ctx, now, free)
 	if err != nil {
 		return Result{}, fmt.Errorf("sweep: %w", err)
 	}

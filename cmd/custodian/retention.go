@@ -25,13 +25,13 @@ var _ admin.Retention = retentionAPI{}
 // NeedsApproval reports whether releasing reason takes two supervisors.
 func (retentionAPI) NeedsApproval(reason string) bool { return retention.NeedsApproval(reason) }
 
-func (r retentionAPI) Plan(at time.Time) (api.Plan, error) {
-	res, err := r.PlanAt(at)
+func (r retentionAPI) Plan(ctx context.Context, at time.Time) (api.Plan, error) {
+	res, err := r.PlanAt(ctx, at)
 	return apiPlan(res), err
 }
 
-func (r retentionAPI) Report(day time.Time) (api.Report, error) {
-	rep, err := r.ReportFor(day)
+func (r retentionAPI) Report(ctx context.Context, day time.Time) (api.Report, error) {
+	rep, err := r.ReportFor(ctx, day)
 	return apiReport(rep), err
 }
 

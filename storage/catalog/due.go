@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"maps"
@@ -44,11 +45,12 @@ type Due struct {
 	Newest time.Time
 }
 
-// Due reads the recordings q asks for, in one read transaction.
-func (c *Catalog) Due(q DueQuery) (Due, error) {
+// Due reads the recordings q asks for, in one read transaction. It stops
+// with ctx's error when ctx ends: a plan nobody waits for any more.
+func (c *Catalog) Due(ctx context.Context, q DueQuery) (Due, error) {
 	var d Due
 	err := c.db.View(func(tx *bolt.Tx) error {
-		found := dueSet{tx: tx, recs: map[uint64]*Recording{}}
+		found := dueSet{ctx: ctx, tx: tx, recs: map[uint64]*Recording{}}
 		if err := found.retained(q); err != nil {
 			return err
 		}
@@ -58,9 +60,10 @@ func (c *Catalog) Due(q DueQuery) (Due, error) {
 		if err := found.evictable(q.ArchivedBy, q.FreeBytes); err != nil {
 			return err
 		}
-		d.Recordings = found.sorted()
+		var err error
+		d.Recordings, err = found.sorted()
 		d.Newest = newest(tx)
-		return nil
+		return err
 	})
 	if err != nil {
 		return Due{}, fmt.Errorf("read due recordings: %w", err)
@@ -70,13 +73,27 @@ func (c *Catalog) Due(q DueQuery) (Due, error) {
 
 // dueSet collects the recordings of a Due, each read once.
 type dueSet struct {
-	tx   *bolt.Tx
-	recs map[uint64]*Recording
+	ctx   context.Context
+	tx    *bolt.Tx
+	recs  map[uint64]*Recording
+	steps int
+}
+
+// step counts an index entry looked at, and reports ctx's error at the
+// first and every checkEvery after.
+func (s *dueSet) step() error {
+	if s.steps++; s.steps%checkEvery == 1 {
+		return s.ctx.Err()
+	}
+	return nil
 }
 
 func (s *dueSet) add(id uint64) (*Recording, error) {
 	if r, ok := s.recs[id]; ok {
 		return r, nil
+	}
+	if err := s.step(); err != nil {
+		return nil, err
 	}
 	r, err := getRecording(s.tx, id)
 	if err != nil {
@@ -87,13 +104,17 @@ func (s *dueSet) add(id uint64) (*Recording, error) {
 }
 
 // sorted copies the recordings out in id order, each once.
-func (s *dueSet) sorted() []Recording {
+func (s *dueSet) sorted() ([]Recording, error) {
 	ids := slices.Sorted(maps.Keys(s.recs))
 	out := make([]Recording, 0, len(ids))
-	for _, id := range ids {
+	for i, id := range ids {
+		if i%checkEvery == 0 && s.ctx.Err() != nil {
+			return nil, s.ctx.Err()
+		}
 		out = append(out, *s.recs[id])
+		delete(s.recs, id) // held once, not twice
 	}
-	return out
+	return out, nil
 }
 
 // retained reads the recordings whose retention may have ended.
@@ -105,6 +126,9 @@ func (s *dueSet) retained(q DueQuery) error {
 	cur := s.tx.Bucket(bucketIdxRetain).Cursor()
 	var started, received, until time.Time
 	for k, v := cur.First(); k != nil && keyTime(k) <= bound; k, v = cur.Next() {
+		if err := s.step(); err != nil {
+			return err
+		}
 		readTimes(v, &started, &received, &until)
 		if !q.Expired(started, received, until) {
 			continue

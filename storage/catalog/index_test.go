@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -214,7 +215,7 @@ func TestDue(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := c.Due(tc.q)
+			d, err := c.Due(context.Background(), tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -225,7 +226,7 @@ func TestDue(t *testing.T) {
 	}
 	// Expired sees the records' times exactly, zero ones included.
 	var got [][3]time.Time
-	c.Due(DueQuery{StartedBy: day(0), Expired: func(s, rcv, u time.Time) bool {
+	c.Due(context.Background(), DueQuery{StartedBy: day(0), Expired: func(s, rcv, u time.Time) bool {
 		got = append(got, [3]time.Time{s, rcv, u})
 		return false
 	}})
@@ -238,7 +239,13 @@ func TestDue(t *testing.T) {
 	if ids := indexIDs(t, c, bucketIdxLegal); !slices.Equal(ids, []uint64{3, 5}) {
 		t.Fatalf("legal holds pending %v, want [3 5]", ids)
 	}
-	if d, _ := c.Due(DueQuery{}); !d.Newest.Equal(day(20)) {
+	if d, _ := c.Due(context.Background(), DueQuery{}); !d.Newest.Equal(day(20)) {
 		t.Fatalf("newest %v", d.Newest)
+	}
+	// A plan nobody waits for stops: a cancelled context reads nothing.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Due(ctx, DueQuery{StartedBy: day(9), Expired: all}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("due with a cancelled context: %v", err)
 	}
 }
