@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,10 +33,7 @@ type CheckReport struct {
 func (c *Catalog) Check() (CheckReport, error) {
 	var rep CheckReport
 	var err error
-	if rep.Events, err = c.VerifyEvents(); err != nil {
-		return rep, err
-	}
-	if rep.Records, err = c.VerifyRecords(); err != nil {
+	if rep.Events, rep.Records, err = c.VerifyAll(context.Background()); err != nil {
 		return rep, err
 	}
 	rep.CaseIndexPending = !c.caseIndexed

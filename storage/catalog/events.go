@@ -165,15 +165,8 @@ func (c *Catalog) VerifyEventsContext(ctx context.Context) (int, error) {
 			if err != nil {
 				return &ChainError{Seq: seq, Reason: "undecodable entry"}
 			}
-			switch {
-			case seq != want:
-				return &ChainError{Seq: want, Reason: fmt.Sprintf("entry missing (next present is %d)", seq)}
-			case e.Seq != seq:
-				return &ChainError{Seq: seq, Reason: fmt.Sprintf("entry claims sequence %d", e.Seq)}
-			case e.Prev != prev:
-				return &ChainError{Seq: seq, Reason: "does not follow the previous entry"}
-			case e.Sum() != e.Hash:
-				return &ChainError{Seq: seq, Reason: "content does not match its hash"}
+			if err := e.follows(want, seq, prev); err != nil {
+				return err
 			}
 			prev = e.Hash
 			want++

@@ -196,6 +196,9 @@ func TestLongReadsStopWithTheirContext(t *testing.T) {
 	if _, err := c.VerifyRecordsContext(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("verify records: %v", err)
 	}
+	if _, _, err := c.VerifyAll(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("verify all: %v", err)
+	}
 	if recs, err := c.ListContext(context.Background(), Filter{Case: "C9"}); err != nil || len(recs) == 0 {
 		t.Errorf("list with a live context: %d, %v", len(recs), err)
 	}

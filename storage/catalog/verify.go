@@ -30,28 +30,50 @@ func (c *Catalog) VerifyRecords() (int, error) {
 func (c *Catalog) VerifyRecordsContext(ctx context.Context) (int, error) {
 	n := 0
 	err := c.db.View(func(tx *bolt.Tx) error {
-		trail, err := readTrail(ctx, tx)
+		trail, _, err := walkTrail(ctx, tx, false)
 		if err != nil {
 			return err
 		}
-		cur := tx.Bucket(bucketRecordings).Cursor()
-		for k, v := cur.First(); k != nil; k, v = cur.Next() {
-			if n%checkEvery == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			id := binary.BigEndian.Uint64(k)
-			r, err := decodeRecording(v)
-			if err != nil {
-				return fmt.Errorf("decode recording %d: %w", id, err)
-			}
-			if err := trail.check(id, r.SHA256); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
+		n, err = trail.checkRecords(ctx, tx)
+		return err
 	})
 	return n, err
+}
+
+// VerifyAll is VerifyEvents and then VerifyRecords in one pass over the
+// trail, in one read transaction: what audit verify and catalog check
+// ask. It returns the events and the recordings it checked.
+func (c *Catalog) VerifyAll(ctx context.Context) (events, records int, err error) {
+	err = c.db.View(func(tx *bolt.Tx) error {
+		trail, n, err := walkTrail(ctx, tx, true)
+		if events = n; err != nil {
+			return err
+		}
+		records, err = trail.checkRecords(ctx, tx)
+		return err
+	})
+	return events, records, err
+}
+
+// checkRecords checks every record against t.
+func (t *trail) checkRecords(ctx context.Context, tx *bolt.Tx) (int, error) {
+	n := 0
+	cur := tx.Bucket(bucketRecordings).Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		if n%checkEvery == 0 && ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		id := binary.BigEndian.Uint64(k)
+		r, err := decodeRecording(v)
+		if err != nil {
+			return n, fmt.Errorf("decode recording %d: %w", id, err)
+		}
+		if err := t.check(id, r.SHA256); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // trailHash is the hash an event stored for its recording, the last such
@@ -95,46 +117,81 @@ func (t *trail) check(id uint64, sha string) error {
 	return nil
 }
 
-// readTrail reads, per recording, the SHA-256 its events recorded; two
-// events of one recording that disagree are a break of their own.
-func readTrail(ctx context.Context, tx *bolt.Tx) (*trail, error) {
+// walkTrail reads, per recording, the SHA-256 its events recorded; two
+// events of one recording that disagree are a break of their own. With
+// chain it also checks the chain itself, as VerifyEvents does, and
+// returns the events checked: each event is decoded once for both.
+func walkTrail(ctx context.Context, tx *bolt.Tx, chain bool) (*trail, int, error) {
 	t := &trail{hashes: map[uint64]trailHash{}}
 	prev, base := "", recordSHA(tx)
 	cur := tx.Bucket(bucketEvents).Cursor()
-	i := 0
+	n := 0
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
-		if i++; i%checkEvery == 1 && ctx.Err() != nil {
-			return nil, ctx.Err()
+		if n%checkEvery == 0 && ctx.Err() != nil {
+			return nil, n, ctx.Err()
 		}
 		seq := binary.BigEndian.Uint64(k)
 		byRef := false
 		e, err := decodeEvent(seq, v, prev, func(id uint64) string { byRef = true; return base(id) })
 		if err != nil {
-			return nil, &ChainError{Seq: seq, Reason: "undecodable entry"}
+			return nil, n, &ChainError{Seq: seq, Reason: "undecodable entry"}
 		}
-		if prev, err = eventHash(v); err != nil {
-			return nil, &ChainError{Seq: seq, Reason: "undecodable entry"}
-		}
-		if e.Recording == 0 || e.SHA256 == "" {
-			continue
-		}
-		t.see(e.Recording)
-		last, seen := t.hashes[e.Recording]
-		if byRef {
-			if e.Sum() != e.Hash {
-				last.seq, last.bad = seq, true
-				t.hashes[e.Recording] = last
+		if chain {
+			if err := e.follows(uint64(n)+1, seq, prev); err != nil {
+				return nil, n, err
 			}
-			continue
 		}
-		b, err := hex.DecodeString(e.SHA256)
-		if err != nil || len(b) != 32 {
-			return nil, &ChainError{Seq: seq, Reason: "sha256 of recording is not a hash"}
+		prev = e.Hash
+		n++
+		if err := t.add(e, seq, byRef); err != nil {
+			return nil, n, err
 		}
-		if seen && !last.bad && last.sha != [32]byte(b) {
-			return nil, &ChainError{Seq: seq, Reason: fmt.Sprintf("recording %d's sha256 differs from event %d's", e.Recording, last.seq)}
-		}
-		t.hashes[e.Recording] = trailHash{sha: [32]byte(b), seq: seq, bad: last.bad}
 	}
-	return t, nil
+	if chain {
+		if last := string(tx.Bucket(bucketMeta).Get(keyLastEventHash)); last != prev {
+			return nil, n, &ChainError{Seq: uint64(n) + 1, Reason: "trail ends before its recorded head"}
+		}
+	}
+	return t, n, nil
+}
+
+// follows checks that e, stored under seq, is entry want of the chain and
+// follows prev, the hash of the entry before it.
+func (e *Event) follows(want, seq uint64, prev string) error {
+	switch {
+	case seq != want:
+		return &ChainError{Seq: want, Reason: fmt.Sprintf("entry missing (next present is %d)", seq)}
+	case e.Seq != seq:
+		return &ChainError{Seq: seq, Reason: fmt.Sprintf("entry claims sequence %d", e.Seq)}
+	case e.Prev != prev:
+		return &ChainError{Seq: seq, Reason: "does not follow the previous entry"}
+	case e.Sum() != e.Hash:
+		return &ChainError{Seq: seq, Reason: "content does not match its hash"}
+	}
+	return nil
+}
+
+// add learns what event e, stored under seq, says of its recording's hash.
+func (t *trail) add(e Event, seq uint64, byRef bool) error {
+	if e.Recording == 0 || e.SHA256 == "" {
+		return nil
+	}
+	t.see(e.Recording)
+	last, seen := t.hashes[e.Recording]
+	if byRef {
+		if e.Sum() != e.Hash {
+			last.seq, last.bad = seq, true
+			t.hashes[e.Recording] = last
+		}
+		return nil
+	}
+	b, err := hex.DecodeString(e.SHA256)
+	if err != nil || len(b) != 32 {
+		return &ChainError{Seq: seq, Reason: "sha256 of recording is not a hash"}
+	}
+	if seen && !last.bad && last.sha != [32]byte(b) {
+		return &ChainError{Seq: seq, Reason: fmt.Sprintf("recording %d's sha256 differs from event %d's", e.Recording, last.seq)}
+	}
+	t.hashes[e.Recording] = trailHash{sha: [32]byte(b), seq: seq, bad: last.bad}
+	return nil
 }

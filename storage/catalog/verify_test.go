@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -26,6 +27,9 @@ func TestVerifyRecordsFindsEditedHash(t *testing.T) {
 	if n, err := c.VerifyRecords(); err != nil || n != 3 {
 		t.Fatalf("intact: %d %v", n, err)
 	}
+	if events, records, err := c.VerifyAll(context.Background()); err != nil || events != 4 || records != 3 {
+		t.Fatalf("verify all, intact: %d events, %d records, %v", events, records, err)
+	}
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRecordings)
 		var r Recording
@@ -41,5 +45,14 @@ func TestVerifyRecordsFindsEditedHash(t *testing.T) {
 	var ce *ChainError
 	if !errors.As(err, &ce) || !strings.Contains(ce.Reason, "recording 2 says sha256") || ce.Seq != 4 {
 		t.Fatalf("err %v, want recording 2 named by event 4 (its last)", err)
+	}
+	// In one pass with the chain, the chain speaks first: the events that
+	// take the hash from the record no longer match their own hashes.
+	_, _, err = c.VerifyAll(context.Background())
+	if !errors.As(err, &ce) || ce.Reason != "content does not match its hash" || ce.Seq != 2 {
+		t.Fatalf("verify all: %v, want event 2's content not matching its hash", err)
+	}
+	if _, err := c.VerifyEvents(); !errors.As(err, &ce) || ce.Seq != 2 {
+		t.Fatalf("verify events: %v, want event 2 as VerifyAll", err)
 	}
 }

@@ -93,13 +93,10 @@ type Lister interface {
 // altered or reordered event. Events after the last chunk are checked by
 // the local chain only.
 func VerifyAudit(ctx context.Context, c *catalog.Catalog, store Lister, station string) (int, error) {
-	// The local checks read the whole trail (about 50 s at a million
+	// The local checks read the whole trail once (about 21 s at a million
 	// recordings): they stop when the caller leaves or the daemon stops.
-	n, err := c.VerifyEventsContext(ctx)
+	n, _, err := c.VerifyAll(ctx)
 	if err != nil {
-		return n, err
-	}
-	if _, err := c.VerifyRecordsContext(ctx); err != nil {
 		return n, err
 	}
 	if store == nil {
