@@ -113,6 +113,8 @@ func sampleStatus() Sources {
 				NotRecordingSince: testTime.Add(-30 * time.Second), NotRecordingReason: "waiting for recorder"},
 		},
 		Reconcile: api.Reconcile{PartialRemoved: []string{"tmp-1"}, Orphans: []string{"dddd"}, Verified: []uint64{3}, Missing: []uint64{6}},
+		Checks: []api.Check{{Name: "custody trail against the archive", Started: testTime.Add(-90 * time.Second),
+			Done: 1228800, Total: 4855863, Unit: "events"}},
 	}
 }
 

@@ -74,6 +74,9 @@ type pageData struct {
 	// Deprecated warns that the shared token is still configured.
 	Deprecated string
 
+	// Checks are the background checks running now.
+	Checks []api.Check
+
 	sources Sources // for the status API
 }
 
@@ -111,6 +114,7 @@ func (s *Server) newPage() (*template.Template, error) {
 			return s
 		},
 		"upper":       strings.ToUpper,
+		"uint":        func(n int) uint64 { return uint64(max(n, 0)) },
 		"wait":        humanWait,
 		"deref":       func(b *bool) bool { return b != nil && *b },
 		"seconds":     func(f *float64) string { return strconv.FormatFloat(*f, 'g', 3, 64) + " s" },
@@ -169,7 +173,7 @@ func (s *Server) pageData() pageData {
 	d.Retention = s.cfg.Rule
 	if s.cfg.Status != nil {
 		d.sources = s.cfg.Status()
-		d.Docks = d.sources.Docks
+		d.Docks, d.Checks = d.sources.Docks, d.sources.Checks
 		d.Rooms = api.List(d.sources.Rooms, func(r api.Room) pageRoom { return pageRoom{Room: r} })
 	}
 	counts, err := s.cat.Counts()

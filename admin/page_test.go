@@ -289,6 +289,26 @@ func TestFailedPartsAlert(t *testing.T) {
 	}
 }
 
+// A background check under way is on the page and in the status, with how
+// far it got: the station answers meanwhile.
+func TestChecksInProgressShown(t *testing.T) {
+	started := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	srv, _ := newTestServer(t, Config{Station: "st01", Location: time.UTC, Status: func() Sources {
+		return Sources{Checks: []api.Check{{Name: "custody trail against the archive", Started: started,
+			Done: 1228800, Total: 4855863, Unit: "events"}}}
+	}}, openCatalog(t))
+	ts := httptest.NewServer(asUser(srv.Handler(), wangToken))
+	defer ts.Close()
+	st, body := getStatus(t, ts.URL)
+	if len(st.Checks) != 1 || st.Checks[0].Done != 1228800 || !st.Checks[0].Started.Equal(started) {
+		t.Fatalf("status %s", body)
+	}
+	_, page := getPage(t, ts.URL+"/")
+	if want := "custody trail against the archive: 1228800 of 4855863 events (25.3%), since 2026-11-21 08:00:00"; !strings.Contains(page, want) {
+		t.Errorf("the page lacks %q", want)
+	}
+}
+
 // The retention rule in force, and since when, is on the page and in the
 // status: a change of it is a custody event, and admins see which applies.
 func TestRetentionRuleShown(t *testing.T) {

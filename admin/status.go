@@ -16,6 +16,8 @@ type Sources struct {
 	Reconcile api.Reconcile
 	// Failures are the daemon's parts that failed and are being retried.
 	Failures []api.Failure
+	// Checks are the background checks running now.
+	Checks []api.Check
 }
 
 // recentStatusEvents is how many custody events the status carries.
@@ -44,7 +46,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	}
 	if s.cfg.Status != nil {
 		out.Docks, out.Rooms, out.Reconcile = d.sources.Docks, d.sources.Rooms, &d.sources.Reconcile
-		out.Failures = d.sources.Failures
+		out.Failures, out.Checks = d.sources.Failures, d.sources.Checks
 	}
 	if s.cfg.Health != nil {
 		h := apiHealth(d.Health)

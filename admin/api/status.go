@@ -18,7 +18,10 @@ import (
 type Status struct {
 	Alerts []Alert `json:"alerts"`
 	// Approvals are the requests waiting for a second supervisor.
-	Approvals []Request             `json:"approvals,omitempty"`
+	Approvals []Request `json:"approvals,omitempty"`
+	// Checks are the background checks running now: the daemon answers
+	// meanwhile, and says what is still being checked.
+	Checks    []Check               `json:"checks,omitempty"`
 	Clock     *Clock                `json:"clock,omitempty"`
 	Counts    map[catalog.State]int `json:"counts"`
 	Docks     []Dock                `json:"docks,omitzero"`
@@ -62,6 +65,16 @@ type Failure struct {
 	Error    string    `json:"error"`
 	Since    time.Time `json:"since"`
 	Restarts int       `json:"restarts"`
+}
+
+// Check is a background check under way: what it checks, since when, and
+// how far it got (Done of Total, in its Unit).
+type Check struct {
+	Name    string    `json:"name"`
+	Started time.Time `json:"started"`
+	Done    int       `json:"done"`
+	Total   int       `json:"total"`
+	Unit    string    `json:"unit"`
 }
 
 // Alert is one thing that needs the administrator, on the status page and

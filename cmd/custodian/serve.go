@@ -177,6 +177,7 @@ type archiveParts struct {
 	uploader  *upload.Uploader
 	retention retention.Archive
 	store     upload.Lister
+	audit     *upload.Progress // the audit verifier's, for the status
 }
 
 func buildArchive(cfg *config.Config, st store, reg prometheus.Registerer, log *slog.Logger) (archiveParts, error) {
@@ -191,7 +192,7 @@ func buildArchive(cfg *config.Config, st store, reg prometheus.Registerer, log *
 	if err != nil {
 		return archiveParts{}, err
 	}
-	return archiveParts{uploader: up, retention: a, store: a}, nil
+	return archiveParts{uploader: up, retention: a, store: a, audit: &upload.Progress{}}, nil
 }
 
 func roomIDs(cfg *config.Config) []string {
@@ -259,7 +260,7 @@ func buildAdmin(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 		Retention: retentionAPI{keeper, st.cat, arch.store, cfg.Station},
 		Rule:      &st.rule,
 		TLS:       tlsConfig,
-		Status:    sources(docks, rooms, st.report, sup),
+		Status:    sources(docks, rooms, st.report, sup, arch.audit),
 		Rooms:     rooms,
 		Export: &export.Exporter{Catalog: st.cat, Blobs: st.stage, Store: arch.store, Station: cfg.Station,
 			TempDir: filepath.Join(cfg.DataDir, "export-tmp")},
@@ -284,7 +285,7 @@ func processing(cfg *config.Config, st store, arch archiveParts, keeper *retenti
 				return policy.RetainUntil(&catalog.Recording{StartedAt: t, ReceivedAt: t})
 			}, Log: log}
 		verifier := upload.AuditVerifier{Catalog: st.cat, Store: arch.store, Station: cfg.Station,
-			Log: log, Metrics: upload.NewAuditMetrics(reg)}
+			Log: log, Metrics: upload.NewAuditMetrics(reg), Progress: arch.audit}
 		parts = append(parts,
 			part{name: "uploader", kind: "uploader", run: arch.uploader.Run},
 			part{name: "audit shipper", kind: "audit", run: shipper.Run},

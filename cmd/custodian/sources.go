@@ -6,11 +6,12 @@ import (
 	"custodian/ingest/dock"
 	"custodian/ingest/room"
 	"custodian/storage/staging"
+	"custodian/storage/upload"
 )
 
 // sources reports the docks, the rooms and what reconcile found at start
 // to the status page and GET /api/v1/status.
-func sources(docks []*dock.Dock, rooms roomSet, rep staging.ReconcileReport, sup *supervisor) func() admin.Sources {
+func sources(docks []*dock.Dock, rooms roomSet, rep staging.ReconcileReport, sup *supervisor, audit *upload.Progress) func() admin.Sources {
 	return func() admin.Sources {
 		st := make([]dock.Status, 0, len(docks))
 		for _, d := range docks {
@@ -18,6 +19,10 @@ func sources(docks []*dock.Dock, rooms roomSet, rep staging.ReconcileReport, sup
 		}
 		src := apiSources(st, rooms.Status(), rep)
 		src.Failures = sup.Failures()
+		if c := audit.State(); c.Running {
+			src.Checks = append(src.Checks, api.Check{Name: "custody trail against the archive", Started: c.Started,
+				Done: c.Done, Total: c.Total, Unit: "events"})
+		}
 		return src
 	}
 }

@@ -78,6 +78,13 @@ func printStatus(w io.Writer, v api.Status, cfg *config.Config) {
 		printRequests(w, v.Approvals, loc)
 	}
 
+	if len(v.Checks) > 0 {
+		fmt.Fprintln(w, "\nCHECKING")
+		for _, c := range v.Checks {
+			fmt.Fprintf(w, "  %s: %d of %d %s, since %s\n", c.Name, c.Done, c.Total, c.Unit, c.Started.In(loc).Format("15:04:05"))
+		}
+	}
+
 	fmt.Fprintln(w, "\nALERTS")
 	for _, a := range v.Alerts {
 		fmt.Fprintf(w, "  %-8s  %s\n", strings.ToUpper(a.Level.String()), a.Text)

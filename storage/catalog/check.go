@@ -33,7 +33,7 @@ type CheckReport struct {
 func (c *Catalog) Check() (CheckReport, error) {
 	var rep CheckReport
 	var err error
-	if rep.Events, rep.Records, err = c.VerifyAll(context.Background()); err != nil {
+	if rep.Events, rep.Records, err = c.VerifyAll(context.Background(), nil); err != nil {
 		return rep, err
 	}
 	rep.CaseIndexPending = !c.caseIndexed

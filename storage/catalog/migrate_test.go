@@ -196,7 +196,7 @@ func TestLongReadsStopWithTheirContext(t *testing.T) {
 	if _, err := c.VerifyRecordsContext(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("verify records: %v", err)
 	}
-	if _, _, err := c.VerifyAll(ctx); !errors.Is(err, context.Canceled) {
+	if _, _, err := c.VerifyAll(ctx, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("verify all: %v", err)
 	}
 	if recs, err := c.ListContext(context.Background(), Filter{Case: "C9"}); err != nil || len(recs) == 0 {

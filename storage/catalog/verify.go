@@ -30,7 +30,7 @@ func (c *Catalog) VerifyRecords() (int, error) {
 func (c *Catalog) VerifyRecordsContext(ctx context.Context) (int, error) {
 	n := 0
 	err := c.db.View(func(tx *bolt.Tx) error {
-		trail, _, err := walkTrail(ctx, tx, false)
+		trail, _, err := walkTrail(ctx, tx, false, nil)
 		if err != nil {
 			return err
 		}
@@ -42,10 +42,11 @@ func (c *Catalog) VerifyRecordsContext(ctx context.Context) (int, error) {
 
 // VerifyAll is VerifyEvents and then VerifyRecords in one pass over the
 // trail, in one read transaction: what audit verify and catalog check
-// ask. It returns the events and the recordings it checked.
-func (c *Catalog) VerifyAll(ctx context.Context) (events, records int, err error) {
+// ask. It returns the events and the recordings it checked. progress, if
+// not nil, is told how many events are checked every few thousand.
+func (c *Catalog) VerifyAll(ctx context.Context, progress func(events int)) (events, records int, err error) {
 	err = c.db.View(func(tx *bolt.Tx) error {
-		trail, n, err := walkTrail(ctx, tx, true)
+		trail, n, err := walkTrail(ctx, tx, true, progress)
 		if events = n; err != nil {
 			return err
 		}
@@ -121,14 +122,19 @@ func (t *trail) check(id uint64, sha string) error {
 // events of one recording that disagree are a break of their own. With
 // chain it also checks the chain itself, as VerifyEvents does, and
 // returns the events checked: each event is decoded once for both.
-func walkTrail(ctx context.Context, tx *bolt.Tx, chain bool) (*trail, int, error) {
+func walkTrail(ctx context.Context, tx *bolt.Tx, chain bool, progress func(int)) (*trail, int, error) {
 	t := &trail{hashes: map[uint64]trailHash{}}
 	prev, base := "", recordSHA(tx)
 	cur := tx.Bucket(bucketEvents).Cursor()
 	n := 0
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
-		if n%checkEvery == 0 && ctx.Err() != nil {
-			return nil, n, ctx.Err()
+		if n%checkEvery == 0 {
+			if ctx.Err() != nil {
+				return nil, n, ctx.Err()
+			}
+			if progress != nil {
+				progress(n)
+			}
 		}
 		seq := binary.BigEndian.Uint64(k)
 		byRef := false

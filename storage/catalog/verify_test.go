@@ -27,7 +27,7 @@ func TestVerifyRecordsFindsEditedHash(t *testing.T) {
 	if n, err := c.VerifyRecords(); err != nil || n != 3 {
 		t.Fatalf("intact: %d %v", n, err)
 	}
-	if events, records, err := c.VerifyAll(context.Background()); err != nil || events != 4 || records != 3 {
+	if events, records, err := c.VerifyAll(context.Background(), nil); err != nil || events != 4 || records != 3 {
 		t.Fatalf("verify all, intact: %d events, %d records, %v", events, records, err)
 	}
 	err := c.db.Update(func(tx *bolt.Tx) error {
@@ -48,7 +48,7 @@ func TestVerifyRecordsFindsEditedHash(t *testing.T) {
 	}
 	// In one pass with the chain, the chain speaks first: the events that
 	// take the hash from the record no longer match their own hashes.
-	_, _, err = c.VerifyAll(context.Background())
+	_, _, err = c.VerifyAll(context.Background(), nil)
 	if !errors.As(err, &ce) || ce.Reason != "content does not match its hash" || ce.Seq != 2 {
 		t.Fatalf("verify all: %v, want event 2's content not matching its hash", err)
 	}

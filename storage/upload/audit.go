@@ -93,9 +93,19 @@ type Lister interface {
 // altered or reordered event. Events after the last chunk are checked by
 // the local chain only.
 func VerifyAudit(ctx context.Context, c *catalog.Catalog, store Lister, station string) (int, error) {
+	return verifyAudit(ctx, c, store, station, nil)
+}
+
+// verifyAudit is VerifyAudit telling progress, if not nil, how far the
+// local pass got.
+func verifyAudit(ctx context.Context, c *catalog.Catalog, store Lister, station string, progress *Progress) (int, error) {
 	// The local checks read the whole trail once (about 21 s at a million
 	// recordings): they stop when the caller leaves or the daemon stops.
-	n, _, err := c.VerifyAll(ctx)
+	var tell func(int)
+	if progress != nil {
+		tell = progress.set
+	}
+	n, _, err := c.VerifyAll(ctx, tell)
 	if err != nil {
 		return n, err
 	}

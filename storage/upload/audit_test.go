@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"custodian/storage/archive"
 	"custodian/storage/archive/archivetest"
 	"custodian/storage/catalog"
 	"custodian/storage/catalog/catalogtest"
@@ -121,5 +122,45 @@ func TestAuditVerifierMetric(t *testing.T) {
 	v.check(context.Background())
 	if testutil.ToFloat64(m.Intact) != 0 {
 		t.Fatal("a missing chunk not reported")
+	}
+}
+
+// slowList holds the verifier in its archive listing until released.
+type slowList struct {
+	Lister
+	entered, release chan struct{}
+}
+
+func (s slowList) List(ctx context.Context, prefix string) ([]archive.ObjectInfo, error) {
+	close(s.entered)
+	<-s.release
+	return s.Lister.List(ctx, prefix)
+}
+
+// While the verifier checks, its progress says so, with the trail's
+// length; after, it says nothing runs.
+func TestAuditVerifierProgress(t *testing.T) {
+	c := catalogtest.Open(t, catalog.Options{})
+	store := archivetest.NewFake(5 << 20)
+	for range 10 {
+		c.Append(catalog.Event{Type: "test"})
+	}
+	slow := slowList{Lister: store, entered: make(chan struct{}), release: make(chan struct{})}
+	p := &Progress{}
+	v := AuditVerifier{Catalog: c, Store: slow, Station: "st01", Log: slog.New(slog.DiscardHandler),
+		Metrics: NewAuditMetrics(nil), Progress: p}
+	if p.State().Running || (*Progress)(nil).State().Running {
+		t.Fatal("running before the check")
+	}
+	done := make(chan struct{})
+	go func() { v.check(context.Background()); close(done) }()
+	<-slow.entered
+	if s := p.State(); !s.Running || s.Total != 10 || s.Started.IsZero() {
+		t.Fatalf("during the check: %+v", s)
+	}
+	close(slow.release)
+	<-done
+	if p.State().Running {
+		t.Fatal("running after the check")
 	}
 }

@@ -26,6 +26,8 @@ type AuditVerifier struct {
 	Interval time.Duration // 0: DefaultVerifyInterval
 	Log      *slog.Logger
 	Metrics  *AuditMetrics
+	// Progress, if not nil, follows each check while it reads the trail.
+	Progress *Progress
 }
 
 // AuditMetrics are what the verifier found last.
@@ -72,7 +74,12 @@ func (v AuditVerifier) Run(ctx context.Context) error {
 }
 
 func (v AuditVerifier) check(ctx context.Context) {
-	n, err := VerifyAudit(ctx, v.Catalog, v.Store, v.Station)
+	if v.Progress != nil {
+		total, _ := v.Catalog.LastEventSeq() // only for the status page
+		v.Progress.start(int(total))
+		defer v.Progress.finish()
+	}
+	n, err := verifyAudit(ctx, v.Catalog, v.Store, v.Station, v.Progress)
 	if ctx.Err() != nil {
 		return // shutting down: no verdict
 	}
