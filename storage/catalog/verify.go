@@ -153,6 +153,9 @@ func walkTrail(ctx context.Context, tx *bolt.Tx, chain bool, progress func(int))
 			return nil, n, err
 		}
 	}
+	if progress != nil {
+		progress(n)
+	}
 	if chain {
 		if last := string(tx.Bucket(bucketMeta).Get(keyLastEventHash)); last != prev {
 			return nil, n, &ChainError{Seq: uint64(n) + 1, Reason: "trail ends before its recorded head"}

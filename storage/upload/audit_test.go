@@ -155,7 +155,7 @@ func TestAuditVerifierProgress(t *testing.T) {
 	done := make(chan struct{})
 	go func() { v.check(context.Background()); close(done) }()
 	<-slow.entered
-	if s := p.State(); !s.Running || s.Total != 10 || s.Started.IsZero() {
+	if s := p.State(); !s.Running || s.Total != 10 || s.Done != 10 || s.Started.IsZero() {
 		t.Fatalf("during the check: %+v", s)
 	}
 	close(slow.release)
