@@ -195,7 +195,16 @@ func (goldenRetention) Hold(_ context.Context, ids []uint64, _ catalog.Filter, _
 func (goldenRetention) Release(context.Context, uint64, string, string, string) (catalog.Recording, error) {
 	return sampleRecording(), nil
 }
-func (goldenRetention) Plan(context.Context, time.Time) (api.Plan, error) { return samplePlan(), nil }
+func (goldenRetention) Plan(_ context.Context, _ time.Time, emit func(api.Action) error) (api.Plan, error) {
+	p := samplePlan()
+	for _, a := range p.Actions {
+		if err := emit(a); err != nil {
+			return api.Plan{}, err
+		}
+	}
+	p.Actions = nil
+	return p, nil
+}
 func (goldenRetention) Report(context.Context, time.Time) (api.Report, error) {
 	return sampleReport(), nil
 }

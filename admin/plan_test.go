@@ -8,9 +8,21 @@ import (
 	"custodian/admin/api"
 )
 
+// writeAsPlan writes p through a planWriter, an action at a time.
+func writeAsPlan(ctx context.Context, w *httptest.ResponseRecorder, p api.Plan) error {
+	out := &planWriter{ctx: ctx, w: w}
+	for _, a := range p.Actions {
+		if err := out.action(a); err != nil {
+			return err
+		}
+	}
+	out.finish(p)
+	return nil
+}
+
 // A plan is written an action at a time, byte for byte as writeJSON
 // writes it, and not at all once its client has left.
-func TestWritePlanAsWriteJSON(t *testing.T) {
+func TestPlanWriterAsWriteJSON(t *testing.T) {
 	acts := make([]api.Action, 3000)
 	for i := range acts {
 		acts[i] = api.Action{Kind: "evict", ID: uint64(i), SHA256: "ab<&>", Size: 7, Reason: "local_keep"}
@@ -23,7 +35,9 @@ func TestWritePlanAsWriteJSON(t *testing.T) {
 	} {
 		want, got := httptest.NewRecorder(), httptest.NewRecorder()
 		writeJSON(want, 200, p)
-		writePlan(context.Background(), got, p)
+		if err := writeAsPlan(context.Background(), got, p); err != nil {
+			t.Fatal(err)
+		}
 		if got.Body.String() != want.Body.String() {
 			t.Fatalf("plan of %d actions:\n%s\nwant\n%s", len(p.Actions), got.Body, want.Body)
 		}
@@ -31,8 +45,7 @@ func TestWritePlanAsWriteJSON(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	rec := httptest.NewRecorder()
-	writePlan(ctx, rec, api.Plan{Actions: acts})
-	if rec.Body.Len() != 0 {
-		t.Fatalf("wrote %d bytes for a client that left", rec.Body.Len())
+	if err := writeAsPlan(ctx, rec, api.Plan{Actions: acts}); err == nil || rec.Body.Len() != 0 {
+		t.Fatalf("wrote %d bytes for a client that left (%v)", rec.Body.Len(), err)
 	}
 }

@@ -32,8 +32,10 @@ type Retention interface {
 	// Requests lists the requests not yet decided; Request reads one.
 	Requests() ([]catalog.Request, error)
 	Request(id uint64) (catalog.Request, error)
-	// Plan and Report stop when ctx ends: the client left.
-	Plan(ctx context.Context, at time.Time) (api.Plan, error)
+	// Plan hands each action of the plan for at to emit as it is
+	// decided, and returns the rest (Short, Warnings): a plan months ahead
+	// has millions. Plan and Report stop when ctx ends: the client left.
+	Plan(ctx context.Context, at time.Time, emit func(api.Action) error) (api.Plan, error)
 	Report(ctx context.Context, day time.Time) (api.Report, error)
 	// VerifyTrail checks the custody trail; it returns the events checked.
 	VerifyTrail(ctx context.Context) (int, error)
@@ -239,48 +241,76 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 		}
 		at = t
 	}
-	res, err := s.cfg.Retention.Plan(r.Context(), at)
-	if r.Context().Err() != nil {
+	out := &planWriter{ctx: r.Context(), w: w}
+	rest, err := s.cfg.Retention.Plan(r.Context(), at, out.action)
+	switch {
+	case r.Context().Err() != nil:
 		return // the client left, and the plan stopped with it
-	}
-	if err != nil {
+	case err != nil && out.bw == nil:
 		writeError(w, http.StatusInternalServerError, "planning failed")
-		return
+	case err != nil:
+		// Actions went out already: the document stays unclosed, so it
+		// never parses as a whole plan.
+		s.log.Error("retention plan failed part-way; its answer is cut short", "err", err)
+		out.bw.Flush()
+	default:
+		out.finish(rest)
 	}
-	writePlan(r.Context(), w, res)
 }
 
-// writePlan writes p as writeJSON would, an action at a time: a plan a
-// month ahead of a large catalog has a million actions, which are never
-// held twice in memory, and writing stops when the client leaves.
-func writePlan(ctx context.Context, w http.ResponseWriter, p api.Plan) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.WriteString("{\n  \"actions\": [")
-	for i, a := range p.Actions {
-		if i%1024 == 0 && ctx.Err() != nil {
-			return
+// planWriter writes a plan as writeJSON would, an action at a time as the
+// plan decides them: a plan months ahead has millions, never held in
+// memory, and writing stops when the client leaves.
+type planWriter struct {
+	ctx context.Context
+	w   http.ResponseWriter
+	bw  *bufio.Writer // nil until the first byte
+	n   int
+}
+
+func (p *planWriter) start() {
+	p.w.Header().Set("Content-Type", "application/json")
+	p.w.Header().Set("X-Content-Type-Options", "nosniff")
+	p.w.WriteHeader(http.StatusOK)
+	p.bw = bufio.NewWriterSize(p.w, 64<<10)
+	p.bw.WriteString("{\n  \"actions\": [")
+}
+
+func (p *planWriter) action(a api.Action) error {
+	if p.n%1024 == 0 {
+		if err := p.ctx.Err(); err != nil {
+			return err
 		}
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		b, _ := json.MarshalIndent(a, "    ", "  ") // plain fields: cannot fail
-		bw.WriteString("\n    ")
-		bw.Write(b)
 	}
-	if len(p.Actions) > 0 {
-		bw.WriteString("\n  ")
+	if p.bw == nil {
+		p.start()
 	}
-	bw.WriteString("]")
-	p.Actions = nil // the rest, as the encoder writes it
-	rest, _ := json.MarshalIndent(p, "", "  ")
-	if tail, ok := bytes.CutPrefix(rest, []byte("{\n  \"actions\": null")); ok {
-		bw.Write(tail)
+	if p.n > 0 {
+		p.bw.WriteByte(',')
 	}
-	bw.WriteByte('\n')
-	bw.Flush()
+	p.n++
+	b, _ := json.MarshalIndent(a, "    ", "  ") // plain fields: cannot fail
+	p.bw.WriteString("\n    ")
+	_, err := p.bw.Write(b) // a write error is a client gone: stop planning
+	return err
+}
+
+// finish writes the rest of the plan after its actions.
+func (p *planWriter) finish(rest api.Plan) {
+	if p.bw == nil {
+		p.start()
+	}
+	if p.n > 0 {
+		p.bw.WriteString("\n  ")
+	}
+	p.bw.WriteString("]")
+	rest.Actions = nil // the rest, as the encoder writes it
+	b, _ := json.MarshalIndent(rest, "", "  ")
+	if tail, ok := bytes.CutPrefix(b, []byte("{\n  \"actions\": null")); ok {
+		p.bw.Write(tail)
+	}
+	p.bw.WriteByte('\n')
+	p.bw.Flush()
 }
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {

@@ -1,11 +1,13 @@
 package retention
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -110,6 +112,21 @@ func TestPlanDueEqualsPlanOverEverything(t *testing.T) {
 			t.Fatalf("case %d (now %v, %+v, free %d):\nplan over the indexed %d: %s\nplan over all %d: %s",
 				i, now, p, free, len(due.Recordings), g, len(all), w)
 		}
+		// Streamed, a batch at a time: the same steps, kinds in the same
+		// order, mark-expired and delete in index order rather than by id.
+		var each []Action
+		g := &Manager{cfg: Config{Policy: p}, cat: cat}
+		rest, err := g.planEach(context.Background(), now, free, func(a Action) error { each = append(each, a); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest.Actions = byKindThenID(each)
+		if g, w := jsonOf(t, rest), jsonOf(t, Result{Actions: byKindThenID(want.Actions), Short: want.Short, Warnings: want.Warnings}); g != w {
+			t.Fatalf("case %d (now %v, %+v, free %d):\nstreamed plan: %s\nplan over all: %s", i, now, p, free, g, w)
+		}
+		if !slices.IsSortedFunc(each, func(a, b Action) int { return cmp.Compare(kindOrder[a.Kind], kindOrder[b.Kind]) }) {
+			t.Fatalf("case %d: streamed kinds out of order", i)
+		}
 		for _, a := range want.Actions {
 			kinds[a.Kind]++
 		}
@@ -123,6 +140,25 @@ func TestPlanDueEqualsPlanOverEverything(t *testing.T) {
 	if read >= 60*len(all)/2 {
 		t.Errorf("the index read %d recordings over 60 plans of %d: hardly fewer than all", read, len(all))
 	}
+}
+
+var kindOrder = map[ActionKind]int{Unmark: 0, Evict: 1, MarkExpired: 2, Delete: 3}
+
+// byKindThenID orders the expiry steps of a plan by id within each kind;
+// evictions keep their order (oldest archive first), which decides them.
+func byKindThenID(acts []Action) []Action {
+	out := slices.Clone(acts)
+	slices.SortStableFunc(out, func(a, b Action) int {
+		c := cmp.Compare(kindOrder[a.Kind], kindOrder[b.Kind])
+		if c != 0 || a.Kind == Evict {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if out == nil {
+		out = []Action{}
+	}
+	return out
 }
 
 func jsonOf(t *testing.T, v any) string {

@@ -142,20 +142,37 @@ func (g *Manager) VerifyTrail(ctx context.Context) (int, error) {
 }
 
 // PlanAt plans against the catalog as it is, for the time at. It reads
-// only what may be due by then, and stops when ctx ends.
+// only what may be due by then, and stops when ctx ends. It holds the
+// whole plan: PlanEach is for plans far ahead.
 func (g *Manager) PlanAt(ctx context.Context, at time.Time) (Result, error) {
+	var acts []Action
+	res, err := g.PlanEach(ctx, at, func(a Action) error { acts = append(acts, a); return nil })
+	if err != nil {
+		return Result{}, err
+	}
+	res.Actions = acts
+	if res.Actions == nil {
+		res.Actions = []Action{}
+	}
+	return res, nil
+}
+
+// PlanEach is PlanAt handing each action to emit as it is decided, in
+// PlanDue's order of kinds (within evictions the same order; mark-expired
+// by start and delete by mark, not by id), and returning the rest of the
+// plan (Short, Warnings). It holds what staging holds (the local copies
+// eviction weighs, the held expiring recordings) and a batch of the rest,
+// never the whole plan: a plan months ahead of a catalog of millions
+// would otherwise hold millions of recordings in the daemon that ingests.
+func (g *Manager) PlanEach(ctx context.Context, at time.Time, emit func(Action) error) (Result, error) {
 	free, err := g.staging.Free()
 	if err != nil {
 		return Result{}, err
 	}
-	due, err := g.due(ctx, at, free)
+	res, err := g.planEach(ctx, at, free, emit)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return Result{}, err
-	}
-	res := PlanDue(at, due, g.cfg.Policy, free)
 	if g.cfg.Clock != nil {
 		if ok, why := g.cfg.Clock(); !ok {
 			res.Warnings = append(res.Warnings, "the station clock is not trusted now ("+why+
@@ -163,4 +180,39 @@ func (g *Manager) PlanAt(ctx context.Context, at time.Time) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// planEach is PlanEach with staging's free space given.
+func (g *Manager) planEach(ctx context.Context, at time.Time, free int64, emit func(Action) error) (Result, error) {
+	q := g.cfg.Policy.DueQuery(at, free)
+	local, err := g.cat.DueLocal(ctx, q)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	// Unmark and evict are decided on the local part whole; its
+	// mark-expired and delete steps come again, with the rest, below.
+	res := PlanDue(at, local, g.cfg.Policy, free)
+	for _, a := range res.Actions {
+		if a.Kind == Unmark || a.Kind == Evict {
+			if err := emit(a); err != nil {
+				return Result{}, err
+			}
+		}
+	}
+	res.Actions = nil
+	p := g.cfg.Policy.normalized()
+	clockOK, _ := checkClock(at, local.Newest)
+	err = g.cat.DueEach(ctx, q, func(batch []catalog.Recording) error {
+		acts, _, _ := planExpiry(at, batch, p, clockOK)
+		for _, a := range acts {
+			if err := emit(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
 }

@@ -238,12 +238,15 @@ func (g *Manager) ReportFor(ctx context.Context, day time.Time) (Report, error) 
 	if err != nil {
 		return Report{}, err
 	}
-	free, err := g.staging.Free()
-	if err != nil {
-		return Report{}, err
-	}
-	ahead := g.cfg.Now().Add(ReportWindow)
-	due, err := g.due(ctx, ahead, free)
+	// What enters its grace period within the window: a week's plan, read
+	// a batch at a time, of which only the mark-expired steps are kept.
+	grace := []Action{}
+	_, err = g.PlanEach(ctx, g.cfg.Now().Add(ReportWindow), func(a Action) error {
+		if a.Kind == MarkExpired {
+			grace = append(grace, a)
+		}
+		return nil
+	})
 	if err != nil {
 		return Report{}, err
 	}
@@ -263,6 +266,6 @@ func (g *Manager) ReportFor(ctx context.Context, day time.Time) (Report, error) 
 	}
 	rep.ClockOffsets = clockRows(day, day.AddDate(0, 0, 1), received)
 	rep.NotDocked = notDocked(day, day.AddDate(0, 0, 1), g.cfg.Devices, received)
-	rep.EnteringGrace = enteringGrace(PlanDue(ahead, due, g.cfg.Policy, free))
+	rep.EnteringGrace = grace
 	return rep, nil
 }

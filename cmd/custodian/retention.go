@@ -25,8 +25,8 @@ var _ admin.Retention = retentionAPI{}
 // NeedsApproval reports whether releasing reason takes two supervisors.
 func (retentionAPI) NeedsApproval(reason string) bool { return retention.NeedsApproval(reason) }
 
-func (r retentionAPI) Plan(ctx context.Context, at time.Time) (api.Plan, error) {
-	res, err := r.PlanAt(ctx, at)
+func (r retentionAPI) Plan(ctx context.Context, at time.Time, emit func(api.Action) error) (api.Plan, error) {
+	res, err := r.PlanEach(ctx, at, func(a retention.Action) error { return emit(apiAction(a)) })
 	return apiPlan(res), err
 }
 

@@ -46,7 +46,9 @@ type Due struct {
 }
 
 // Due reads the recordings q asks for, in one read transaction. It stops
-// with ctx's error when ctx ends: a plan nobody waits for any more.
+// with ctx's error when ctx ends: a plan nobody waits for any more. A
+// sweep reads what is due now, whole; a plan far ahead reads DueLocal and
+// then DueEach, which together read the same and hold only the first.
 func (c *Catalog) Due(ctx context.Context, q DueQuery) (Due, error) {
 	var d Due
 	err := c.db.View(func(tx *bolt.Tx) error {
@@ -71,12 +73,83 @@ func (c *Catalog) Due(ctx context.Context, q DueQuery) (Due, error) {
 	return d, nil
 }
 
-// dueSet collects the recordings of a Due, each read once.
+// DueLocal reads the part of what q asks for that a plan decides as a
+// whole, bounded by what staging holds, not by the catalog: the held
+// expiring recordings and the archived local copies q's eviction bounds
+// select, each with the other recordings of its blob; and Newest.
+func (c *Catalog) DueLocal(ctx context.Context, q DueQuery) (Due, error) {
+	var d Due
+	err := c.db.View(func(tx *bolt.Tx) error {
+		found := dueSet{ctx: ctx, tx: tx, recs: map[uint64]*Recording{}}
+		if err := found.heldExpiring(); err != nil {
+			return err
+		}
+		if err := found.evictable(q.ArchivedBy, q.FreeBytes); err != nil {
+			return err
+		}
+		var err error
+		d.Recordings, err = found.sorted()
+		d.Newest = newest(tx)
+		return err
+	})
+	if err != nil {
+		return Due{}, fmt.Errorf("read due local copies: %w", err)
+	}
+	return d, nil
+}
+
+// dueBatch is how many recordings DueEach hands over at a time.
+const dueBatch = 1024
+
+// DueEach reads the rest of what q asks for, which for a plan months ahead
+// is most of the catalog, and hands it to fn a batch at a time, in one
+// read transaction: first the verified and archived recordings, not held,
+// whose retention may have ended (in start order), then the expiring ones
+// marked by ExpiringBy, not held (in mark order). Each is a recording
+// whose retention decision depends on it alone. fn must not keep batch.
+func (c *Catalog) DueEach(ctx context.Context, q DueQuery, fn func(batch []Recording) error) error {
+	err := c.db.View(func(tx *bolt.Tx) error {
+		s := &dueStream{dueSet: dueSet{ctx: ctx, tx: tx}, fn: fn, batch: make([]Recording, 0, dueBatch)}
+		s.sink = s
+		if err := s.retained(q); err != nil {
+			return err
+		}
+		if err := s.graceEnded(q.ExpiringBy); err != nil {
+			return err
+		}
+		return s.flush()
+	})
+	if err != nil {
+		return fmt.Errorf("read due recordings: %w", err)
+	}
+	return nil
+}
+
+// dueStream hands what dueSet's readers find to fn in batches, holding no
+// more than one.
+type dueStream struct {
+	dueSet
+	fn    func([]Recording) error
+	batch []Recording
+}
+
+func (s *dueStream) flush() error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	err := s.fn(s.batch)
+	s.batch = s.batch[:0]
+	return err
+}
+
+// dueSet collects the recordings of a Due, each read once; with a sink
+// (dueStream) it hands them on instead of keeping them.
 type dueSet struct {
 	ctx   context.Context
 	tx    *bolt.Tx
 	recs  map[uint64]*Recording
 	steps int
+	sink  *dueStream
 }
 
 // step counts an index entry looked at, and reports ctx's error at the
@@ -98,6 +171,13 @@ func (s *dueSet) add(id uint64) (*Recording, error) {
 	r, err := getRecording(s.tx, id)
 	if err != nil {
 		return nil, err
+	}
+	if s.sink != nil { // each index entry is a recording once: no set
+		s.sink.batch = append(s.sink.batch, r)
+		if len(s.sink.batch) == cap(s.sink.batch) {
+			return nil, s.sink.flush()
+		}
+		return nil, nil
 	}
 	s.recs[id] = &r
 	return &r, nil
@@ -142,13 +222,22 @@ func (s *dueSet) retained(q DueQuery) error {
 
 // expiring reads the held expiring recordings and those marked by markedBy.
 func (s *dueSet) expiring(markedBy time.Time) error {
-	err := s.tx.Bucket(bucketIdxUnmark).ForEach(func(k, _ []byte) error {
+	if err := s.heldExpiring(); err != nil {
+		return err
+	}
+	return s.graceEnded(markedBy)
+}
+
+// heldExpiring reads the held expiring recordings.
+func (s *dueSet) heldExpiring() error {
+	return s.tx.Bucket(bucketIdxUnmark).ForEach(func(k, _ []byte) error {
 		_, err := s.add(keyID(k))
 		return err
 	})
-	if err != nil {
-		return err
-	}
+}
+
+// graceEnded reads the expiring recordings not held, marked by markedBy.
+func (s *dueSet) graceEnded(markedBy time.Time) error {
 	bound := timeKey(markedBy)
 	cur := s.tx.Bucket(bucketIdxGrace).Cursor()
 	for k, _ := cur.First(); k != nil && keyTime(k) <= bound; k, _ = cur.Next() {
