@@ -36,7 +36,10 @@ type apiClient struct {
 	actor  string // sent only when the caller named themselves (--by)
 }
 
-// apiTimeout bounds one API call.
+// apiTimeout bounds how long one API call may go without a byte of its
+// answer: the wait for the answer to begin, then each pause in it. A long
+// answer that keeps coming (a plan of a million steps, a listing) is never
+// cut short; a daemon that stops answering is noticed as soon as ever.
 const apiTimeout = 30 * time.Second
 
 // tokenFileEnv names the caller's token file when --token-file is not given.
@@ -198,6 +201,8 @@ func (c *apiClient) doRaw(ctx context.Context, method, path string, in any, read
 		}
 		body = bytes.NewReader(b)
 	}
+	ctx, idle := idleTimeout(ctx, c.http.Timeout)
+	defer idle.stop()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return err
@@ -211,7 +216,13 @@ func (c *apiClient) doRaw(ctx context.Context, method, path string, in any, read
 	if c.actor != "" && method != http.MethodGet && method != http.MethodHead {
 		req.Header.Set(admin.ActorHeader, c.actor)
 	}
-	res, err := c.http.Do(req)
+	hc := *c.http
+	hc.Timeout = 0 // idle's, per pause, instead
+	res, err := hc.Do(req)
+	if err == nil {
+		res.Body = idle.reader(res.Body)
+	}
+	err = idle.explain(err)
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			return fmt.Errorf("%w (nothing answers at %s)", errNotRunning, c.listen)
@@ -230,7 +241,61 @@ func (c *apiClient) doRaw(ctx context.Context, method, path string, in any, read
 		}
 		return &apiError{Status: res.StatusCode, Message: e.Error}
 	}
-	return read(res)
+	return idle.explain(read(res))
+}
+
+// idle cancels a call that goes d without a byte of its answer.
+type idle struct {
+	ctx   context.Context
+	d     time.Duration
+	timer *time.Timer // nil: no limit
+}
+
+var errIdle = errors.New("no answer")
+
+func idleTimeout(ctx context.Context, d time.Duration) (context.Context, *idle) {
+	if d <= 0 {
+		return ctx, &idle{ctx: ctx}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	return ctx, &idle{ctx: ctx, d: d, timer: time.AfterFunc(d, func() {
+		cancel(fmt.Errorf("%w for %s", errIdle, d))
+	})}
+}
+
+func (i *idle) stop() {
+	if i.timer != nil {
+		i.timer.Stop()
+	}
+}
+
+// reader resets the limit on every byte that arrives.
+func (i *idle) reader(r io.ReadCloser) io.ReadCloser {
+	if i.timer == nil {
+		return r
+	}
+	return idleReader{r, i}
+}
+
+type idleReader struct {
+	io.ReadCloser
+	i *idle
+}
+
+func (r idleReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if n > 0 {
+		r.i.timer.Reset(r.i.d)
+	}
+	return n, err
+}
+
+// explain says an error that came of the limit is that, not a cancel.
+func (i *idle) explain(err error) error {
+	if cause := context.Cause(i.ctx); err != nil && errors.Is(cause, errIdle) {
+		return cause
+	}
+	return err
 }
 
 // adminTLS loads the admin API's certificate and key, when configured.
