@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -68,9 +69,9 @@ log: {level: warn}
 		t.Fatalf("status: %v %v", res, err)
 	}
 
-	// A month ahead: about a tenth of the catalog becomes due, which the
-	// plan reads record by record.
-	at := time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339)
+	// Two years ahead: everything not held becomes due, which the plan
+	// reads record by record and writes step by step.
+	at := time.Now().AddDate(2, 0, 0).UTC().Format(time.RFC3339)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/v1/retention/plan?at="+at, nil)
@@ -81,7 +82,8 @@ log: {level: warn}
 	answered := make(chan error, 1)
 	go func() {
 		res, err := http.DefaultClient.Do(req)
-		if err == nil {
+		if err == nil { // the answer streams: read it all, as the CLI does
+			_, err = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 		}
 		answered <- err
