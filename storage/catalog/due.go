@@ -50,27 +50,7 @@ type Due struct {
 // sweep reads what is due now, whole; a plan far ahead reads DueLocal and
 // then DueEach, which together read the same and hold only the first.
 func (c *Catalog) Due(ctx context.Context, q DueQuery) (Due, error) {
-	var d Due
-	err := c.db.View(func(tx *bolt.Tx) error {
-		found := dueSet{ctx: ctx, tx: tx, recs: map[uint64]*Recording{}}
-		if err := found.retained(q); err != nil {
-			return err
-		}
-		if err := found.expiring(q.ExpiringBy); err != nil {
-			return err
-		}
-		if err := found.evictable(q.ArchivedBy, q.FreeBytes); err != nil {
-			return err
-		}
-		var err error
-		d.Recordings, err = found.sorted()
-		d.Newest = newest(tx)
-		return err
-	})
-	if err != nil {
-		return Due{}, fmt.Errorf("read due recordings: %w", err)
-	}
-	return d, nil
+	return c.readDue(ctx, q, true)
 }
 
 // DueLocal reads the part of what q asks for that a plan decides as a
@@ -78,9 +58,22 @@ func (c *Catalog) Due(ctx context.Context, q DueQuery) (Due, error) {
 // expiring recordings and the archived local copies q's eviction bounds
 // select, each with the other recordings of its blob; and Newest.
 func (c *Catalog) DueLocal(ctx context.Context, q DueQuery) (Due, error) {
+	return c.readDue(ctx, q, false)
+}
+
+// readDue is Due, or with all false DueLocal.
+func (c *Catalog) readDue(ctx context.Context, q DueQuery, all bool) (Due, error) {
 	var d Due
 	err := c.db.View(func(tx *bolt.Tx) error {
 		found := dueSet{ctx: ctx, tx: tx, recs: map[uint64]*Recording{}}
+		if all {
+			if err := found.retained(q); err != nil {
+				return err
+			}
+			if err := found.graceEnded(q.ExpiringBy); err != nil {
+				return err
+			}
+		}
 		if err := found.heldExpiring(); err != nil {
 			return err
 		}
@@ -93,7 +86,7 @@ func (c *Catalog) DueLocal(ctx context.Context, q DueQuery) (Due, error) {
 		return err
 	})
 	if err != nil {
-		return Due{}, fmt.Errorf("read due local copies: %w", err)
+		return Due{}, fmt.Errorf("read due recordings: %w", err)
 	}
 	return d, nil
 }
@@ -218,14 +211,6 @@ func (s *dueSet) retained(q DueQuery) error {
 		}
 	}
 	return nil
-}
-
-// expiring reads the held expiring recordings and those marked by markedBy.
-func (s *dueSet) expiring(markedBy time.Time) error {
-	if err := s.heldExpiring(); err != nil {
-		return err
-	}
-	return s.graceEnded(markedBy)
 }
 
 // heldExpiring reads the held expiring recordings.
