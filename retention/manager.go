@@ -184,28 +184,25 @@ func (g *Manager) PlanEach(ctx context.Context, at time.Time, emit func(Action) 
 
 // planEach is PlanEach with staging's free space given.
 func (g *Manager) planEach(ctx context.Context, at time.Time, free int64, emit func(Action) error) (Result, error) {
-	q := g.cfg.Policy.DueQuery(at, free)
-	local, err := g.cat.DueLocal(ctx, q)
-	if err != nil {
-		return Result{}, err
-	}
-	if err := ctx.Err(); err != nil {
-		return Result{}, err
-	}
+	var res Result
+	p := g.cfg.Policy.normalized()
+	clockOK := true
 	// Unmark and evict are decided on the local part whole; its
-	// mark-expired and delete steps come again, with the rest, below.
-	res := PlanDue(at, local, g.cfg.Policy, free)
-	for _, a := range res.Actions {
-		if a.Kind == Unmark || a.Kind == Evict {
-			if err := emit(a); err != nil {
-				return Result{}, err
+	// mark-expired and delete steps come again, with the rest.
+	local := func(d catalog.Due) error {
+		res = PlanDue(at, d, g.cfg.Policy, free)
+		clockOK, _ = checkClock(at, d.Newest)
+		for _, a := range res.Actions {
+			if a.Kind == Unmark || a.Kind == Evict {
+				if err := emit(a); err != nil {
+					return err
+				}
 			}
 		}
+		res.Actions = nil
+		return nil
 	}
-	res.Actions = nil
-	p := g.cfg.Policy.normalized()
-	clockOK, _ := checkClock(at, local.Newest)
-	err = g.cat.DueEach(ctx, q, func(batch []catalog.Recording) error {
+	rest := func(batch []catalog.Recording) error {
 		acts, _, _ := planExpiry(at, batch, p, clockOK)
 		for _, a := range acts {
 			if err := emit(a); err != nil {
@@ -213,6 +210,7 @@ func (g *Manager) planEach(ctx context.Context, at time.Time, free int64, emit f
 			}
 		}
 		return nil
-	})
+	}
+	err := g.cat.DueStream(ctx, g.cfg.Policy.DueQuery(at, free), local, rest)
 	return res, err
 }

@@ -47,42 +47,13 @@ type Due struct {
 
 // Due reads the recordings q asks for, in one read transaction. It stops
 // with ctx's error when ctx ends: a plan nobody waits for any more. A
-// sweep reads what is due now, whole; a plan far ahead reads DueLocal and
-// then DueEach, which together read the same and hold only the first.
+// sweep reads what is due now, whole; a plan far ahead reads the same
+// through DueStream, which holds only a part.
 func (c *Catalog) Due(ctx context.Context, q DueQuery) (Due, error) {
-	return c.readDue(ctx, q, true)
-}
-
-// DueLocal reads the part of what q asks for that a plan decides as a
-// whole, bounded by what staging holds, not by the catalog: the held
-// expiring recordings and the archived local copies q's eviction bounds
-// select, each with the other recordings of its blob; and Newest.
-func (c *Catalog) DueLocal(ctx context.Context, q DueQuery) (Due, error) {
-	return c.readDue(ctx, q, false)
-}
-
-// readDue is Due, or with all false DueLocal.
-func (c *Catalog) readDue(ctx context.Context, q DueQuery, all bool) (Due, error) {
 	var d Due
 	err := c.db.View(func(tx *bolt.Tx) error {
-		found := dueSet{ctx: ctx, tx: tx, recs: map[uint64]*Recording{}}
-		if all {
-			if err := found.retained(q); err != nil {
-				return err
-			}
-			if err := found.graceEnded(q.ExpiringBy); err != nil {
-				return err
-			}
-		}
-		if err := found.heldExpiring(); err != nil {
-			return err
-		}
-		if err := found.evictable(q.ArchivedBy, q.FreeBytes); err != nil {
-			return err
-		}
 		var err error
-		d.Recordings, err = found.sorted()
-		d.Newest = newest(tx)
+		d, err = dueIn(ctx, tx, q, true)
 		return err
 	})
 	if err != nil {
@@ -91,18 +62,29 @@ func (c *Catalog) readDue(ctx context.Context, q DueQuery, all bool) (Due, error
 	return d, nil
 }
 
-// dueBatch is how many recordings DueEach hands over at a time.
+// dueBatch is how many recordings DueStream hands over at a time.
 const dueBatch = 1024
 
-// DueEach reads the rest of what q asks for, which for a plan months ahead
-// is most of the catalog, and hands it to fn a batch at a time, in one
-// read transaction: first the verified and archived recordings, not held,
-// whose retention may have ended (in start order), then the expiring ones
-// marked by ExpiringBy, not held (in mark order). Each is a recording
-// whose retention decision depends on it alone. fn must not keep batch.
-func (c *Catalog) DueEach(ctx context.Context, q DueQuery, fn func(batch []Recording) error) error {
+// DueStream reads what Due reads, in one read transaction, in two parts.
+// local gets, whole, the part a plan decides as a whole, bounded by what
+// staging holds, not by the catalog: the held expiring recordings and the
+// archived local copies q's eviction bounds select, each with the other
+// recordings of its blob; and Newest. rest then gets the others, which for
+// a plan months ahead are most of the catalog, a batch at a time: first
+// the verified and archived recordings, not held, whose retention may have
+// ended (in start order), then the expiring ones marked by ExpiringBy,
+// not held (in mark order), each a recording whose retention decision
+// depends on it alone. rest must not keep its batch.
+func (c *Catalog) DueStream(ctx context.Context, q DueQuery, local func(Due) error, rest func(batch []Recording) error) error {
 	err := c.db.View(func(tx *bolt.Tx) error {
-		s := &dueStream{dueSet: dueSet{ctx: ctx, tx: tx}, fn: fn, batch: make([]Recording, 0, dueBatch)}
+		d, err := dueIn(ctx, tx, q, false)
+		if err != nil {
+			return err
+		}
+		if err := local(d); err != nil {
+			return err
+		}
+		s := &dueStream{dueSet: dueSet{ctx: ctx, tx: tx}, fn: rest, batch: make([]Recording, 0, dueBatch)}
 		s.sink = s
 		if err := s.retained(q); err != nil {
 			return err
@@ -116,6 +98,28 @@ func (c *Catalog) DueEach(ctx context.Context, q DueQuery, fn func(batch []Recor
 		return fmt.Errorf("read due recordings: %w", err)
 	}
 	return nil
+}
+
+// dueIn reads in tx what Due reads, or with all false DueStream's local
+// part.
+func dueIn(ctx context.Context, tx *bolt.Tx, q DueQuery, all bool) (Due, error) {
+	found := dueSet{ctx: ctx, tx: tx, recs: map[uint64]*Recording{}}
+	if all {
+		if err := found.retained(q); err != nil {
+			return Due{}, err
+		}
+		if err := found.graceEnded(q.ExpiringBy); err != nil {
+			return Due{}, err
+		}
+	}
+	if err := found.heldExpiring(); err != nil {
+		return Due{}, err
+	}
+	if err := found.evictable(q.ArchivedBy, q.FreeBytes); err != nil {
+		return Due{}, err
+	}
+	recs, err := found.sorted()
+	return Due{Recordings: recs, Newest: newest(tx)}, err
 }
 
 // dueStream hands what dueSet's readers find to fn in batches, holding no
