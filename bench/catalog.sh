@@ -13,7 +13,9 @@
 #   sweep_ms            the first retention sweep, with nothing due
 #   plan_s              GET /api/v1/retention/plan
 #   ls_officer_day_ms   GET /api/v1/recordings?officer=..&from=DAY&to=DAY+1,
-#                       the median of 5 (officers and days vary)
+#                       the median of 5 (officers and days vary); the same
+#                       five are timed in-process too (bench/catalogls),
+#                       as sqlite3's are, and the ratio printed
 #   bytes_per_recording the catalog file's size over N, as the write path
 #                       left it (batches of 10,000: free pages and the
 #                       half-split pages of indexes that grow in many
@@ -118,6 +120,9 @@ kill -TERM "$PID"
 wait "$PID" || true
 PID=
 bytes=$(( $(stat -c %s "$DB") / N ))
+# the same five officer-days in-process on the catalog file, as sqlite's
+# are timed below: the query and its decoded rows, no HTTP, no JSON
+read -r ip_ls ip_found < <(go run ./bench/catalogls -db "$DB" "${lsq[@]}")
 if [ "${COMPACT:-1}" = 1 ]; then
   t=$(now)
   "$CUSTODIAN" catalog compact --config "$WORK/custodian.yaml" >&2
@@ -127,6 +132,9 @@ fi
 
 if command -v sqlite3 >/dev/null && [ -d "$WORK/rows" ]; then
   SQ=$WORK/sqlite.db
+  if [ -n "${DATA:-}" ] && [ -s "$SQ" ]; then
+    echo "sqlite3: reusing $SQ from the kept run" >&2
+  else
   rm -f "$SQ"
   sqlite3 "$SQ" <<EOF
 CREATE TABLE recordings (id INTEGER PRIMARY KEY, officer TEXT, device TEXT, source TEXT, source_id TEXT, state TEXT,
@@ -145,6 +153,7 @@ CREATE INDEX idx_sha ON recordings (sha256);
 CREATE INDEX idx_retain ON recordings (started) WHERE state IN ('verified', 'archived') AND held = 0;
 CREATE INDEX idx_evict ON recordings (archived) WHERE state = 'archived' AND evicted = 0;
 EOF
+  fi
   sync
   python3 -c 'import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$SQ"
   t=$(now); sqlite3 "$SQ" 'SELECT count(*) FROM recordings;' >/dev/null; sq_open=$(since "$t")
@@ -163,12 +172,13 @@ for q in sys.argv[2:]:
                               (officer, int(frm), int(to))).fetchall()
     rows()
     t = time.perf_counter(); rows(); ts.append(time.perf_counter() - t)
-print("%.2f" % (sorted(ts)[len(ts) // 2] * 1000))
+print("%.3f" % (sorted(ts)[len(ts) // 2] * 1000))
 PY
 )
   echo "sqlite3 $(sqlite3 --version | cut -d' ' -f1): open_s=$sq_open full_scan_s=$sq_scan plan_s=$sq_plan ls_officer_day_ms=$sq_ls bytes_per_recording=$(( $(stat -c %s "$SQ") / N )) (events included)"
+  echo "officer-day in-process: custodian ${ip_ls} ms, sqlite3 ${sq_ls} ms: ratio $(echo "$ip_ls / $sq_ls" | bc -l | xargs printf '%.2f')"
 else
   echo "sqlite3: not installed (or rows not built with this run): no comparison"
 fi
-echo "custodian: peak anon_mib=$((anon / 1024)) (heap and stacks alone); the five ls answers held $found recordings"
+echo "custodian: peak anon_mib=$((anon / 1024)) (heap and stacks alone); the five ls answers held $found recordings (in-process: ${ip_ls} ms, $ip_found)"
 echo "records=$N start_s=$start_s rss_mib=$hwm sweep_ms=$sweep_ms plan_s=$plan_s ls_officer_day_ms=$ls_ms bytes_per_recording=$bytes"
