@@ -1,7 +1,6 @@
 package retention
 
 import (
-	"context"
 	"time"
 
 	"custodian/storage/catalog"
@@ -44,10 +43,4 @@ func (p Policy) DueQuery(now time.Time, free int64) catalog.DueQuery {
 		}
 	}
 	return q
-}
-
-// due reads from the catalog what a plan at now may act on; it stops when
-// ctx ends.
-func (g *Manager) due(ctx context.Context, now time.Time, free int64) (catalog.Due, error) {
-	return g.cat.Due(ctx, g.cfg.Policy.DueQuery(now, free))
 }

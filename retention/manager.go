@@ -145,15 +145,17 @@ func (g *Manager) VerifyTrail(ctx context.Context) (int, error) {
 // only what may be due by then, and stops when ctx ends. It holds the
 // whole plan: PlanEach is for plans far ahead.
 func (g *Manager) PlanAt(ctx context.Context, at time.Time) (Result, error) {
-	var acts []Action
-	res, err := g.PlanEach(ctx, at, func(a Action) error { acts = append(acts, a); return nil })
+	return collect(func(emit func(Action) error) (Result, error) { return g.PlanEach(ctx, at, emit) })
+}
+
+// collect runs a plan that emits its steps and returns them with the rest.
+func collect(plan func(emit func(Action) error) (Result, error)) (Result, error) {
+	acts := []Action{}
+	res, err := plan(func(a Action) error { acts = append(acts, a); return nil })
 	if err != nil {
 		return Result{}, err
 	}
 	res.Actions = acts
-	if res.Actions == nil {
-		res.Actions = []Action{}
-	}
 	return res, nil
 }
 

@@ -57,11 +57,13 @@ func (g *Manager) Sweep(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("sweep: %w", err)
 	}
 	now := g.cfg.Now()
-	due, err := g.due(ctx, now, free)
+	// What is due now, read as a plan far ahead is: the sweep holds the
+	// steps, not the recordings, however many came due while it could not
+	// act (a clock untrusted for months, then trusted).
+	res, err := collect(func(emit func(Action) error) (Result, error) { return g.planEach(ctx, now, free, emit) })
 	if err != nil {
 		return Result{}, fmt.Errorf("sweep: %w", err)
 	}
-	res := PlanDue(now, due, g.cfg.Policy, free)
 	if err := g.holdBack(&res); err != nil {
 		errs = append(errs, err)
 	}

@@ -45,27 +45,12 @@ type Due struct {
 	Newest time.Time
 }
 
-// Due reads the recordings q asks for, in one read transaction. It stops
-// with ctx's error when ctx ends: a plan nobody waits for any more. A
-// sweep reads what is due now, whole; a plan far ahead reads the same
-// through DueStream, which holds only a part.
-func (c *Catalog) Due(ctx context.Context, q DueQuery) (Due, error) {
-	var d Due
-	err := c.db.View(func(tx *bolt.Tx) error {
-		var err error
-		d, err = dueIn(ctx, tx, q, true)
-		return err
-	})
-	if err != nil {
-		return Due{}, fmt.Errorf("read due recordings: %w", err)
-	}
-	return d, nil
-}
-
 // dueBatch is how many recordings DueStream hands over at a time.
 const dueBatch = 1024
 
-// DueStream reads what Due reads, in one read transaction, in two parts.
+// DueStream reads the recordings q asks for, in one read transaction, in
+// two parts, and stops with ctx's error when ctx ends: a plan nobody waits
+// for any more.
 // local gets, whole, the part a plan decides as a whole, bounded by what
 // staging holds, not by the catalog: the held expiring recordings and the
 // archived local copies q's eviction bounds select, each with the other
@@ -77,7 +62,7 @@ const dueBatch = 1024
 // depends on it alone. rest must not keep its batch.
 func (c *Catalog) DueStream(ctx context.Context, q DueQuery, local func(Due) error, rest func(batch []Recording) error) error {
 	err := c.db.View(func(tx *bolt.Tx) error {
-		d, err := dueIn(ctx, tx, q, false)
+		d, err := dueLocal(ctx, tx, q)
 		if err != nil {
 			return err
 		}
@@ -100,18 +85,9 @@ func (c *Catalog) DueStream(ctx context.Context, q DueQuery, local func(Due) err
 	return nil
 }
 
-// dueIn reads in tx what Due reads, or with all false DueStream's local
-// part.
-func dueIn(ctx context.Context, tx *bolt.Tx, q DueQuery, all bool) (Due, error) {
+// dueLocal reads in tx DueStream's local part.
+func dueLocal(ctx context.Context, tx *bolt.Tx, q DueQuery) (Due, error) {
 	found := dueSet{ctx: ctx, tx: tx, recs: map[uint64]*Recording{}}
-	if all {
-		if err := found.retained(q); err != nil {
-			return Due{}, err
-		}
-		if err := found.graceEnded(q.ExpiringBy); err != nil {
-			return Due{}, err
-		}
-	}
 	if err := found.heldExpiring(); err != nil {
 		return Due{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -215,7 +216,7 @@ func TestDue(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := c.Due(context.Background(), tc.q)
+			d, err := dueAll(context.Background(), c, tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +227,7 @@ func TestDue(t *testing.T) {
 	}
 	// Expired sees the records' times exactly, zero ones included.
 	var got [][3]time.Time
-	c.Due(context.Background(), DueQuery{StartedBy: day(0), Expired: func(s, rcv, u time.Time) bool {
+	dueAll(context.Background(), c, DueQuery{StartedBy: day(0), Expired: func(s, rcv, u time.Time) bool {
 		got = append(got, [3]time.Time{s, rcv, u})
 		return false
 	}})
@@ -239,13 +240,36 @@ func TestDue(t *testing.T) {
 	if ids := indexIDs(t, c, bucketIdxLegal); !slices.Equal(ids, []uint64{3, 5}) {
 		t.Fatalf("legal holds pending %v, want [3 5]", ids)
 	}
-	if d, _ := c.Due(context.Background(), DueQuery{}); !d.Newest.Equal(day(20)) {
+	if d, _ := dueAll(context.Background(), c, DueQuery{}); !d.Newest.Equal(day(20)) {
 		t.Fatalf("newest %v", d.Newest)
 	}
 	// A plan nobody waits for stops: a cancelled context reads nothing.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := c.Due(ctx, DueQuery{StartedBy: day(9), Expired: all}); !errors.Is(err, context.Canceled) {
+	if _, err := dueAll(ctx, c, DueQuery{StartedBy: day(9), Expired: all}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("due with a cancelled context: %v", err)
 	}
+}
+
+// dueAll is everything DueStream reads, both parts, each recording once, in
+// id order.
+func dueAll(ctx context.Context, c *Catalog, q DueQuery) (Due, error) {
+	var d Due
+	byID := map[uint64]Recording{}
+	err := c.DueStream(ctx, q, func(local Due) error {
+		d.Newest = local.Newest
+		for _, r := range local.Recordings {
+			byID[r.ID] = r
+		}
+		return nil
+	}, func(batch []Recording) error {
+		for _, r := range batch {
+			byID[r.ID] = r
+		}
+		return nil
+	})
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		d.Recordings = append(d.Recordings, byID[id])
+	}
+	return d, err
 }
