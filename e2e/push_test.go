@@ -160,13 +160,32 @@ func TestRoomPushGStreamer(t *testing.T) {
 	// renegotiation restarts x264, whose second IDR with a new SPS in the
 	// same millisecond as the first makes the segmenter cut a 0 ms segment
 	// and collide with its name (see the branch's report).
-	out, err := runFor(t, 60*time.Second, "gst-launch-1.0", "-q", "-e",
-		"rtspclientsink", "name=s", "location="+listen, "user-id=recorder", "user-pw="+pushSecret, "protocols=tcp",
-		"videotestsrc", "is-live=true", "num-buffers=375", "!", "video/x-raw,format=I420,width=320,height=240,framerate=25/1",
-		"!", "x264enc", "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=25", "!", "video/x-h264,profile=baseline",
-		"!", "h264parse", "!", "s.",
-		"audiotestsrc", "is-live=true", "num-buffers=750", "samplesperbuffer=160", "!", "audio/x-raw,rate=8000,channels=1",
-		"!", "mulawenc", "!", "s.")
+	push := func() (string, error) {
+		return runFor(t, 45*time.Second, "gst-launch-1.0", "-q", "-e",
+			"rtspclientsink", "name=s", "location="+listen, "user-id=recorder", "user-pw="+pushSecret, "protocols=tcp",
+			"videotestsrc", "is-live=true", "num-buffers=375", "!", "video/x-raw,format=I420,width=320,height=240,framerate=25/1",
+			"!", "x264enc", "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=25", "!", "video/x-h264,profile=baseline",
+			"!", "h264parse", "!", "s.",
+			"audiotestsrc", "is-live=true", "num-buffers=750", "samplesperbuffer=160", "!", "audio/x-raw,rate=8000,channels=1",
+			"!", "mulawenc", "!", "s.")
+	}
+	left := func(n int) {
+		waitFor(t, "the recorder to leave", 15*time.Second, func() bool { return strings.Count(d.log.String(), "room recorder left") >= n })
+	}
+	pushes := 1
+	out, err := push()
+	if err != nil && !strings.Contains(out, "Could not write to resource") {
+		// Once in CI, on the loaded 2-core machine, rtspclientsink sent
+		// all its media (13 s, as in every run) and then hung at its end
+		// instead of tearing down, until killed; custodian sealed what
+		// came, noticed the silence after 10 s and waited for the
+		// recorder. A recorder that comes back is recorded again: that is
+		// checked instead.
+		t.Logf("gst-launch push stopped (%v); the recorder pushes again\n%s", err, out)
+		left(1)
+		pushes++
+		out, err = push()
+	}
 	switch {
 	case err != nil && strings.Contains(string(out), "Could not write to resource"):
 		// rtspclientsink sometimes fails its last write after EOS, once
@@ -175,9 +194,9 @@ func TestRoomPushGStreamer(t *testing.T) {
 	case err != nil:
 		t.Fatalf("gst-launch push: %v\n%s", err, out)
 	}
-	d.waitLog("room recorder left", 15*time.Second)
+	left(pushes)
 	d.stop()
-	l := checkPushed(t, r, "room-5", 2)
+	l := checkPushed(t, r, "room-5", 2*pushes)
 	for _, s := range l.Segments {
 		t.Logf("segment %s: %s", s.Name, s.EndedAt.Sub(s.StartedAt))
 	}
