@@ -258,7 +258,7 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // auditTimeout is how long audit verify waits for its one answer: the
-// daemon reads the whole trail, about 21 s at a million recordings, and
+// daemon reads the whole trail, about 12 s at a million recordings, and
 // stops when the CLI leaves (Ctrl-C).
 const auditTimeout = 30 * time.Minute
 

@@ -79,15 +79,15 @@ func trafSize(t *fmp4.PartTrack) int {
 // appendTraf appends t's traf; its samples start offset bytes after the
 // moof's first byte (tfhd's default-base-is-moof).
 func appendTraf(b []byte, t *fmp4.PartTrack, offset int) []byte {
-	flags := trunFlagsOf(t)
-	b = appendBoxHeader(b, trafSize(t), "traf")
+	flags, size := trunFlagsOf(t), trafSize(t)
+	b = appendBoxHeader(b, size, "traf")
 	b = appendBoxHeader(b, 16, "tfhd")
 	b = binary.BigEndian.AppendUint32(b, 0x020000) // version 0, default-base-is-moof
 	b = binary.BigEndian.AppendUint32(b, uint32(t.ID))
 	b = appendBoxHeader(b, 20, "tfdt")
 	b = binary.BigEndian.AppendUint32(b, 1<<24) // version 1
 	b = binary.BigEndian.AppendUint64(b, t.BaseTime)
-	b = appendBoxHeader(b, trafSize(t)-8-16-20, "trun")
+	b = appendBoxHeader(b, size-8-16-20, "trun")
 	b = binary.BigEndian.AppendUint32(b, 1<<24|flags) // version 1
 	b = binary.BigEndian.AppendUint32(b, uint32(len(t.Samples)))
 	b = binary.BigEndian.AppendUint32(b, uint32(int32(offset)))

@@ -56,12 +56,14 @@ func (c *Catalog) EventBytes(first, last uint64) ([]byte, error) {
 					return err
 				}
 			}
-			line, err := eventJSON(want, v, prev, sha)
+			e, err := trailEvent(want, v, prev, sha)
 			if err != nil {
 				return err
 			}
-			if prev, err = eventHash(v); err != nil {
-				return &ChainError{Seq: want, Reason: "undecodable entry"}
+			prev = e.Hash
+			line, err := shippedLine(e, v)
+			if err != nil {
+				return err
 			}
 			buf.Write(line)
 			buf.WriteByte('\n')

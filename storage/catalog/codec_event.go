@@ -146,14 +146,22 @@ func decodeEvent(seq uint64, v []byte, prev string, sha shaOf) (Event, error) {
 	return e, d.err
 }
 
-// eventJSON is an events value as JSON: a JSON one as it is.
-func eventJSON(seq uint64, v []byte, prev string, sha shaOf) ([]byte, error) {
-	if len(v) > 0 && v[0] == formatJSON {
-		return v, nil
-	}
+// trailEvent is decodeEvent for a reader of the trail: an undecodable
+// entry is a break of the chain.
+func trailEvent(seq uint64, v []byte, prev string, sha shaOf) (Event, error) {
 	e, err := decodeEvent(seq, v, prev, sha)
 	if err != nil {
-		return nil, &ChainError{Seq: seq, Reason: "undecodable entry"}
+		return e, &ChainError{Seq: seq, Reason: "undecodable entry"}
+	}
+	return e, nil
+}
+
+// shippedLine is event e's line of the shipped trail, v its stored value
+// (decoded into e): a JSON value as it is stored, a binary one as the JSON
+// it was written from. It may point into bbolt's map.
+func shippedLine(e Event, v []byte) ([]byte, error) {
+	if v[0] == formatJSON {
+		return v, nil
 	}
 	return json.Marshal(e)
 }
@@ -183,11 +191,7 @@ func getEvent(tx *bolt.Tx, seq uint64) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	e, err := decodeEvent(seq, v, prev, recordSHA(tx))
-	if err != nil {
-		return Event{}, &ChainError{Seq: seq, Reason: "undecodable entry"}
-	}
-	return e, nil
+	return trailEvent(seq, v, prev, recordSHA(tx))
 }
 
 // prevHash is the hash of the entry before seq (v is seq's value): a JSON

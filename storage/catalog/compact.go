@@ -188,9 +188,9 @@ func recode(bucket, k, v []byte, prev *string, sha shaOf) ([]byte, error) {
 		return encodeRecording(&r)
 	case string(bucketEvents):
 		seq := binary.BigEndian.Uint64(k)
-		e, err := decodeEvent(seq, v, *prev, sha)
+		e, err := trailEvent(seq, v, *prev, sha)
 		if err != nil {
-			return nil, &ChainError{Seq: seq, Reason: "undecodable entry"}
+			return nil, err
 		}
 		*prev = e.Hash
 		var recSHA string

@@ -154,32 +154,9 @@ func (c *Catalog) VerifyEvents() (int, error) { return c.VerifyEventsContext(con
 func (c *Catalog) VerifyEventsContext(ctx context.Context) (int, error) {
 	n := 0
 	err := c.db.View(func(tx *bolt.Tx) error {
-		prev, sha := "", recordSHA(tx)
-		var want uint64 = 1
-		err := tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
-			if n%checkEvery == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			seq := binary.BigEndian.Uint64(k)
-			e, err := decodeEvent(seq, v, prev, sha)
-			if err != nil {
-				return &ChainError{Seq: seq, Reason: "undecodable entry"}
-			}
-			if err := e.follows(want, seq, prev); err != nil {
-				return err
-			}
-			prev = e.Hash
-			want++
-			n++
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if last := string(tx.Bucket(bucketMeta).Get(keyLastEventHash)); last != prev {
-			return &ChainError{Seq: want, Reason: "trail ends before its recorded head"}
-		}
-		return nil
+		var err error
+		_, n, err = walkTrail(ctx, tx, walkChain, nil)
+		return err
 	})
 	return n, err
 }

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,18 +18,16 @@ func (c *Catalog) EventLines(keep func(Event) bool) ([]Event, [][]byte, error) {
 		prev, sha := "", recordSHA(tx)
 		return tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
 			seq := binary.BigEndian.Uint64(k)
-			line, err := eventJSON(seq, v, prev, sha)
+			e, err := trailEvent(seq, v, prev, sha)
 			if err != nil {
 				return err
 			}
-			if prev, err = eventHash(v); err != nil {
-				return &ChainError{Seq: seq, Reason: "undecodable entry"}
-			}
-			var e Event
-			if err := json.Unmarshal(line, &e); err != nil {
-				return &ChainError{Seq: seq, Reason: "undecodable entry"}
-			}
+			prev = e.Hash
 			if keep(e) {
+				line, err := shippedLine(e, v)
+				if err != nil {
+					return err
+				}
 				events = append(events, e)
 				lines = append(lines, append([]byte(nil), line...))
 			}

@@ -152,8 +152,7 @@ func upgradeStep(db *bolt.DB, n int) (done bool, err error) {
 }
 
 // putSchema2Entries writes r's entries in the buckets schemas 2 and 3
-// added (entries already there are written again, unchanged), and the
-// newest time.
+// added that are not there yet, and the newest time.
 func putSchema2Entries(tx *bolt.Tx, r *Recording) error {
 	for _, e := range indexes(r) {
 		if !isSchema2(e.bucket) && !slices.ContainsFunc(schema3Buckets, func(b []byte) bool { return bytes.Equal(b, e.bucket) }) {

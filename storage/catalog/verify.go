@@ -30,7 +30,7 @@ func (c *Catalog) VerifyRecords() (int, error) {
 func (c *Catalog) VerifyRecordsContext(ctx context.Context) (int, error) {
 	n := 0
 	err := c.db.View(func(tx *bolt.Tx) error {
-		trail, _, err := walkTrail(ctx, tx, false, nil)
+		trail, _, err := walkTrail(ctx, tx, walkHashes, nil)
 		if err != nil {
 			return err
 		}
@@ -46,7 +46,7 @@ func (c *Catalog) VerifyRecordsContext(ctx context.Context) (int, error) {
 // not nil, is told how many events are checked every few thousand.
 func (c *Catalog) VerifyAll(ctx context.Context, progress func(events int)) (events, records int, err error) {
 	err = c.db.View(func(tx *bolt.Tx) error {
-		trail, n, err := walkTrail(ctx, tx, true, progress)
+		trail, n, err := walkTrail(ctx, tx, walkChain|walkHashes, progress)
 		if events = n; err != nil {
 			return err
 		}
@@ -118,11 +118,19 @@ func (t *trail) check(id uint64, sha string) error {
 	return nil
 }
 
-// walkTrail reads, per recording, the SHA-256 its events recorded; two
-// events of one recording that disagree are a break of their own. With
-// chain it also checks the chain itself, as VerifyEvents does, and
-// returns the events checked: each event is decoded once for both.
-func walkTrail(ctx context.Context, tx *bolt.Tx, chain bool, progress func(int)) (*trail, int, error) {
+// walk says what walkTrail checks and learns in its one pass.
+type walk int
+
+const (
+	walkChain  walk = 1 << iota // the chain itself: VerifyEvents
+	walkHashes                  // each recording's SHA-256, for VerifyRecords
+)
+
+// walkTrail reads the trail once, decoding each event once, and returns
+// how many events it read. With walkChain it checks the chain; with
+// walkHashes it learns, per recording, the SHA-256 its events recorded
+// (two events of one recording that disagree are a break of their own).
+func walkTrail(ctx context.Context, tx *bolt.Tx, mode walk, progress func(int)) (*trail, int, error) {
 	t := &trail{hashes: map[uint64]trailHash{}}
 	prev, base := "", recordSHA(tx)
 	cur := tx.Bucket(bucketEvents).Cursor()
@@ -138,10 +146,11 @@ func walkTrail(ctx context.Context, tx *bolt.Tx, chain bool, progress func(int))
 		}
 		seq := binary.BigEndian.Uint64(k)
 		byRef := false
-		e, err := decodeEvent(seq, v, prev, func(id uint64) string { byRef = true; return base(id) })
+		e, err := trailEvent(seq, v, prev, func(id uint64) string { byRef = true; return base(id) })
 		if err != nil {
-			return nil, n, &ChainError{Seq: seq, Reason: "undecodable entry"}
+			return nil, n, err
 		}
+		chain := mode&walkChain != 0
 		if chain {
 			if err := e.follows(uint64(n)+1, seq, prev); err != nil {
 				return nil, n, err
@@ -149,14 +158,17 @@ func walkTrail(ctx context.Context, tx *bolt.Tx, chain bool, progress func(int))
 		}
 		prev = e.Hash
 		n++
-		if err := t.add(e, seq, byRef); err != nil {
+		if mode&walkHashes == 0 {
+			continue
+		}
+		if err := t.add(e, seq, byRef, chain); err != nil {
 			return nil, n, err
 		}
 	}
 	if progress != nil {
 		progress(n)
 	}
-	if chain {
+	if mode&walkChain != 0 {
 		if last := string(tx.Bucket(bucketMeta).Get(keyLastEventHash)); last != prev {
 			return nil, n, &ChainError{Seq: uint64(n) + 1, Reason: "trail ends before its recorded head"}
 		}
@@ -181,14 +193,17 @@ func (e *Event) follows(want, seq uint64, prev string) error {
 }
 
 // add learns what event e, stored under seq, says of its recording's hash.
-func (t *trail) add(e Event, seq uint64, byRef bool) error {
+// byRef: e took its sha256 from the record, and its own hash says whether
+// that is the one it was written with; proven: the chain's check of that
+// hash passed already (no need to compute it twice).
+func (t *trail) add(e Event, seq uint64, byRef, proven bool) error {
 	if e.Recording == 0 || e.SHA256 == "" {
 		return nil
 	}
 	t.see(e.Recording)
 	last, seen := t.hashes[e.Recording]
 	if byRef {
-		if e.Sum() != e.Hash {
+		if !proven && e.Sum() != e.Hash {
 			last.seq, last.bad = seq, true
 			t.hashes[e.Recording] = last
 		}
