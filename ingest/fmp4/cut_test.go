@@ -73,6 +73,11 @@ func TestSegmenterCutsAudioExactly(t *testing.T) {
 	if want := t0.Add(3 * time.Second); !x.End.Equal(want) {
 		t.Errorf("first segment ends %v, want %v where its video ends", x.End, want)
 	}
+	// Its units arrived from the cut on, the held audio first: over the
+	// same span as its media, so no drift (CI once flagged time-drift).
+	if d := y.Drift(); d < -50*time.Millisecond || d > 50*time.Millisecond {
+		t.Errorf("second segment drifts %v (arrived over %v, media %v)", d, y.Arrived, y.End.Sub(y.Start))
+	}
 }
 
 // Audio held for the next segment is never lost: a disconnect before the

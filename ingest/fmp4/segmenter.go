@@ -304,6 +304,9 @@ func (s *Segmenter) start(u Unit, t *trackState, dts int64) error {
 	}
 	s.cur, s.newInit, s.cutAsked, s.cutAt = f, false, false, time.Time{}
 	s.firstAt = u.At
+	if len(s.early) > 0 && s.early[0].samples[0].at.Before(u.At) {
+		s.firstAt = s.early[0].samples[0].at // audio held at a cut came first
+	}
 	camera := u.NTP
 	if !camera.IsZero() {
 		camera = camera.Add(-lead)
